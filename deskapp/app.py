@@ -1,0 +1,96 @@
+"""The Textual application: screens, global bindings, the command palette.
+
+The engine, the agent at the keyboard, the policy and the clock are injected, so tests
+build the app with their own database and a frozen clock.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Callable, TypeVar
+
+from sqlalchemy.engine import Engine
+from textual.app import App
+from textual.binding import Binding
+
+from models.engine import read_session, write_session
+
+from .formatting import utcnow
+from .services.readmodels import AgentRef
+from .settings import Policy
+
+T = TypeVar("T")
+
+
+class DeskApp(App):
+    TITLE = "deskapp"
+    SUB_TITLE = "Support-Desk"
+    CSS = """
+    Screen { background: $surface; }
+    """
+    BINDINGS = [
+        Binding("ctrl+u", "customer_search", "Kunde suchen", id="customer_search"),
+        Binding("question_mark", "help", "Hilfe", id="help"),
+        Binding("q", "quit", "Beenden", id="quit"),
+    ]
+
+    def __init__(
+        self,
+        *,
+        engine: Engine,
+        agent: AgentRef,
+        policy: Policy | None = None,
+        clock: Callable[[], dt.datetime] = utcnow,
+        notice: str = "",
+        poll: bool = True,
+    ) -> None:
+        super().__init__()
+        self.engine = engine
+        self.agent = agent
+        self.policy = policy or Policy()
+        self.clock = clock
+        self.notice = notice
+        self.poll = poll
+        self.sub_title = f"{agent.display_name} ({agent.login})"
+
+    # -- database access for thread workers (never call on the UI thread) ----------
+
+    def read(self, fn: Callable[..., T]) -> T:
+        with read_session(self.engine) as session:
+            return fn(session)
+
+    def write(self, fn: Callable[..., T]) -> T:
+        with write_session(self.engine) as session:
+            return fn(session)
+
+    def now(self) -> dt.datetime:
+        return self.clock()
+
+    # -- screens ------------------------------------------------------------------
+
+    def on_mount(self) -> None:
+        from screens.inbox import InboxScreen
+
+        self.push_screen(InboxScreen())
+        if self.notice:
+            self.notify(self.notice, timeout=6)
+
+    def open_customer(self, customer_id: uuid.UUID) -> None:
+        from screens.card import CardScreen
+
+        self.push_screen(CardScreen(customer_id))
+
+    def action_customer_search(self) -> None:
+        from screens.customer_search import CustomerSearchScreen
+
+        def chosen(customer_id: uuid.UUID | None) -> None:
+            if customer_id is not None:
+                self.open_customer(customer_id)
+
+        self.push_screen(CustomerSearchScreen(), chosen)
+
+    def action_help(self) -> None:
+        from screens.help import HelpScreen
+
+        self.push_screen(HelpScreen())

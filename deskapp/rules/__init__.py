@@ -1,0 +1,1 @@
+"""Pure policy rules (no database, no UI): limits, budgets, extension policy."""

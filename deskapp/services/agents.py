@@ -1,0 +1,131 @@
+"""Who is at the keyboard, and what they may do."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlmodel import Session, select
+
+from models.enums import Role
+from models.tables import Absence, Agent, DeskMeta
+
+from .errors import InvalidInput, PermissionDenied, UnknownAgent
+from .readmodels import AgentRef
+
+SYSTEM_LOGIN = "system"
+DEMO_DEFAULT_LOGIN = "tom"
+
+
+def to_ref(agent: Agent) -> AgentRef:
+    return AgentRef(
+        id=agent.id,
+        login=agent.login,
+        display_name=agent.display_name,
+        roles=frozenset(agent.roles.split()),
+    )
+
+
+def is_demo_database(session: Session) -> bool:
+    meta = session.get(DeskMeta, "demo")
+    return meta is not None and meta.value == "1"
+
+
+def mark_demo_database(session: Session) -> None:
+    session.merge(DeskMeta(key="demo", value="1"))
+
+
+def known_logins(session: Session) -> list[str]:
+    rows = session.exec(
+        select(Agent.login).where(Agent.active == True, Agent.login != SYSTEM_LOGIN)  # noqa: E712
+    ).all()
+    return sorted(rows)
+
+
+def by_login(session: Session, login: str) -> AgentRef | None:
+    agent = session.exec(select(Agent).where(Agent.login == login)).first()
+    return to_ref(agent) if agent is not None and agent.active else None
+
+
+def system_agent(session: Session) -> AgentRef:
+    ref = by_login(session, SYSTEM_LOGIN)
+    if ref is None:
+        raise UnknownAgent("Der System-Agent fehlt in dieser Datenbank.")
+    return ref
+
+
+def resolve_desk_agent(session: Session, *, os_login: str, requested: str | None) -> tuple[AgentRef, str]:
+    """The agent at the keyboard, plus a note for the status line ('' if none).
+
+    The OS login decides. ``requested`` (``--agent``/``DESK_AGENT``) is honoured only on
+    a demo database; there an unmapped login falls back to the demo's support agent.
+    """
+    demo = is_demo_database(session)
+    known = known_logins(session)
+    listing = ", ".join(known) if known else "(keine)"
+    if requested:
+        if not demo:
+            raise PermissionDenied(
+                "--agent/DESK_AGENT gilt nur auf einer Demo-Datenbank; "
+                f"hier entscheidet die Anmeldung ('{os_login}')."
+            )
+        if requested == SYSTEM_LOGIN or requested not in known:
+            raise UnknownAgent(f"Unbekannter Agent '{requested}'. Bekannte Agenten: {listing}")
+        return by_login(session, requested), f"Demo: angemeldet als {requested}"
+    ref = by_login(session, os_login) if os_login != SYSTEM_LOGIN else None
+    if ref is not None:
+        return ref, ""
+    if demo and DEMO_DEFAULT_LOGIN in known:
+        return by_login(session, DEMO_DEFAULT_LOGIN), (
+            f"Demo: Anmeldung '{os_login}' ist kein Agent, angemeldet als {DEMO_DEFAULT_LOGIN}"
+        )
+    raise UnknownAgent(f"Unbekannter Agent '{os_login}'. Bekannte Agenten: {listing}")
+
+
+def list_agents(session: Session) -> list[AgentRef]:
+    rows = session.exec(select(Agent).where(Agent.active == True).order_by(Agent.login)).all()  # noqa: E712
+    return [to_ref(a) for a in rows if a.login != SYSTEM_LOGIN]
+
+
+def create_agent(
+    session: Session, *, login: str, display_name: str, roles: list[str], email: str = ""
+) -> AgentRef:
+    for role in roles:
+        Role(role)  # ValueError on an unknown role
+    agent = Agent(login=login, display_name=display_name, roles=" ".join(roles), email=email)
+    session.add(agent)
+    session.flush()
+    return to_ref(agent)
+
+
+def is_absent(session: Session, agent_id: int, day: dt.date) -> bool:
+    hit = session.exec(
+        select(Absence.id).where(
+            Absence.agent_id == agent_id, Absence.first_day <= day, Absence.last_day >= day
+        )
+    ).first()
+    return hit is not None
+
+
+def record_absence(
+    session: Session,
+    actor: AgentRef,
+    *,
+    agent_id: int,
+    first_day: dt.date,
+    last_day: dt.date,
+    reason: str,
+    now: dt.datetime,
+    note: str = "",
+) -> None:
+    from . import audit
+
+    if last_day < first_day:
+        raise InvalidInput("Das Ende der Abwesenheit liegt vor ihrem Beginn.")
+    absence = Absence(agent_id=agent_id, first_day=first_day, last_day=last_day, reason=reason, note=note)
+    session.add(absence)
+    session.flush()
+    audit.record(
+        session, actor, "absence.record", "absence", absence.id,
+        new={"agent_id": agent_id, "first_day": first_day, "last_day": last_day, "reason": reason},
+        now=now,
+    )

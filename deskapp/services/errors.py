@@ -1,0 +1,39 @@
+"""What a service refuses with. Every message is German and fit to show an agent as is."""
+
+from __future__ import annotations
+
+
+class DeskError(Exception):
+    """A refusal the agent should read; nothing was changed."""
+
+    exit_code = 1
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+class NotFound(DeskError):
+    pass
+
+
+class InvalidInput(DeskError):
+    exit_code = 2
+
+
+class PermissionDenied(DeskError):
+    exit_code = 4
+
+
+class UnknownAgent(PermissionDenied):
+    pass
+
+
+class Conflict(DeskError):
+    """Someone else changed the record first; ``current`` is its state now."""
+
+    exit_code = 5
+
+    def __init__(self, message: str, current=None):
+        super().__init__(message)
+        self.current = current

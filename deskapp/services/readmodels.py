@@ -1,0 +1,190 @@
+"""Frozen read models the services return. The UI never sees a live ORM object."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from models.enums import Queue, Role
+
+
+@dataclass(frozen=True)
+class AgentRef:
+    id: int
+    login: str
+    display_name: str
+    roles: frozenset[str] = frozenset()
+
+    def has(self, role: str) -> bool:
+        return role in self.roles
+
+    @property
+    def is_system(self) -> bool:
+        return Role.SYSTEM in self.roles
+
+
+# Which roles may work (claim, change, assign into) which queue. Admin may work all.
+QUEUE_ROLES: dict[str, frozenset[str]] = {
+    Queue.SUPPORT: frozenset({Role.SUPPORT, Role.CONTRACT}),
+    Queue.CONTRACT: frozenset({Role.CONTRACT}),
+    Queue.TECHNICAL: frozenset({Role.TECHNICIAN}),
+    Queue.ADMIN: frozenset({Role.APPROVER, Role.DEPUTY}),
+}
+
+
+def may_work_queue(agent: AgentRef, queue: str) -> bool:
+    if agent.is_system:
+        return False
+    return Role.ADMIN in agent.roles or bool(agent.roles & QUEUE_ROLES[Queue(queue)])
+
+
+@dataclass(frozen=True)
+class TicketRow:
+    """One line of the inbox list."""
+
+    id: int
+    number: int
+    queue: str
+    kind: str
+    status: str
+    priority: int
+    subject: str
+    customer_id: uuid.UUID | None
+    customer_name: str
+    assignee_login: str
+    flags: tuple[str, ...]
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    version: int
+
+    @property
+    def key(self) -> tuple[int, dt.datetime, int]:
+        return (self.priority, self.created_at, self.id)
+
+
+@dataclass(frozen=True)
+class TicketPage:
+    rows: tuple[TicketRow, ...]
+    has_before: bool
+    has_after: bool
+
+
+@dataclass(frozen=True)
+class TicketEventView:
+    kind: str
+    agent_login: str
+    text: str
+    old: str
+    new: str
+    created_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class TicketLink:
+    """Something a ticket points at: an order, a process number, a request, a task."""
+
+    kind: str  # order | extension_request | task
+    label: str
+
+
+@dataclass(frozen=True)
+class TicketDetail:
+    row: TicketRow
+    body: str
+    customer_number: str
+    links: tuple[TicketLink, ...]
+    events: tuple[TicketEventView, ...]
+
+
+@dataclass(frozen=True)
+class BulkResult:
+    done: tuple[int, ...]  # ticket numbers
+    refused: tuple[str, ...]  # one German sentence per ticket not changed
+
+
+@dataclass(frozen=True)
+class SidebarCounts:
+    queues: dict[str, int]
+    views: dict[str, int]
+
+
+@dataclass(frozen=True)
+class CustomerHit:
+    id: uuid.UUID
+    number: str
+    name: str
+    email: str
+
+
+@dataclass(frozen=True)
+class PackageView:
+    id: int
+    label: str
+    purchased_on: dt.date
+    valid_until: dt.date
+    booked_minutes: int
+    used_minutes: int
+    blocked_minutes: int
+    remaining_minutes: int  # booked - used - blocked (unblocked remainder)
+    expired: bool
+    price: Decimal
+
+
+@dataclass(frozen=True)
+class BudgetSummary:
+    valid_minutes: int
+    blocked_minutes: int
+    expired_minutes: int
+    next_expiry: dt.date | None
+    days_left: int | None
+
+
+@dataclass(frozen=True)
+class TaskView:
+    id: int
+    title: str
+    estimate_minutes: int
+    deadline: dt.date | None
+    status: str
+    workaround: bool
+
+
+@dataclass(frozen=True)
+class OrderView:
+    id: int
+    item: str
+    amount: Decimal
+    status: str
+    process_number: str | None
+    created_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class LogEntryView:
+    created_at: dt.datetime
+    title: str
+    text: str
+    author: str = ""
+
+
+@dataclass(frozen=True)
+class CustomerCard:
+    id: uuid.UUID
+    number: str
+    name: str
+    email: str
+    phone: str
+    created_at: dt.datetime
+    credit_limit: Decimal
+    exposure: Decimal
+    headroom: Decimal
+    budget: BudgetSummary
+    packages: tuple[PackageView, ...]
+    orders: tuple[OrderView, ...]
+    open_tickets: tuple[TicketRow, ...]
+    tasks: tuple[TaskView, ...]
+    message_log: tuple[LogEntryView, ...]
+    customer_file: tuple[LogEntryView, ...]
+    flags: tuple[str, ...] = field(default=())

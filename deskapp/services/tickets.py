@@ -1,0 +1,628 @@
+"""The ticket inbox: paged listing, search, counts, and the triage actions.
+
+Listing is keyset-paged on ``(priority DESC, created_at DESC, id DESC)`` — the order of
+the inbox indexes — so the 1000th page costs what the first does. Every change is one
+conditional ``UPDATE … WHERE version = :seen``: zero rows means another agent was first,
+and the caller gets a ``Conflict`` that says who changed what, with the current state.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import uuid
+from dataclasses import dataclass, field, replace
+
+from sqlalchemy import and_, bindparam, func, literal_column, or_, select, text, tuple_, update
+from sqlalchemy.orm import aliased
+from sqlmodel import Session
+
+from models.enums import EventKind, Priority, Queue, TicketKind, TicketStatus
+from models.tables import Agent, Customer, ExtensionRequest, Order, Task, Ticket, TicketEvent
+from models.types import UTCDateTime
+
+from .. import texts
+from ..formatting import date_de, hhmm, money
+from . import audit, counters
+from .errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from .readmodels import (
+    AgentRef,
+    BulkResult,
+    SidebarCounts,
+    TicketDetail,
+    TicketEventView,
+    TicketLink,
+    TicketPage,
+    TicketRow,
+    may_work_queue,
+)
+
+ACTIVE_STATUSES: tuple[str, ...] = (TicketStatus.NEW, TicketStatus.OPEN, TicketStatus.WAITING)
+ALL_STATUSES: tuple[str, ...] = tuple(TicketStatus)
+VIEWS = ("mine", "unassigned", "flagged")
+FLAGS = tuple(texts.FLAG)
+
+PageKey = tuple[int, dt.datetime, int]
+
+
+@dataclass(frozen=True)
+class TicketFilter:
+    """What the inbox shows. ``queue`` or ``view`` picks the list; the rest narrows it."""
+
+    queue: str | None = Queue.SUPPORT
+    view: str | None = None
+    statuses: tuple[str, ...] = ACTIVE_STATUSES
+    priority: int | None = None
+    assignee: str | None = None  # a login, or "-" for unassigned
+    flag: str | None = None
+    search: str = ""
+
+    def describe(self) -> str:
+        """The active narrowing in German words, for the list's title."""
+        parts = []
+        if self.statuses != ACTIVE_STATUSES:
+            parts.append("Status: " + ", ".join(texts.STATUS[TicketStatus(s)] for s in self.statuses))
+        if self.priority is not None:
+            parts.append("Priorität: " + texts.PRIORITY[Priority(self.priority)])
+        if self.assignee:
+            parts.append("Bearbeiter: " + ("niemand" if self.assignee == "-" else self.assignee))
+        if self.flag:
+            parts.append("Markierung: " + texts.FLAG.get(self.flag, self.flag))
+        if self.search:
+            parts.append(f"Suche: „{self.search}“")
+        return " · ".join(parts)
+
+
+@dataclass(frozen=True)
+class ChangeToken:
+    """Cheap fingerprint of the ticket table: differs after any ticket change."""
+
+    last_update: dt.datetime | None
+    last_id: int | None
+    last_event: int | None = field(default=None)
+
+
+# --------------------------------------------------------------------------- reading
+
+
+_assignee = aliased(Agent)
+
+
+def _row_columns():
+    return (
+        Ticket.id,
+        Ticket.number,
+        Ticket.queue,
+        Ticket.kind,
+        Ticket.status,
+        Ticket.priority,
+        Ticket.subject,
+        Ticket.customer_id,
+        func.coalesce(Customer.name, "").label("customer_name"),
+        func.coalesce(_assignee.login, "").label("assignee_login"),
+        Ticket.flags,
+        Ticket.created_at,
+        Ticket.updated_at,
+        Ticket.version,
+    )
+
+
+def _base_select():
+    return (
+        select(*_row_columns())
+        .select_from(Ticket)
+        .outerjoin(Customer, Customer.id == Ticket.customer_id)
+        .outerjoin(_assignee, _assignee.id == Ticket.assignee_id)
+    )
+
+
+def _to_row(r) -> TicketRow:
+    return TicketRow(
+        id=r.id,
+        number=r.number,
+        queue=r.queue,
+        kind=r.kind,
+        status=r.status,
+        priority=r.priority,
+        subject=r.subject,
+        customer_id=r.customer_id,
+        customer_name=r.customer_name,
+        assignee_login=r.assignee_login,
+        flags=tuple(r.flags.split()),
+        created_at=r.created_at,
+        updated_at=r.updated_at,
+        version=r.version,
+    )
+
+
+def _flag_clause(flag: str):
+    return (literal_column("' '") + Ticket.flags + literal_column("' '")).like(f"% {flag} %")
+
+
+def _search_clause(session: Session, query: str):
+    """Number, customer (name, number, id) or words of subject and body (full text)."""
+    query = query.strip()
+    clauses = []
+    digits = query.lstrip("#")
+    if digits.isdigit():
+        clauses.append(Ticket.number == int(digits))
+    words = re.findall(r"\w+", query)
+    if words:
+        if session.get_bind().dialect.name == "sqlite":
+            match = " ".join(f'"{w}"*' for w in words)
+            fts = text("SELECT rowid FROM ticket_fts WHERE ticket_fts MATCH :match").bindparams(match=match)
+            clauses.append(Ticket.id.in_(fts.columns(literal_column("rowid"))))
+        else:
+            tsquery = " & ".join(f"{w}:*" for w in words)
+            clauses.append(
+                text(
+                    "to_tsvector('simple', coalesce(ticket.subject, '') || ' ' || "
+                    "coalesce(ticket.body, '')) @@ to_tsquery('simple', :tsq)"
+                ).bindparams(tsq=tsquery)
+            )
+        like = f"%{query.lower()}%"
+        customers = select(Customer.id).where(
+            or_(func.lower(Customer.name).like(like), Customer.number == query)
+        )
+        clauses.append(Ticket.customer_id.in_(customers))
+    try:
+        clauses.append(Ticket.customer_id == uuid.UUID(query))
+    except ValueError:
+        pass
+    if not clauses:
+        return None
+    return or_(*clauses)
+
+
+def _where(session: Session, actor: AgentRef, filt: TicketFilter) -> list:
+    where = []
+    if filt.view == "mine":
+        where.append(Ticket.assignee_id == actor.id)
+    elif filt.view == "unassigned":
+        where.append(Ticket.assignee_id.is_(None))
+    elif filt.view == "flagged":
+        where.append(_flag_clause("flagged"))
+    elif filt.queue:
+        where.append(Ticket.queue == filt.queue)
+    if tuple(sorted(filt.statuses)) != tuple(sorted(ALL_STATUSES)):
+        where.append(Ticket.status.in_(filt.statuses))
+    if filt.priority is not None:
+        where.append(Ticket.priority == filt.priority)
+    if filt.assignee == "-":
+        where.append(Ticket.assignee_id.is_(None))
+    elif filt.assignee:
+        where.append(Ticket.assignee_id.in_(select(Agent.id).where(Agent.login == filt.assignee)))
+    if filt.flag:
+        where.append(_flag_clause(filt.flag))
+    if filt.search.strip():
+        clause = _search_clause(session, filt.search)
+        if clause is not None:
+            where.append(clause)
+    return where
+
+
+def _key_tuple(key: PageKey):
+    priority, created_at, ticket_id = key
+    return tuple_(
+        bindparam(None, priority),
+        bindparam(None, created_at, type_=UTCDateTime()),
+        bindparam(None, ticket_id),
+    )
+
+
+def list_page(
+    session: Session,
+    actor: AgentRef,
+    filt: TicketFilter,
+    *,
+    after: PageKey | None = None,
+    before: PageKey | None = None,
+    limit: int = 100,
+) -> TicketPage:
+    """One page of the list: the first, the one after ``after`` or before ``before``."""
+    order_cols = (Ticket.priority, Ticket.created_at, Ticket.id)
+    stmt = _base_select().where(*_where(session, actor, filt))
+    sort_key = tuple_(*order_cols)
+    if before is not None:
+        stmt = stmt.where(sort_key > _key_tuple(before)).order_by(*(c.asc() for c in order_cols))
+    else:
+        if after is not None:
+            stmt = stmt.where(sort_key < _key_tuple(after))
+        stmt = stmt.order_by(*(c.desc() for c in order_cols))
+    rows = [_to_row(r) for r in session.execute(stmt.limit(limit + 1))]
+    more = len(rows) > limit
+    rows = rows[:limit]
+    if before is not None:
+        rows.reverse()
+        return TicketPage(tuple(rows), has_before=more, has_after=True)
+    return TicketPage(tuple(rows), has_before=after is not None, has_after=more)
+
+
+def page_around(
+    session: Session, actor: AgentRef, filt: TicketFilter, *, start: PageKey | None, limit: int = 100
+) -> TicketPage:
+    """Re-read the page that starts at ``start`` (inclusive), for refreshes."""
+    if start is None:
+        return list_page(session, actor, filt, limit=limit)
+    priority, created_at, ticket_id = start
+    page = list_page(session, actor, filt, after=(priority, created_at, ticket_id + 1), limit=limit)
+    if not page.rows:
+        return list_page(session, actor, filt, limit=limit)
+    return page
+
+
+def count(session: Session, actor: AgentRef, filt: TicketFilter) -> int:
+    stmt = select(func.count()).select_from(Ticket).where(*_where(session, actor, filt))
+    return int(session.execute(stmt).scalar_one())
+
+
+def sidebar_counts(session: Session, actor: AgentRef) -> SidebarCounts:
+    active = Ticket.status.in_(ACTIVE_STATUSES)
+    per_queue = dict(
+        session.execute(select(Ticket.queue, func.count()).where(active).group_by(Ticket.queue)).all()
+    )
+    queues = {q.value: int(per_queue.get(q.value, 0)) for q in Queue}
+    views = {
+        "mine": count(session, actor, TicketFilter(queue=None, view="mine")),
+        "unassigned": count(session, actor, TicketFilter(queue=None, view="unassigned")),
+        "flagged": count(session, actor, TicketFilter(queue=None, view="flagged")),
+    }
+    return SidebarCounts(queues=queues, views=views)
+
+
+def change_token(session: Session) -> ChangeToken:
+    """Two index lookups: the newest change and the newest ticket/event."""
+    last_update = session.execute(select(func.max(Ticket.updated_at))).scalar_one()
+    last_id = session.execute(select(func.max(Ticket.id))).scalar_one()
+    last_event = session.execute(select(func.max(TicketEvent.id))).scalar_one()
+    if last_update is not None and last_update.tzinfo is None:
+        last_update = last_update.replace(tzinfo=dt.timezone.utc)
+    return ChangeToken(last_update, last_id, last_event)
+
+
+def get_row(session: Session, ticket_id: int) -> TicketRow:
+    r = session.execute(_base_select().where(Ticket.id == ticket_id)).first()
+    if r is None:
+        raise NotFound(f"Ticket {ticket_id} gibt es nicht.")
+    return _to_row(r)
+
+
+def find_by_number(session: Session, number: int) -> TicketRow:
+    r = session.execute(_base_select().where(Ticket.number == number)).first()
+    if r is None:
+        raise NotFound(f"Ticket #{number} gibt es nicht.")
+    return _to_row(r)
+
+
+def detail(session: Session, ticket_id: int) -> TicketDetail:
+    row = get_row(session, ticket_id)
+    ticket = session.get(Ticket, ticket_id)
+    customer_number = ""
+    if ticket.customer_id is not None:
+        customer = session.get(Customer, ticket.customer_id)
+        customer_number = customer.number if customer else ""
+    links: list[TicketLink] = []
+    if ticket.order_id is not None:
+        order = session.get(Order, ticket.order_id)
+        if order is not None:
+            label = f"Bestellung {order.item} über {money(order.amount)}"
+            if order.process_number:
+                label = f"Vorgang {order.process_number}: {label}"
+            links.append(TicketLink("order", label))
+    if ticket.extension_request_id is not None:
+        req = session.get(ExtensionRequest, ticket.extension_request_id)
+        if req is not None:
+            links.append(
+                TicketLink(
+                    "extension_request",
+                    f"Verlängerungsantrag {req.id}: bis {date_de(req.new_valid_until)}",
+                )
+            )
+    if ticket.task_id is not None:
+        task = session.get(Task, ticket.task_id)
+        if task is not None:
+            deadline = f", Deadline {date_de(task.deadline)}" if task.deadline else ""
+            links.append(
+                TicketLink("task", f"Aufgabe {task.id}: {task.title} ({hhmm(task.estimate_minutes)} Std{deadline})")
+            )
+    author = aliased(Agent)
+    events = session.execute(
+        select(
+            TicketEvent.kind,
+            func.coalesce(author.login, "").label("login"),
+            TicketEvent.text,
+            TicketEvent.old,
+            TicketEvent.new,
+            TicketEvent.created_at,
+        )
+        .outerjoin(author, author.id == TicketEvent.agent_id)
+        .where(TicketEvent.ticket_id == ticket_id)
+        .order_by(TicketEvent.created_at, TicketEvent.id)
+    ).all()
+    return TicketDetail(
+        row=row,
+        body=ticket.body,
+        customer_number=customer_number,
+        links=tuple(links),
+        events=tuple(TicketEventView(e.kind, e.login, e.text, e.old, e.new, e.created_at) for e in events),
+    )
+
+
+# --------------------------------------------------------------------------- writing
+
+
+def open_ticket(
+    session: Session,
+    actor: AgentRef,
+    *,
+    queue: str,
+    subject: str,
+    now: dt.datetime,
+    body: str = "",
+    kind: str = TicketKind.GENERAL,
+    priority: int = Priority.NORMAL,
+    customer_id: uuid.UUID | None = None,
+    flags: tuple[str, ...] = (),
+    order_id: int | None = None,
+    extension_request_id: int | None = None,
+    task_id: int | None = None,
+    assignee_id: int | None = None,
+) -> TicketRow:
+    subject = subject.strip()
+    if not subject:
+        raise InvalidInput("Ein Ticket braucht einen Betreff.")
+    Queue(queue)
+    TicketKind(kind)
+    Priority(priority)
+    number = counters.next_value(session, "ticket")
+    ticket = Ticket(
+        number=number,
+        queue=queue,
+        kind=kind,
+        status=TicketStatus.NEW,
+        priority=priority,
+        customer_id=customer_id,
+        subject=subject[:255],
+        body=body,
+        assignee_id=assignee_id,
+        flags=" ".join(flags),
+        order_id=order_id,
+        extension_request_id=extension_request_id,
+        task_id=task_id,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(ticket)
+    session.flush()
+    session.add(TicketEvent(ticket_id=ticket.id, agent_id=actor.id, kind=EventKind.CREATED, created_at=now))
+    audit.record(
+        session, actor, "ticket.open", "ticket", number,
+        new={"queue": queue, "kind": kind, "subject": subject, "priority": priority}, now=now,
+    )
+    return get_row(session, ticket.id)
+
+
+def _login(session: Session, agent_id: int | None) -> str:
+    if agent_id is None:
+        return ""
+    agent = session.get(Agent, agent_id)
+    return agent.login if agent else ""
+
+
+def _describe_conflict(session: Session, seen: TicketRow, current: TicketRow) -> str:
+    """'#1042 wurde inzwischen von lena geändert: Bearbeiter – → lena, Status neu → offen.'"""
+    changes = []
+    if seen.assignee_login != current.assignee_login:
+        changes.append(f"Bearbeiter {seen.assignee_login or '–'} → {current.assignee_login or '–'}")
+    if seen.status != current.status:
+        changes.append(
+            f"Status {texts.STATUS[TicketStatus(seen.status)]} → {texts.STATUS[TicketStatus(current.status)]}"
+        )
+    if seen.priority != current.priority:
+        changes.append(
+            f"Priorität {texts.PRIORITY[Priority(seen.priority)]} → {texts.PRIORITY[Priority(current.priority)]}"
+        )
+    if seen.flags != current.flags:
+        changes.append("Markierungen geändert")
+    if seen.subject != current.subject:
+        changes.append("Betreff geändert")
+    last = session.execute(
+        select(Agent.login)
+        .join(TicketEvent, TicketEvent.agent_id == Agent.id)
+        .where(TicketEvent.ticket_id == current.id)
+        .order_by(TicketEvent.id.desc())
+        .limit(1)
+    ).scalar()
+    who = f" von {last}" if last else ""
+    what = ": " + ", ".join(changes) if changes else ""
+    return f"#{current.number} wurde inzwischen{who} geändert{what}."
+
+
+def _require_queue(actor: AgentRef, row: TicketRow) -> None:
+    if not may_work_queue(actor, row.queue):
+        raise PermissionDenied(
+            f"{actor.login} darf die Queue {texts.QUEUE[Queue(row.queue)]} nicht bearbeiten (#{row.number})."
+        )
+
+
+def _apply(
+    session: Session,
+    actor: AgentRef,
+    seen: TicketRow,
+    values: dict,
+    *,
+    action: str,
+    events: list[TicketEvent],
+    now: dt.datetime,
+    extra_where: tuple = (),
+) -> TicketRow:
+    """The one conditional update every ticket change goes through."""
+    result = session.execute(
+        update(Ticket)
+        .where(Ticket.id == seen.id, Ticket.version == seen.version, *extra_where)
+        .values(**values, version=Ticket.version + 1, updated_at=now)
+    )
+    if result.rowcount != 1:
+        current = get_row(session, seen.id)
+        raise Conflict(_describe_conflict(session, seen, current), current)
+    for event in events:
+        event.ticket_id = seen.id
+        event.agent_id = actor.id
+        event.created_at = now
+        session.add(event)
+    old = {k: getattr(seen, k if k != "assignee_id" else "assignee_login", None) for k in values}
+    audit.record(session, actor, action, "ticket", seen.number, old=old, new=values, now=now)
+    return get_row(session, seen.id)
+
+
+def claim(session: Session, actor: AgentRef, seen: TicketRow, *, now: dt.datetime) -> TicketRow:
+    _require_queue(actor, seen)
+    if seen.assignee_login == actor.login:
+        raise InvalidInput(f"#{seen.number} ist dir schon zugewiesen.")
+    if seen.assignee_login:
+        raise Conflict(
+            f"#{seen.number} ist schon {seen.assignee_login} zugewiesen; mit A neu zuweisen.", seen
+        )
+    values = {"assignee_id": actor.id}
+    events = [TicketEvent(kind=EventKind.CLAIM, old="", new=actor.login)]
+    if seen.status == TicketStatus.NEW:
+        values["status"] = TicketStatus.OPEN
+        events.append(TicketEvent(kind=EventKind.STATUS, old=seen.status, new=TicketStatus.OPEN))
+    return _apply(
+        session, actor, seen, values, action="ticket.claim", events=events, now=now,
+        extra_where=(Ticket.assignee_id.is_(None),),
+    )
+
+
+def assign(
+    session: Session, actor: AgentRef, seen: TicketRow, *, assignee_login: str | None, now: dt.datetime
+) -> TicketRow:
+    """Give the ticket to ``assignee_login`` (None: nobody)."""
+    _require_queue(actor, seen)
+    target_id = None
+    if assignee_login:
+        target = session.execute(select(Agent).where(Agent.login == assignee_login)).scalar()
+        if target is None or not target.active or assignee_login == "system":
+            raise InvalidInput(f"Unbekannter Agent '{assignee_login}'.")
+        from .agents import to_ref
+
+        if not may_work_queue(to_ref(target), seen.queue):
+            raise InvalidInput(
+                f"{assignee_login} kann die Queue {texts.QUEUE[Queue(seen.queue)]} nicht bearbeiten."
+            )
+        target_id = target.id
+    if (assignee_login or "") == seen.assignee_login:
+        raise InvalidInput(f"#{seen.number} ist bereits {assignee_login or 'niemandem'} zugewiesen.")
+    values = {"assignee_id": target_id}
+    events = [TicketEvent(kind=EventKind.ASSIGN, old=seen.assignee_login, new=assignee_login or "")]
+    if target_id is not None and seen.status == TicketStatus.NEW:
+        values["status"] = TicketStatus.OPEN
+        events.append(TicketEvent(kind=EventKind.STATUS, old=seen.status, new=TicketStatus.OPEN))
+    return _apply(session, actor, seen, values, action="ticket.assign", events=events, now=now)
+
+
+def set_status(
+    session: Session, actor: AgentRef, seen: TicketRow, *, status: str, now: dt.datetime
+) -> TicketRow:
+    _require_queue(actor, seen)
+    try:
+        status = TicketStatus(status)
+    except ValueError:
+        raise InvalidInput(f"Unbekannter Status '{status}'.") from None
+    if status == seen.status:
+        raise InvalidInput(f"#{seen.number} ist bereits {texts.STATUS[status]}.")
+    events = [TicketEvent(kind=EventKind.STATUS, old=seen.status, new=status)]
+    return _apply(session, actor, seen, {"status": status}, action="ticket.status", events=events, now=now)
+
+
+def toggle_flag(session: Session, actor: AgentRef, seen: TicketRow, *, flag: str, now: dt.datetime) -> TicketRow:
+    if flag not in FLAGS:
+        raise InvalidInput(f"Unbekannte Markierung '{flag}'.")
+    flags = list(seen.flags)
+    if flag in flags:
+        flags.remove(flag)
+        change = ("", flag)
+    else:
+        flags.append(flag)
+        change = (flag, "")
+    event = TicketEvent(kind=EventKind.FLAG, old=change[1], new=change[0])
+    return _apply(session, actor, seen, {"flags": " ".join(flags)}, action="ticket.flag", events=[event], now=now)
+
+
+def add_note(session: Session, actor: AgentRef, ticket_id: int, *, text_: str, now: dt.datetime) -> TicketRow:
+    """An internal note. Notes never conflict: they append to the history."""
+    body = text_.strip()
+    if not body:
+        raise InvalidInput("Eine leere Notiz wird nicht gespeichert.")
+    if len(body) > 10_000:
+        raise InvalidInput("Die Notiz ist zu lang (höchstens 10.000 Zeichen).")
+    row = get_row(session, ticket_id)
+    if actor.is_system:
+        raise PermissionDenied("Der System-Agent schreibt keine Notizen.")
+    session.add(TicketEvent(ticket_id=ticket_id, agent_id=actor.id, kind=EventKind.NOTE, text=body, created_at=now))
+    session.execute(update(Ticket).where(Ticket.id == ticket_id).values(updated_at=now))
+    audit.record(session, actor, "ticket.note", "ticket", row.number, new=body, now=now)
+    return get_row(session, ticket_id)
+
+
+# --------------------------------------------------------------------------- many at once
+
+
+def bulk(
+    session: Session,
+    actor: AgentRef,
+    seen_rows: list[TicketRow],
+    action: str,
+    *,
+    now: dt.datetime,
+    status: str | None = None,
+    assignee_login: str | None = None,
+) -> BulkResult:
+    """Apply one action to every marked ticket in one transaction.
+
+    A ticket someone else changed meanwhile (or one the agent may not touch) is left
+    as it is and reported; the others change.
+    """
+    done: list[int] = []
+    refused: list[str] = []
+    for seen in seen_rows:
+        try:
+            if action == "claim":
+                claim(session, actor, seen, now=now)
+            elif action == "assign":
+                assign(session, actor, seen, assignee_login=assignee_login, now=now)
+            elif action == "status":
+                set_status(session, actor, seen, status=status, now=now)
+            else:
+                raise InvalidInput(f"Unbekannte Aktion '{action}'.")
+            done.append(seen.number)
+        except (Conflict, PermissionDenied, InvalidInput) as exc:
+            refused.append(exc.message)
+    return BulkResult(tuple(done), tuple(refused))
+
+
+def with_version(row: TicketRow, version: int) -> TicketRow:
+    return replace(row, version=version)
+
+
+__all__ = [
+    "ACTIVE_STATUSES",
+    "ALL_STATUSES",
+    "ChangeToken",
+    "TicketFilter",
+    "add_note",
+    "assign",
+    "bulk",
+    "change_token",
+    "claim",
+    "count",
+    "detail",
+    "find_by_number",
+    "get_row",
+    "list_page",
+    "open_ticket",
+    "page_around",
+    "set_status",
+    "sidebar_counts",
+    "toggle_flag",
+]

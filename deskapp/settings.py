@@ -1,0 +1,94 @@
+"""Policy settings: every number of DOMAIN.md, with its default.
+
+The defaults live here; a database row in ``policy_setting`` overrides one by key.
+Nothing else in the code spells these numbers.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, fields
+from decimal import Decimal
+from pathlib import Path
+
+TIMEZONE = "Europe/Berlin"
+
+
+@dataclass(frozen=True)
+class Policy:
+    # Credit limit for real-time orders
+    default_credit_limit: Decimal = Decimal("500.00")
+    conspicuous_over_limit_percent: int = 50
+    conspicuous_orders_count: int = 10
+    conspicuous_orders_window_minutes: int = 60
+    conspicuous_customer_age_days: int = 30
+    held_order_overdue_working_hours: int = 4
+    working_day_start_hour: int = 8
+    working_day_end_hour: int = 18
+    # Hour budgets
+    package_validity_months: int = 24
+    reminder_stages_months: str = "6 3 1"
+    workaround_window_days: int = 14
+    repeat_case_min_count: int = 3  # "more than twice"
+    repeat_case_window_months: int = 12
+    budget_warn_minutes: int = 600
+    budget_critical_minutes: int = 120
+    allow_negative_budget: bool = False
+    # Extension requests
+    rebooking_threshold_minutes: int = 1200  # 20 h; exactly 20:00 needs no rebooking
+    rebooking_recent_days: int = 90
+    extension_min_months: int = 1
+    extension_max_months: int = 2
+    # Desk behaviour
+    inbox_page_size: int = 100
+    inbox_poll_seconds: float = 2.0
+    radar_horizons_days: str = "30 90 180"
+
+    @property
+    def reminder_stages(self) -> tuple[int, ...]:
+        return tuple(sorted((int(x) for x in self.reminder_stages_months.split()), reverse=True))
+
+    def with_overrides(self, overrides: dict[str, str]) -> "Policy":
+        changes = {}
+        for f in fields(self):
+            if f.name in overrides:
+                changes[f.name] = parse_setting(f.name, overrides[f.name])
+        return dataclasses.replace(self, **changes)
+
+
+def setting_type(name: str) -> type:
+    for f in fields(Policy):
+        if f.name == name:
+            default = f.default
+            return type(default)
+    raise KeyError(name)
+
+
+def parse_setting(name: str, raw: str):
+    """Turn a stored/entered string into the setting's type; ValueError if it does not fit."""
+    kind = setting_type(name)
+    if kind is bool:
+        low = raw.strip().lower()
+        if low in ("1", "true", "ja", "yes", "on"):
+            return True
+        if low in ("0", "false", "nein", "no", "off"):
+            return False
+        raise ValueError(raw)
+    if kind is Decimal:
+        value = Decimal(raw.strip())
+        if not value.is_finite():
+            raise ValueError(raw)
+        return value
+    return kind(raw.strip())
+
+
+def default_db_path() -> Path:
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("deskapp", appauthor=False)) / "desk.sqlite3"
+
+
+def demo_db_path() -> Path:
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("deskapp", appauthor=False)) / "demo.sqlite3"

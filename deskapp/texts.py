@@ -1,0 +1,72 @@
+"""Every German word the desk shows for a stored code. Logic never compares these."""
+
+from __future__ import annotations
+
+from models.enums import OrderStatus, Priority, Queue, Role, TicketKind, TicketStatus
+
+QUEUE = {
+    Queue.SUPPORT: "Support",
+    Queue.CONTRACT: "Vertragsbearbeitung",
+    Queue.TECHNICAL: "Technik",
+    Queue.ADMIN: "Admin-Channel",
+}
+
+STATUS = {
+    TicketStatus.NEW: "neu",
+    TicketStatus.OPEN: "offen",
+    TicketStatus.WAITING: "wartend",
+    TicketStatus.RESOLVED: "erledigt",
+}
+
+PRIORITY = {
+    Priority.LOW: "niedrig",
+    Priority.NORMAL: "normal",
+    Priority.HIGH: "hoch",
+    Priority.URGENT: "dringend",
+}
+
+KIND = {
+    TicketKind.GENERAL: "Anfrage",
+    TicketKind.HELD_ORDER: "Bestellung angehalten",
+    TicketKind.REGISTRY_FAILURE: "Fehler Vergabestelle",
+    TicketKind.EXTENSION_REQUEST: "Budgetverlängerung",
+}
+
+FLAG = {
+    "flagged": "markiert",
+    "conspicuous": "auffällig",
+    "overdue": "überfällig",
+    "workaround": "Deadline auf Budgetverfall",
+}
+
+# Short symbols for the flags column of the ticket list.
+FLAG_SYMBOL = {
+    "flagged": "★",
+    "conspicuous": "!",
+    "overdue": "⏰",
+    "workaround": "⚑",
+}
+
+ROLE = {
+    Role.SUPPORT: "Support",
+    Role.CONTRACT: "Vertragsbearbeitung",
+    Role.TECHNICIAN: "Technik",
+    Role.APPROVER: "Freigabe",
+    Role.DEPUTY: "Vertretung Freigabe",
+    Role.ADMIN: "Admin",
+    Role.SYSTEM: "System",
+}
+
+ORDER_STATUS = {
+    OrderStatus.EXECUTED: "ausgeführt",
+    OrderStatus.HELD: "angehalten",
+    OrderStatus.FAILED: "fehlgeschlagen",
+    OrderStatus.REJECTED: "abgelehnt",
+    OrderStatus.SETTLED: "abgerechnet",
+}
+
+VIEW = {
+    "mine": "Meine",
+    "unassigned": "Nicht zugewiesen",
+    "flagged": "Markiert",
+}

@@ -1,0 +1,99 @@
+"""Engine and session helpers.
+
+No engine is created at import time. Two kinds of transaction:
+
+* ``read_session`` — a plain deferred transaction (SQLite readers never block writers
+  under WAL).
+* ``write_session`` — on SQLite ``BEGIN IMMEDIATE``, so a transaction that reads and
+  then writes takes the write lock up front instead of failing with "database is
+  locked" halfway; on PostgreSQL an ordinary transaction whose services lock rows
+  (``FOR UPDATE``) or use conditional updates.
+
+Either commits on success and rolls back on any exception: a service's change is one
+transaction or nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from pathlib import Path
+from typing import Iterator
+
+from sqlalchemy import event
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.pool import StaticPool
+from sqlmodel import Session, create_engine
+
+SQLITE_BUSY_TIMEOUT_MS = 15_000
+
+
+def normalize_url(url_or_path: str | os.PathLike) -> str:
+    """Accept an SQLAlchemy URL or a plain file path (taken as SQLite)."""
+    text = str(url_or_path)
+    if "://" in text:
+        return text
+    return "sqlite:///" + str(Path(text).expanduser().resolve())
+
+
+def make_engine(url_or_path: str | os.PathLike, *, echo: bool = False) -> Engine:
+    url = make_url(normalize_url(url_or_path))
+    if url.get_backend_name() == "sqlite":
+        memory = url.database in (None, "", ":memory:")
+        kwargs: dict = {
+            "connect_args": {"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+        }
+        if memory:
+            kwargs["poolclass"] = StaticPool
+        engine = create_engine(url, echo=echo, **kwargs)
+        _install_sqlite_hooks(engine, memory=memory)
+        return engine
+    return create_engine(url, echo=echo, pool_pre_ping=True)
+
+
+def _install_sqlite_hooks(engine: Engine, *, memory: bool) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record):  # pragma: no cover - exercised by every test
+        # Let SQLAlchemy emit BEGIN itself (pysqlite's implicit BEGIN is deferred).
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        if not memory:
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn):
+        if conn.get_execution_options().get("desk_write"):
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            conn.exec_driver_sql("BEGIN")
+
+
+def is_sqlite(engine: Engine) -> bool:
+    return engine.dialect.name == "sqlite"
+
+
+@contextlib.contextmanager
+def read_session(engine: Engine) -> Iterator[Session]:
+    with Session(engine, expire_on_commit=False) as session:
+        yield session
+        session.rollback()
+
+
+@contextlib.contextmanager
+def write_session(engine: Engine) -> Iterator[Session]:
+    bind = engine.execution_options(desk_write=True)
+    with Session(bind, expire_on_commit=False) as session:
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+
+
+# The name the house style uses for "one transaction around a service call".
+session_scope = write_session

@@ -1,0 +1,78 @@
+"""Stored codes. The database keeps these short English codes; the UI translates them."""
+
+from __future__ import annotations
+
+from enum import IntEnum, StrEnum
+
+
+class Queue(StrEnum):
+    SUPPORT = "support"
+    CONTRACT = "contract"  # Vertragsbearbeitung
+    TECHNICAL = "technical"  # Technik
+    ADMIN = "admin"  # Admin channel
+
+
+class TicketStatus(StrEnum):
+    NEW = "new"
+    OPEN = "open"
+    WAITING = "waiting"
+    RESOLVED = "resolved"
+
+
+class TicketKind(StrEnum):
+    GENERAL = "general"
+    HELD_ORDER = "held_order"
+    REGISTRY_FAILURE = "registry_failure"
+    EXTENSION_REQUEST = "extension_request"
+
+
+class Priority(IntEnum):
+    """Higher is more urgent, so every inbox index runs in one direction."""
+
+    LOW = 1
+    NORMAL = 2
+    HIGH = 3
+    URGENT = 4
+
+
+class Role(StrEnum):
+    SUPPORT = "support"
+    CONTRACT = "contract"
+    TECHNICIAN = "technician"
+    APPROVER = "approver"
+    DEPUTY = "deputy"
+    ADMIN = "admin"
+    SYSTEM = "system"
+
+
+class OrderStatus(StrEnum):
+    EXECUTED = "executed"
+    HELD = "held"
+    FAILED = "failed"
+    REJECTED = "rejected"
+    SETTLED = "settled"
+
+
+class ExtensionStatus(StrEnum):
+    WAITING = "waiting"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+class TaskStatus(StrEnum):
+    OPEN = "open"
+    DONE = "done"
+
+
+class MailStatus(StrEnum):
+    QUEUED = "queued"
+    SENT = "sent"
+
+
+class EventKind(StrEnum):
+    CREATED = "created"
+    NOTE = "note"
+    STATUS = "status"
+    CLAIM = "claim"
+    ASSIGN = "assign"
+    FLAG = "flag"

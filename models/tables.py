@@ -1,0 +1,298 @@
+"""The desk's tables (all of DOMAIN.md, not only the inbox).
+
+Conventions: money is ``Money`` (Decimal EUR, whole cents stored), durations are whole
+minutes (``*_minutes``), timestamps are ``UTCDateTime`` (aware UTC), calendar days are
+``date``. Rows that agents edit concurrently carry ``version`` for optimistic locking.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from decimal import Decimal
+from typing import Optional
+
+from sqlalchemy import Index, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from .types import Money, UTCDateTime
+
+
+def _ts(**kw):
+    return Field(sa_type=UTCDateTime, **kw)
+
+
+class DeskMeta(SQLModel, table=True):
+    """Key/value facts about the database itself (e.g. ``demo`` = ``1``)."""
+
+    __tablename__ = "desk_meta"
+    key: str = Field(primary_key=True, max_length=64)
+    value: str = Field(max_length=255)
+
+
+class Counter(SQLModel, table=True):
+    """Named gap-free sequences (ticket numbers, process numbers per year)."""
+
+    __tablename__ = "counter"
+    name: str = Field(primary_key=True, max_length=64)
+    value: int = 0
+
+
+class Agent(SQLModel, table=True):
+    __tablename__ = "agent"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    login: str = Field(max_length=64, unique=True)
+    display_name: str = Field(max_length=128)
+    email: str = Field(default="", max_length=255)
+    roles: str = Field(default="", max_length=255)  # space-separated Role codes
+    active: bool = True
+
+
+class Absence(SQLModel, table=True):
+    __tablename__ = "absence"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    agent_id: int = Field(foreign_key="agent.id", index=True)
+    first_day: dt.date
+    last_day: dt.date
+    reason: str = Field(default="vacation", max_length=32)  # sick | vacation | other
+    note: str = Field(default="", max_length=255)
+
+
+class PolicySetting(SQLModel, table=True):
+    """Overrides of the policy defaults in ``deskapp.settings``; absent key = default."""
+
+    __tablename__ = "policy_setting"
+    key: str = Field(primary_key=True, max_length=64)
+    value: str = Field(max_length=255)
+
+
+class Customer(SQLModel, table=True):
+    __tablename__ = "customer"
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    number: str = Field(max_length=32, unique=True)
+    name: str = Field(max_length=255, index=True)
+    email: str = Field(default="", max_length=255)
+    phone: str = Field(default="", max_length=64)
+    credit_limit: Decimal = Field(sa_type=Money)
+    created_at: dt.datetime = _ts()
+    version: int = 1
+
+
+class CreditLimitChange(SQLModel, table=True):
+    __tablename__ = "credit_limit_change"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    customer_id: uuid.UUID = Field(foreign_key="customer.id", index=True)
+    old_limit: Decimal = Field(sa_type=Money)
+    new_limit: Decimal = Field(sa_type=Money)
+    reason: str = Field(sa_type=Text)
+    agent_id: int = Field(foreign_key="agent.id")
+    created_at: dt.datetime = _ts()
+
+
+class Order(SQLModel, table=True):
+    """A real-time order (e.g. a domain registration)."""
+
+    __tablename__ = "order_"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    customer_id: uuid.UUID = Field(foreign_key="customer.id", index=True)
+    item: str = Field(max_length=255)
+    amount: Decimal = Field(sa_type=Money)
+    status: str = Field(max_length=16)  # OrderStatus
+    process_number: Optional[str] = Field(default=None, max_length=32, unique=True)
+    placed_by_id: int = Field(foreign_key="agent.id")
+    error: str = Field(default="", sa_type=Text)
+    created_at: dt.datetime = _ts()
+    decided_at: Optional[dt.datetime] = _ts(default=None, nullable=True)
+    settled_at: Optional[dt.datetime] = _ts(default=None, nullable=True)
+    version: int = 1
+
+
+class HourPackage(SQLModel, table=True):
+    __tablename__ = "hour_package"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    customer_id: uuid.UUID = Field(foreign_key="customer.id", index=True)
+    label: str = Field(default="", max_length=128)
+    minutes: int
+    price: Decimal = Field(sa_type=Money)
+    purchased_on: dt.date
+    valid_until: dt.date
+    created_at: dt.datetime = _ts()
+    version: int = 1
+
+
+class Task(SQLModel, table=True):
+    __tablename__ = "task"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    customer_id: uuid.UUID = Field(foreign_key="customer.id", index=True)
+    title: str = Field(max_length=255)
+    estimate_minutes: int = 0
+    deadline: Optional[dt.date] = None
+    status: str = Field(default="open", max_length=16)  # TaskStatus
+    created_at: dt.datetime = _ts()
+    version: int = 1
+
+
+class TimeEntry(SQLModel, table=True):
+    __tablename__ = "time_entry"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    customer_id: uuid.UUID = Field(foreign_key="customer.id", index=True)
+    package_id: Optional[int] = Field(default=None, foreign_key="hour_package.id", index=True)
+    ticket_id: Optional[int] = Field(default=None, foreign_key="ticket.id")
+    task_id: Optional[int] = Field(default=None, foreign_key="task.id")
+    agent_id: int = Field(foreign_key="agent.id")
+    minutes: int
+    note: str = Field(default="", max_length=255)
+    created_at: dt.datetime = _ts()
+
+
+class ExtensionRequest(SQLModel, table=True):
+    __tablename__ = "extension_request"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    customer_id: uuid.UUID = Field(foreign_key="customer.id", index=True)
+    package_ids: str = Field(max_length=255)  # space-separated HourPackage ids
+    task_id: Optional[int] = Field(default=None, foreign_key="task.id")
+    months: int
+    old_valid_until: dt.date
+    new_valid_until: dt.date
+    remaining_minutes: int
+    rebooking_needed: bool = False
+    rebooked_package_id: Optional[int] = Field(default=None, foreign_key="hour_package.id")
+    requested_by_id: int = Field(foreign_key="agent.id")
+    addressee_id: Optional[int] = Field(default=None, foreign_key="agent.id")
+    status: str = Field(default="waiting", max_length=16)  # ExtensionStatus
+    message: str = Field(default="", sa_type=Text)
+    reason: str = Field(default="", sa_type=Text)
+    decided_by_id: Optional[int] = Field(default=None, foreign_key="agent.id")
+    created_at: dt.datetime = _ts()
+    decided_at: Optional[dt.datetime] = _ts(default=None, nullable=True)
+    version: int = 1
+
+
+class Ticket(SQLModel, table=True):
+    __tablename__ = "ticket"
+    __table_args__ = (
+        # The inbox: one queue, newest first within priority, id breaks ties (keyset).
+        Index("ix_ticket_inbox", "queue", "priority", "created_at", "id"),
+        Index("ix_ticket_assignee", "assignee_id", "priority", "created_at", "id"),
+        Index("ix_ticket_all", "priority", "created_at", "id"),
+        Index("ix_ticket_updated", "updated_at"),
+        Index("ix_ticket_customer", "customer_id", "status"),
+    )
+    id: Optional[int] = Field(default=None, primary_key=True)
+    number: int = Field(unique=True)
+    queue: str = Field(max_length=16)  # Queue
+    kind: str = Field(default="general", max_length=32)  # TicketKind
+    status: str = Field(default="new", max_length=16)  # TicketStatus
+    priority: int = 2  # Priority
+    customer_id: Optional[uuid.UUID] = Field(default=None, foreign_key="customer.id")
+    subject: str = Field(max_length=255)
+    body: str = Field(default="", sa_type=Text)
+    assignee_id: Optional[int] = Field(default=None, foreign_key="agent.id")
+    flags: str = Field(default="", max_length=255)  # space-separated flag codes
+    order_id: Optional[int] = Field(default=None, foreign_key="order_.id")
+    extension_request_id: Optional[int] = Field(default=None, foreign_key="extension_request.id")
+    task_id: Optional[int] = Field(default=None, foreign_key="task.id")
+    created_at: dt.datetime = _ts()
+    updated_at: dt.datetime = _ts()
+    version: int = 1
+
+
+class TicketEvent(SQLModel, table=True):
+    """A ticket's history: creation, notes, status changes, claims, assignments."""
+
+    __tablename__ = "ticket_event"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    ticket_id: int = Field(foreign_key="ticket.id", index=True)
+    agent_id: Optional[int] = Field(default=None, foreign_key="agent.id")
+    kind: str = Field(max_length=16)  # EventKind
+    text: str = Field(default="", sa_type=Text)
+    old: str = Field(default="", max_length=255)
+    new: str = Field(default="", max_length=255)
+    created_at: dt.datetime = _ts()
+
+
+class CustomerFileEntry(SQLModel, table=True):
+    """Kundenakte: dated free-text entries."""
+
+    __tablename__ = "customer_file_entry"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    customer_id: uuid.UUID = Field(foreign_key="customer.id", index=True)
+    agent_id: Optional[int] = Field(default=None, foreign_key="agent.id")
+    text: str = Field(sa_type=Text)
+    created_at: dt.datetime = _ts()
+
+
+class MessageLogEntry(SQLModel, table=True):
+    """Nachrichtenlog: every message sent to the customer."""
+
+    __tablename__ = "message_log"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    customer_id: uuid.UUID = Field(foreign_key="customer.id", index=True)
+    kind: str = Field(max_length=32)  # reminder_6 | order_held | extension_approved | ...
+    subject: str = Field(max_length=255)
+    body: str = Field(default="", sa_type=Text)
+    created_at: dt.datetime = _ts()
+
+
+class OutgoingMail(SQLModel, table=True):
+    __tablename__ = "outgoing_mail"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    customer_id: Optional[uuid.UUID] = Field(default=None, foreign_key="customer.id")
+    message_log_id: Optional[int] = Field(default=None, foreign_key="message_log.id")
+    to_addr: str = Field(max_length=255)
+    subject: str = Field(max_length=255)
+    body: str = Field(sa_type=Text)
+    status: str = Field(default="queued", max_length=16, index=True)  # MailStatus
+    attempts: int = 0
+    last_error: str = Field(default="", sa_type=Text)
+    created_at: dt.datetime = _ts()
+    sent_at: Optional[dt.datetime] = _ts(default=None, nullable=True)
+
+
+class ReminderSent(SQLModel, table=True):
+    """One reminder per package and stage, ever (the unique key enforces it)."""
+
+    __tablename__ = "reminder_sent"
+    __table_args__ = (UniqueConstraint("package_id", "stage_months"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    package_id: int = Field(foreign_key="hour_package.id")
+    stage_months: int
+    sent_on: dt.date
+    message_log_id: Optional[int] = Field(default=None, foreign_key="message_log.id")
+
+
+class AuditLog(SQLModel, table=True):
+    """Append-only: who, when, what, old -> new. Never updated or deleted."""
+
+    __tablename__ = "audit_log"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    at: dt.datetime = _ts()
+    agent_login: str = Field(max_length=64)
+    action: str = Field(max_length=64)
+    entity: str = Field(max_length=32)
+    entity_id: str = Field(max_length=64)
+    old: str = Field(default="", sa_type=Text)
+    new: str = Field(default="", sa_type=Text)
+
+
+__all__ = [
+    "Absence",
+    "Agent",
+    "AuditLog",
+    "Counter",
+    "CreditLimitChange",
+    "Customer",
+    "CustomerFileEntry",
+    "DeskMeta",
+    "ExtensionRequest",
+    "HourPackage",
+    "MessageLogEntry",
+    "Order",
+    "OutgoingMail",
+    "PolicySetting",
+    "ReminderSent",
+    "Task",
+    "Ticket",
+    "TicketEvent",
+    "TimeEntry",
+]
