@@ -26,9 +26,6 @@ T = TypeVar("T")
 class DeskApp(App):
     TITLE = "deskapp"
     SUB_TITLE = "Support-Desk"
-    CSS = """
-    Screen { background: $surface; }
-    """
     BINDINGS = [
         Binding("ctrl+u", "customer_search", "Kunde suchen", id="customer_search"),
         Binding("question_mark", "help", "Hilfe", id="help"),
@@ -93,4 +90,4 @@ class DeskApp(App):
     def action_help(self) -> None:
         from screens.help import HelpScreen
 
-        self.push_screen(HelpScreen())
+        self.push_screen(HelpScreen(self.screen))

@@ -1,0 +1,667 @@
+"""The ticket inbox: queues and views on the left, the paged list, the open ticket.
+
+Threading rules (as in harlequin): every database call runs in a thread worker through
+``app.read``/``app.write``; workers never touch widgets — they hand results back with
+``call_from_thread`` and the handlers on the UI thread own the widgets and the state.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import replace
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Input, OptionList, Static
+from textual.widgets.option_list import Option
+from textual.worker import Worker, WorkerState, get_current_worker
+
+from deskapp import texts
+from deskapp.formatting import age_de, datetime_de
+from deskapp.services import tickets
+from deskapp.services.errors import Conflict, DeskError
+from deskapp.services.readmodels import TicketDetail, TicketPage, TicketRow
+from models.enums import EventKind, Priority, Queue, TicketStatus
+
+from .dialogs import ChoiceDialog, FilterChoice, FilterDialog, NoteDialog
+
+SOURCES: list[tuple[str, str]] = [(f"queue:{q.value}", texts.QUEUE[q]) for q in Queue] + [
+    (f"view:{v}", texts.VIEW[v]) for v in tickets.VIEWS
+]
+
+PRIORITY_STYLE = {Priority.URGENT: "bold red", Priority.HIGH: "yellow", Priority.NORMAL: "", Priority.LOW: "dim"}
+STATUS_STYLE = {
+    TicketStatus.NEW: "bold cyan",
+    TicketStatus.OPEN: "green",
+    TicketStatus.WAITING: "magenta",
+    TicketStatus.RESOLVED: "dim",
+}
+
+
+class TicketTable(DataTable):
+    """The list. Moving past either end of the page asks the screen for the next one."""
+
+    BINDINGS = [
+        Binding("j", "cursor_down", "Runter", show=False),
+        Binding("k", "cursor_up", "Hoch", show=False),
+    ]
+
+    class PageEdge(Message):
+        def __init__(self, forward: bool) -> None:
+            super().__init__()
+            self.forward = forward
+
+    def action_cursor_down(self) -> None:
+        if self.row_count and self.cursor_row >= self.row_count - 1:
+            self.post_message(self.PageEdge(forward=True))
+            return
+        super().action_cursor_down()
+
+    def action_cursor_up(self) -> None:
+        if self.row_count and self.cursor_row <= 0:
+            self.post_message(self.PageEdge(forward=False))
+            return
+        super().action_cursor_up()
+
+    def action_page_down(self) -> None:
+        if self.row_count and self.cursor_row >= self.row_count - 1:
+            self.post_message(self.PageEdge(forward=True))
+            return
+        super().action_page_down()
+
+    def action_page_up(self) -> None:
+        if self.row_count and self.cursor_row <= 0:
+            self.post_message(self.PageEdge(forward=False))
+            return
+        super().action_page_up()
+
+
+class InboxScreen(Screen):
+    CSS_PATH = "inbox.tcss"
+    BINDINGS = [
+        Binding("enter", "open_ticket", "Öffnen", id="open"),
+        Binding("slash", "search", "Suchen", id="search"),
+        Binding("f", "filter", "Filter", id="filter"),
+        Binding("c", "claim", "Übernehmen", id="claim"),
+        Binding("A", "assign", "Zuweisen", id="assign"),
+        Binding("s", "status", "Status", id="status"),
+        Binding("C", "close", "Schließen", id="close"),
+        Binding("n", "note", "Notiz", id="note"),
+        Binding("space", "mark", "Markieren", id="mark"),
+        Binding("F", "flag", "★ Merken", id="flag", show=False),
+        Binding("u", "customer", "Kunde", id="customer"),
+        Binding("r", "refresh", "Aktualisieren", id="refresh", show=False),
+        Binding("escape", "back", "Zurück", show=False),
+        Binding("tab", "focus_next", "Bereich", show=False),
+        Binding("1", "source('queue:support')", "Support", show=False),
+        Binding("2", "source('queue:contract')", "Vertragsbearbeitung", show=False),
+        Binding("3", "source('queue:technical')", "Technik", show=False),
+        Binding("4", "source('queue:admin')", "Admin-Channel", show=False),
+        Binding("5", "source('view:mine')", "Meine", show=False),
+        Binding("6", "source('view:unassigned')", "Nicht zugewiesen", show=False),
+        Binding("7", "source('view:flagged')", "Markiert", show=False),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.filter = tickets.TicketFilter()
+        self.source = "queue:support"
+        self.page: TicketPage | None = None
+        self.row_offset = 0  # rows before this page, for "101–200 von 1.234"
+        self.total: int | None = None
+        self.marked: dict[int, TicketRow] = {}
+        self.current: TicketDetail | None = None
+        self._token: tickets.ChangeToken | None = None
+        self._want_id: int | None = None  # keep the cursor on this ticket after a reload
+        self._paging = False
+
+    # ------------------------------------------------------------------ layout
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal(id="main"):
+            with Vertical(id="sidebar"):
+                yield Static("Queues & Ansichten", classes="pane-title")
+                yield OptionList(*(Option(label, id=key) for key, label in SOURCES), id="sources")
+            with Vertical(id="content"):
+                yield Static("", id="list-title", classes="pane-title")
+                yield Input(placeholder="Suche: Nummer, Kunde, Betreff, Text — Enter sucht, Esc leert",
+                            id="search")
+                yield TicketTable(id="tickets", cursor_type="row", zebra_stripes=True)
+                with VerticalScroll(id="detail"):
+                    yield Static("Kein Ticket ausgewählt.", id="detail-body")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one(TicketTable)
+        # The subject takes what the other columns leave (each column pads 1 each side).
+        fixed = {"mark": 1, "number": 6, "age": 6, "prio": 8, "status": 8, "customer": 18,
+                 "assignee": 7, "flags": 5}
+        sidebar = 28
+        subject = max(20, self.app.size.width - sidebar - sum(fixed.values()) - 2 * (len(fixed) + 1) - 5)
+        table.add_column(" ", key="mark", width=fixed["mark"])
+        table.add_column("Nr.", key="number", width=fixed["number"])
+        table.add_column("Alter", key="age", width=fixed["age"])
+        table.add_column("Prio", key="prio", width=fixed["prio"])
+        table.add_column("Status", key="status", width=fixed["status"])
+        table.add_column("Kunde", key="customer", width=fixed["customer"])
+        table.add_column("Betreff", key="subject", width=subject)
+        table.add_column("Bearb.", key="assignee", width=fixed["assignee"])
+        table.add_column("Flags", key="flags", width=fixed["flags"])
+        self.query_one("#search", Input).display = False
+        self.query_one("#detail").border_title = "Ticket"
+        table.focus()
+        self.reload(first=True)
+        poll = getattr(self.app, "poll", True)
+        if poll:
+            self.set_interval(self.app.policy.inbox_poll_seconds, self.check_for_changes)
+
+    # ------------------------------------------------------------------ loading
+
+    def reload(self, *, first: bool = False, keep: bool = True) -> None:
+        """Re-read the current page (or the first one) and the counts."""
+        start = None
+        if keep and not first and self.page and self.page.rows:
+            start = self.page.rows[0].key
+        if first:
+            self.row_offset = 0
+        self._load_page(start=start, mode="around")
+        self._load_counts()
+
+    @work(thread=True, exclusive=True, group="page", exit_on_error=False)
+    def _load_page(self, *, start=None, mode: str = "around", key=None) -> None:
+        app = self.app
+        actor, filt, size = app.agent, self.filter, app.policy.inbox_page_size
+
+        def fetch(session):
+            if mode == "after":
+                page = tickets.list_page(session, actor, filt, after=key, limit=size)
+            elif mode == "before":
+                page = tickets.list_page(session, actor, filt, before=key, limit=size)
+            else:
+                page = tickets.page_around(session, actor, filt, start=start, limit=size)
+            return page, tickets.change_token(session)
+
+        page, token = app.read(fetch)
+        if not get_current_worker().is_cancelled:  # a newer request superseded this one
+            app.call_from_thread(self._show_page, page, token, mode)
+
+    @work(thread=True, exclusive=True, group="counts", exit_on_error=False)
+    def _load_counts(self) -> None:
+        app = self.app
+        actor, filt = app.agent, self.filter
+
+        def fetch(session):
+            return tickets.sidebar_counts(session, actor), tickets.count(session, actor, filt)
+
+        counts, total = app.read(fetch)
+        app.call_from_thread(self._show_counts, counts, total)
+
+    @work(thread=True, exclusive=True, group="detail", exit_on_error=False)
+    def _load_detail(self, ticket_id: int) -> None:
+        detail = self.app.read(lambda s: tickets.detail(s, ticket_id))
+        self.app.call_from_thread(self._show_detail, detail)
+
+    @work(thread=True, exclusive=True, group="poll", exit_on_error=False)
+    def _poll(self) -> None:
+        token = self.app.read(tickets.change_token)
+        if token != self._token:
+            self.app.call_from_thread(self._changed_elsewhere)
+
+    def check_for_changes(self) -> None:
+        if self._token is not None:
+            self._poll()
+
+    def _changed_elsewhere(self) -> None:
+        self.reload()
+        if self.current is not None:
+            self._load_detail(self.current.row.id)
+
+    # ------------------------------------------------------------------ showing
+
+    def _show_page(self, page: TicketPage, token, mode: str) -> None:
+        self._paging = False
+        table = self.query_one(TicketTable)
+        previous = self._current_row()
+        if self._want_id is None and previous is not None:
+            self._want_id = previous.id
+        if mode == "after" and page.rows and self.page:
+            self.row_offset += len(self.page.rows)
+        elif mode == "before" and page.rows:
+            self.row_offset = max(0, self.row_offset - len(page.rows))
+        if not page.rows and mode in ("after", "before"):
+            return  # nothing further that way: stay where we are
+        self.page = page
+        self._token = token
+        # Marked tickets on this page follow the fresh rows (their versions moved on).
+        for row in page.rows:
+            if row.id in self.marked:
+                self.marked[row.id] = row
+        table.clear()
+        now = self.app.now()
+        for row in page.rows:
+            table.add_row(*self._cells(row, now), key=str(row.id))
+        target = 0
+        if mode == "before":
+            target = len(page.rows) - 1
+        elif mode == "after":
+            target = 0
+        elif self._want_id is not None:
+            ids = [r.id for r in page.rows]
+            if self._want_id in ids:
+                target = ids.index(self._want_id)
+        self._want_id = None
+        if page.rows:
+            table.move_cursor(row=target, animate=False)
+        else:
+            self.current = None
+            self.query_one("#detail-body", Static).update(self._empty_text())
+        self._update_title()
+
+    def _empty_text(self) -> str:
+        if self.filter.search:
+            return f"Keine Tickets zu „{self.filter.search}“."
+        return "Keine Tickets in dieser Ansicht."
+
+    def _cells(self, row: TicketRow, now: dt.datetime) -> list:
+        priority = Priority(row.priority)
+        status = TicketStatus(row.status)
+        flags = "".join(texts.FLAG_SYMBOL.get(f, "?") for f in row.flags)
+        return [
+            Text("●", style="bold yellow") if row.id in self.marked else "",
+            Text(f"#{row.number}", justify="right"),
+            age_de(row.created_at, now),
+            Text(texts.PRIORITY[priority], style=PRIORITY_STYLE[priority]),
+            Text(texts.STATUS[status], style=STATUS_STYLE[status]),
+            row.customer_name or "–",
+            row.subject,
+            row.assignee_login or "–",
+            Text(flags, style="bold yellow"),
+        ]
+
+    def _show_counts(self, counts, total: int) -> None:
+        self.total = total
+        options = self.query_one("#sources", OptionList)
+        highlighted = options.highlighted
+        for index, (key, label) in enumerate(SOURCES):
+            kind, name = key.split(":")
+            n = counts.queues[name] if kind == "queue" else counts.views[name]
+            options.replace_option_prompt_at_index(index, f"{label} [dim]({n})[/]")
+        if highlighted is not None:
+            options.highlighted = highlighted
+        self._update_title()
+
+    def _update_title(self) -> None:
+        label = dict(SOURCES)[self.source]
+        parts = [f"[b]{label}[/]"]
+        described = self.filter.describe()
+        if described:
+            parts.append(described)
+        if self.page is not None:
+            n = len(self.page.rows)
+            total = "…" if self.total is None else f"{self.total:,}".replace(",", ".")
+            span = f"{self.row_offset + 1}–{self.row_offset + n}" if n else "0"
+            parts.append(f"{span} von {total}")
+        if self.marked:
+            parts.append(f"[yellow]{len(self.marked)} markiert[/]")
+        self.query_one("#list-title", Static).update(" · ".join(parts))
+
+    def _show_detail(self, detail: TicketDetail) -> None:
+        current = self._current_row()
+        if current is None or current.id != detail.row.id:
+            return  # the cursor moved on meanwhile
+        self.current = detail
+        row = detail.row
+        lines = [
+            f"[b]#{row.number} {_escape(row.subject)}[/]",
+            f"{texts.QUEUE[Queue(row.queue)]} · {texts.KIND.get(row.kind, row.kind)} · "
+            f"Status [b]{texts.STATUS[TicketStatus(row.status)]}[/] · "
+            f"Priorität {texts.PRIORITY[Priority(row.priority)]} · "
+            f"Bearbeiter {row.assignee_login or '–'}",
+            f"Kunde: {_escape(row.customer_name) or '–'}"
+            + (f" ({detail.customer_number}) — [dim]u öffnet die Karte[/]" if detail.customer_number else ""),
+            f"Erstellt {datetime_de(row.created_at)} · geändert {datetime_de(row.updated_at)}",
+        ]
+        if row.flags:
+            lines.append("Markierungen: " + ", ".join(texts.FLAG.get(f, f) for f in row.flags))
+        if detail.links:
+            lines.append("")
+            lines.append("[b]Verknüpft[/]")
+            lines.extend(f"  • {_escape(link.label)}" for link in detail.links)
+        lines.append("")
+        lines.append(_escape(detail.body) or "[dim](kein Text)[/]")
+        lines.append("")
+        lines.append("[b]Verlauf & Notizen[/]")
+        for event in reversed(detail.events):
+            lines.append(f"  {datetime_de(event.created_at)} {event.agent_login or 'System'}: {_event_text(event)}")
+        self.query_one("#detail-body", Static).update("\n".join(lines))
+        self.query_one("#detail").border_title = f"Ticket #{row.number}"
+
+    # ------------------------------------------------------------------ events
+
+    @on(DataTable.RowHighlighted)
+    def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if event.row_key is None or event.row_key.value is None:
+            return
+        self._load_detail(int(event.row_key.value))
+
+    @on(DataTable.RowSelected)
+    def _row_selected(self, event: DataTable.RowSelected) -> None:
+        self.action_open_ticket()
+
+    @on(TicketTable.PageEdge)
+    def _page_edge(self, event: TicketTable.PageEdge) -> None:
+        if self.page is None or not self.page.rows or self._paging:
+            return  # one page turn at a time, however fast the key repeats
+        if event.forward and self.page.has_after:
+            self._paging = True
+            self._load_page(mode="after", key=self.page.rows[-1].key)
+        elif not event.forward and self.page.has_before:
+            self._paging = True
+            self._load_page(mode="before", key=self.page.rows[0].key)
+
+    @on(OptionList.OptionSelected, "#sources")
+    def _source_selected(self, event: OptionList.OptionSelected) -> None:
+        self.action_source(event.option.id)
+        self.query_one(TicketTable).focus()
+
+    @on(Input.Submitted, "#search")
+    def _search_submitted(self, event: Input.Submitted) -> None:
+        self.filter = replace(self.filter, search=event.value.strip())
+        if not event.value.strip():
+            event.input.display = False
+        self.query_one(TicketTable).focus()
+        self.reload(first=True, keep=False)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.state == WorkerState.ERROR:
+            error = event.worker.error
+            message = error.message if isinstance(error, DeskError) else f"Datenbankfehler: {error}"
+            self.notify(message, severity="error", timeout=8)
+
+    # ------------------------------------------------------------------ helpers
+
+    def _current_row(self) -> TicketRow | None:
+        if self.page is None or not self.page.rows:
+            return None
+        table = self.query_one(TicketTable)
+        if not table.row_count:
+            return None
+        index = min(table.cursor_row, len(self.page.rows) - 1)
+        return self.page.rows[index]
+
+    def _targets(self) -> list[TicketRow]:
+        """The marked tickets, or else the one under the cursor."""
+        if self.marked:
+            return list(self.marked.values())
+        row = self._current_row()
+        return [row] if row else []
+
+    def _refresh_mark_cell(self, row: TicketRow) -> None:
+        table = self.query_one(TicketTable)
+        mark = Text("●", style="bold yellow") if row.id in self.marked else ""
+        table.update_cell(str(row.id), "mark", mark)
+
+    # ------------------------------------------------------------------ actions
+
+    def action_source(self, key: str) -> None:
+        kind, name = key.split(":")
+        self.source = key
+        if kind == "queue":
+            self.filter = replace(self.filter, queue=name, view=None)
+        else:
+            self.filter = replace(self.filter, queue=None, view=name)
+        options = self.query_one("#sources", OptionList)
+        options.highlighted = [k for k, _ in SOURCES].index(key)
+        self.marked.clear()
+        self.reload(first=True, keep=False)
+
+    def action_open_ticket(self) -> None:
+        detail = self.query_one("#detail")
+        if self.maximized is detail:
+            self.minimize()
+            self.query_one(TicketTable).focus()
+        else:
+            detail.focus()
+            self.maximize(detail)
+
+    def action_back(self) -> None:
+        if self.maximized is not None:
+            self.minimize()
+            self.query_one(TicketTable).focus()
+        elif self.query_one("#search", Input).has_focus:
+            search = self.query_one("#search", Input)
+            search.value = ""
+            search.display = False
+            self.query_one(TicketTable).focus()
+            if self.filter.search:
+                self.filter = replace(self.filter, search="")
+                self.reload(first=True, keep=False)
+        elif self.marked:
+            marked = list(self.marked.values())
+            self.marked.clear()
+            for row in marked:
+                if self.page and row.id in {r.id for r in self.page.rows}:
+                    self._refresh_mark_cell(row)
+            self._update_title()
+        elif self.filter.search:
+            self.filter = replace(self.filter, search="")
+            self.query_one("#search", Input).display = False
+            self.reload(first=True, keep=False)
+
+    def action_search(self) -> None:
+        search = self.query_one("#search", Input)
+        search.display = True
+        search.value = self.filter.search
+        search.focus()
+
+    def action_refresh(self) -> None:
+        self.reload()
+        self.notify("Aktualisiert.", timeout=1.5)
+
+    def action_mark(self) -> None:
+        row = self._current_row()
+        if row is None:
+            return
+        if row.id in self.marked:
+            del self.marked[row.id]
+        else:
+            self.marked[row.id] = row
+        self._refresh_mark_cell(row)
+        self._update_title()
+        self.query_one(TicketTable).action_cursor_down()
+
+    def action_filter(self) -> None:
+        f = self.filter
+        if f.statuses == tickets.ACTIVE_STATUSES:
+            status = "active"
+        elif len(f.statuses) == 1:
+            status = f.statuses[0]
+        else:
+            status = "all"
+        current = FilterChoice(status=status, priority=f.priority, assignee=f.assignee, flag=f.flag)
+        self._open_filter(current)
+
+    @work(thread=True, exclusive=True, group="dialog", exit_on_error=False)
+    def _open_filter(self, current: FilterChoice) -> None:
+        from deskapp.services import agents
+
+        people = self.app.read(agents.list_agents)
+        self.app.call_from_thread(self._show_filter, current, people)
+
+    def _show_filter(self, current: FilterChoice, people) -> None:
+        statuses = [("active", "aktiv (neu, offen, wartend)"), ("all", "alle")] + [
+            (s.value, texts.STATUS[s]) for s in TicketStatus
+        ]
+        priorities = [(p.value, texts.PRIORITY[p]) for p in sorted(Priority, reverse=True)]
+        assignees = [("-", "niemand")] + [(a.login, f"{a.login} — {a.display_name}") for a in people]
+        flags = [(code, label) for code, label in texts.FLAG.items()]
+
+        def apply(choice: FilterChoice | None) -> None:
+            if choice is None:
+                return
+            if choice.status == "active":
+                statuses_ = tickets.ACTIVE_STATUSES
+            elif choice.status == "all":
+                statuses_ = tickets.ALL_STATUSES
+            else:
+                statuses_ = (choice.status,)
+            self.filter = replace(
+                self.filter, statuses=statuses_, priority=choice.priority, assignee=choice.assignee,
+                flag=choice.flag,
+            )
+            self.reload(first=True, keep=False)
+
+        self.app.push_screen(
+            FilterDialog(current=current, statuses=statuses, priorities=priorities, assignees=assignees,
+                         flags=flags),
+            apply,
+        )
+
+    def action_claim(self) -> None:
+        targets = self._targets()
+        if targets:
+            self._change(targets, "claim")
+
+    def action_close(self) -> None:
+        targets = self._targets()
+        if targets:
+            self._change(targets, "status", status=TicketStatus.RESOLVED)
+
+    def action_status(self) -> None:
+        targets = self._targets()
+        if not targets:
+            return
+        choices = [(s.value, texts.STATUS[s]) for s in TicketStatus]
+        title = "Status setzen" + (f" für {len(targets)} Tickets" if len(targets) > 1 else f" für #{targets[0].number}")
+
+        def chosen(value: str | None) -> None:
+            if value:
+                self._change(targets, "status", status=value)
+
+        self.app.push_screen(ChoiceDialog(title, choices, current=targets[0].status), chosen)
+
+    def action_assign(self) -> None:
+        targets = self._targets()
+        if targets:
+            self._open_assign(targets)
+
+    @work(thread=True, exclusive=True, group="dialog", exit_on_error=False)
+    def _open_assign(self, targets: list[TicketRow]) -> None:
+        from deskapp.services import agents
+
+        people = self.app.read(agents.list_agents)
+        self.app.call_from_thread(self._show_assign, targets, people)
+
+    def _show_assign(self, targets: list[TicketRow], people) -> None:
+        choices = [("-", "niemand (Zuweisung aufheben)")] + [
+            (a.login, f"{a.login} — {a.display_name}") for a in people
+        ]
+        title = "Zuweisen" + (f": {len(targets)} Tickets" if len(targets) > 1 else f": #{targets[0].number}")
+
+        def chosen(value: str | None) -> None:
+            if value:
+                self._change(targets, "assign", assignee_login=None if value == "-" else value)
+
+        self.app.push_screen(ChoiceDialog(title, choices, current=targets[0].assignee_login or "-"), chosen)
+
+    def action_note(self) -> None:
+        row = self._current_row()
+        if row is None:
+            return
+
+        def save(text: str | None) -> None:
+            if text:
+                self._save_note(row.id, text)
+
+        self.app.push_screen(NoteDialog(f"Interne Notiz zu #{row.number}"), save)
+
+    @work(thread=True, group="write", exit_on_error=False)
+    def _save_note(self, ticket_id: int, text: str) -> None:
+        app = self.app
+        app.write(lambda s: tickets.add_note(s, app.agent, ticket_id, text_=text, now=app.now()))
+        app.call_from_thread(self._after_change, "Notiz gespeichert.", [])
+
+    def action_flag(self) -> None:
+        row = self._current_row()
+        if row is not None:
+            self._toggle_flag(row)
+
+    @work(thread=True, group="write", exit_on_error=False)
+    def _toggle_flag(self, row: TicketRow) -> None:
+        app = self.app
+        try:
+            app.write(lambda s: tickets.toggle_flag(s, app.agent, row, flag="flagged", now=app.now()))
+        except Conflict as exc:
+            app.call_from_thread(self._after_change, "", [exc.message])
+            return
+        app.call_from_thread(self._after_change, "", [])
+
+    @work(thread=True, group="write", exit_on_error=False)
+    def _change(self, targets: list[TicketRow], action: str, **kwargs) -> None:
+        app = self.app
+        result = app.write(lambda s: tickets.bulk(s, app.agent, targets, action, now=app.now(), **kwargs))
+        if result.done:
+            numbers = ", ".join(f"#{n}" for n in result.done[:5]) + (" …" if len(result.done) > 5 else "")
+            verb = {"claim": "übernommen", "assign": "zugewiesen", "status": "geändert"}[action]
+            done = f"{numbers} {verb}."
+        else:
+            done = ""
+        app.call_from_thread(self._after_change, done, list(result.refused), clear_marks=bool(result.done))
+
+    def _after_change(self, done: str, refused: list[str], *, clear_marks: bool = False) -> None:
+        if done:
+            self.notify(done, timeout=3)
+        for message in refused[:5]:
+            self.notify(message, severity="warning", timeout=8)
+        if len(refused) > 5:
+            self.notify(f"… und {len(refused) - 5} weitere nicht geändert.", severity="warning", timeout=8)
+        if clear_marks:
+            self.marked.clear()
+        self.reload()
+        row = self._current_row()
+        if row is not None:
+            self._load_detail(row.id)
+
+    def action_customer(self) -> None:
+        row = self._current_row()
+        if row is None:
+            return
+        if row.customer_id is None:
+            self.notify(f"#{row.number} hat keinen Kunden.", severity="warning")
+            return
+        self.app.open_customer(row.customer_id)
+
+    def check_action(self, action: str, parameters: tuple) -> bool | None:
+        if action in ("claim", "assign", "status", "close", "note", "customer", "flag", "mark", "open_ticket"):
+            return True if self.page is None or self.page.rows else None
+        return True
+
+
+def _escape(text: str) -> str:
+    return text.replace("[", r"\[")
+
+
+def _event_text(event) -> str:
+    kind = event.kind
+    if kind == EventKind.CREATED:
+        return "Ticket angelegt"
+    if kind == EventKind.NOTE:
+        return "Notiz: " + _escape(event.text)
+    if kind == EventKind.STATUS:
+        old = texts.STATUS.get(TicketStatus(event.old), event.old) if event.old else "–"
+        return f"Status {old} → {texts.STATUS.get(TicketStatus(event.new), event.new)}"
+    if kind == EventKind.CLAIM:
+        return "übernommen"
+    if kind == EventKind.ASSIGN:
+        return f"zugewiesen: {event.old or '–'} → {event.new or '–'}"
+    if kind == EventKind.FLAG:
+        if event.new:
+            return f"markiert ({texts.FLAG.get(event.new, event.new)})"
+        return f"Markierung entfernt ({texts.FLAG.get(event.old, event.old)})"
+    return _escape(event.text)
