@@ -87,6 +87,28 @@ class DeskApp(App):
 
         self.push_screen(CustomerSearchScreen(), chosen)
 
+    def get_system_commands(self, screen):
+        """The palette offers every action of the current screen by its German name."""
+        from functools import partial
+
+        from textual.app import SystemCommand
+
+        seen: set[str] = set()
+        for binding in [*screen.BINDINGS, *self.BINDINGS]:
+            if not isinstance(binding, Binding) or not binding.description:
+                continue
+            if binding.action in seen or binding.action in ("back", "focus_next", "quit"):
+                continue
+            seen.add(binding.action)
+            target = self if binding in self.BINDINGS else screen
+            yield SystemCommand(
+                binding.description,
+                f"Taste: {binding.key_display or binding.key}",
+                partial(target.run_action, binding.action),
+            )
+        yield SystemCommand("Beenden", "deskapp schließen (Taste q)", self.exit)
+        yield from (c for c in super().get_system_commands(screen) if c.title in ("Theme", "Keys"))
+
     def action_help(self) -> None:
         from screens.help import HelpScreen
 

@@ -44,6 +44,8 @@ def _check_sqlite_file(path: Path) -> None:
             raise DatabaseProblem(f"{path} ist keine SQLite-Datenbank (Datei beschädigt oder anderes Format).")
     else:
         parent = path.parent
+        if parent.exists() and not parent.is_dir():
+            raise DatabaseProblem(f"Die Datenbank kann nicht angelegt werden: {parent} ist kein Verzeichnis.")
         if not parent.exists():
             try:
                 parent.mkdir(parents=True, exist_ok=True)
