@@ -67,13 +67,20 @@ def test_database_that_cannot_be_created_is_refused(tmp_path, capsys):
     assert "kann nicht angelegt werden" in err or "Verzeichnis" in err
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root may write any file")
-def test_read_only_database_is_refused(tmp_path, capsys):
+def test_read_only_database_is_refused_untouched(tmp_path, capsys, monkeypatch):
     db = tmp_path / "desk.sqlite3"
     upgrade(make_engine(db))
     db.chmod(0o444)
+    if os.geteuid() == 0:  # root may write any file: let the permission check see what a user sees
+        real_access = os.access
+        monkeypatch.setattr(
+            "deskapp.database.os.access",
+            lambda p, mode: False if (Path(p) == db and mode == os.W_OK) else real_access(p, mode),
+        )
+    before = digest(db)
     code, _, err = run(["--db", str(db)], capsys)
     assert code == 3 and "schreibgeschützt" in err
+    assert digest(db) == before
 
 
 def test_newer_schema_is_refused_and_nothing_written(tmp_path, capsys):

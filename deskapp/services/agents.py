@@ -78,6 +78,11 @@ def resolve_desk_agent(session: Session, *, os_login: str, requested: str | None
         return by_login(session, DEMO_DEFAULT_LOGIN), (
             f"Demo: Anmeldung '{os_login}' ist kein Agent, angemeldet als {DEMO_DEFAULT_LOGIN}"
         )
+    if not known:
+        raise UnknownAgent(
+            f"Unbekannter Agent '{os_login}': diese Datenbank kennt noch keine Agenten "
+            "(Demo-Daten: deskapp seed demo --db …)."
+        )
     raise UnknownAgent(f"Unbekannter Agent '{os_login}'. Bekannte Agenten: {listing}")
 
 
