@@ -70,3 +70,11 @@ VIEW = {
     "unassigned": "Nicht zugewiesen",
     "flagged": "Markiert",
 }
+
+# Warnings on the customer card.
+CARD_FLAG = {
+    "repeat_case": "Wiederholungsfall",
+    "over_limit": "Kreditlimit überschritten",
+    "budget_warn": "Restbudget knapp",
+    "budget_critical": "Restbudget fast aufgebraucht",
+}

@@ -51,11 +51,18 @@ def make_engine(url_or_path: str | os.PathLike, *, echo: bool = False) -> Engine
     return create_engine(url, echo=echo, pool_pre_ping=True)
 
 
+def _unicode_lower(value):
+    return value.lower() if isinstance(value, str) else value
+
+
 def _install_sqlite_hooks(engine: Engine, *, memory: bool) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn, _record):  # pragma: no cover - exercised by every test
         # Let SQLAlchemy emit BEGIN itself (pysqlite's implicit BEGIN is deferred).
         dbapi_conn.isolation_level = None
+        # SQLite's own lower() folds ASCII only: 'Özdemir' would never match 'özdemir'.
+        # Searches compare lower(column) with a Python-lowered pattern, as on PostgreSQL.
+        dbapi_conn.create_function("lower", 1, _unicode_lower, deterministic=True)
         cur = dbapi_conn.cursor()
         if not memory:
             cur.execute("PRAGMA journal_mode=WAL")

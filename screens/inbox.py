@@ -28,19 +28,13 @@ from deskapp.services.errors import Conflict, DeskError
 from deskapp.services.readmodels import TicketDetail, TicketPage, TicketRow
 from models.enums import EventKind, Priority, Queue, TicketStatus
 
+from .styles import PRIORITY_STYLE, STATUS_STYLE
 from .dialogs import ChoiceDialog, FilterChoice, FilterDialog, NoteDialog
 
 SOURCES: list[tuple[str, str]] = [(f"queue:{q.value}", texts.QUEUE[q]) for q in Queue] + [
     (f"view:{v}", texts.VIEW[v]) for v in tickets.VIEWS
 ]
 
-PRIORITY_STYLE = {Priority.URGENT: "bold red", Priority.HIGH: "yellow", Priority.NORMAL: "", Priority.LOW: "dim"}
-STATUS_STYLE = {
-    TicketStatus.NEW: "bold cyan",
-    TicketStatus.OPEN: "green",
-    TicketStatus.WAITING: "magenta",
-    TicketStatus.RESOLVED: "dim",
-}
 
 
 class TicketTable(DataTable):
@@ -97,7 +91,6 @@ class InboxScreen(Screen):
         Binding("u", "customer", "Kunde", id="customer"),
         Binding("r", "refresh", "Aktualisieren", id="refresh", show=False),
         Binding("escape", "back", "Zurück", show=False),
-        Binding("tab", "focus_next", "Bereich", show=False),
         Binding("1", "source('queue:support')", "Support", show=False),
         Binding("2", "source('queue:contract')", "Vertragsbearbeitung", show=False),
         Binding("3", "source('queue:technical')", "Technik", show=False),

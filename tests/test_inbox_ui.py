@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 
 import pytest
 from sqlalchemy import select
@@ -14,7 +13,7 @@ from deskapp.settings import Policy
 from models.engine import make_engine, read_session, write_session
 from models.migrate import upgrade
 from models.tables import AuditLog, Ticket
-from screens.inbox import InboxScreen, TicketTable
+from screens.inbox import InboxScreen
 
 from .conftest import NOW
 from .deskdata import build_small_desk

@@ -1,20 +1,91 @@
-"""Hour budgets in the database: loading a customer's budget state (writes follow)."""
+"""Hour budgets in the database (DOMAIN.md, "Hour budgets").
+
+Loading a customer's budget state, booking hour packages, tasks that block budget, and
+time logging that draws from the package expiring first. The arithmetic itself is in
+``deskapp.rules.budget``; this module reads and writes rows around it.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import uuid
+from dataclasses import dataclass
+from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlmodel import Session
 
-from models.enums import TaskStatus
-from models.tables import HourPackage, Task, TimeEntry
+from models.enums import Role, TaskStatus
+from models.tables import ExtensionRequest, HourPackage, Task, Ticket, TimeEntry
+from models.types import CENT
 
+from ..formatting import hours_label, today_berlin
 from ..rules import budget as rules
+from ..settings import Policy
+from . import audit
+from .errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from .orders import lock_customer
+from .readmodels import AgentRef, PackageView, TaskView
+
+# Who may book a package (a rebooking is recorded by support or contract processing).
+BOOKING_ROLES = frozenset({Role.SUPPORT, Role.CONTRACT, Role.ADMIN})
+MAX_TITLE = 255
+MAX_NOTE = 255
+MAX_LABEL = 128
+
+# User-facing text (German).
+MSG_SYSTEM = "Der System-Agent bucht keine Stunden und legt keine Aufgaben an."
+MSG_NOT_BOOKING = "{login} darf keine Stundenpakete buchen (nur Support, Vertragsbearbeitung, Admin)."
+MSG_MINUTES = "Die Minuten müssen eine ganze Zahl größer als 0 sein."
+MSG_ESTIMATE = "Die Schätzung muss eine ganze Zahl von Minuten (0 oder mehr) sein."
+MSG_PRICE = "Der Preis muss ein Betrag in Euro mit höchstens zwei Nachkommastellen und nicht negativ sein."
+MSG_PURCHASE_DAY = "Das Kaufdatum muss ein Tag sein, der nicht in der Zukunft liegt."
+MSG_DEADLINE = "Die Deadline muss ein Tag ab heute sein."
+MSG_TITLE = "Eine Aufgabe braucht einen Titel (höchstens 255 Zeichen)."
+MSG_LABEL = "Die Bezeichnung des Pakets ist zu lang (höchstens 128 Zeichen)."
+MSG_NOTE = "Die Notiz zur Zeitbuchung ist zu lang (höchstens 255 Zeichen)."
+MSG_TASK_MISSING = "Aufgabe {task_id} gibt es nicht."
+MSG_TASK_DONE = "Aufgabe {task_id} ist schon erledigt."
+MSG_TASK_OTHER = "Aufgabe {task_id} gehört zu einem anderen Kunden."
+MSG_TICKET_MISSING = "Ticket {ticket_id} gibt es nicht."
+MSG_TICKET_OTHER = "Ticket #{number} gehört zu einem anderen Kunden."
+MSG_TASK_CHANGED = "Aufgabe {task_id} wurde inzwischen geändert; bitte neu laden."
+MSG_OVER_BUDGET = (
+    "Nicht genug Budget: verfügbar sind {available}, gebucht werden sollen {wanted}. "
+    "Der Kunde muss nachbuchen oder das Budget verlängern lassen."
+)
+MSG_WARN = "Achtung: gültiges Restbudget nur noch {remaining} (unter {threshold})."
+MSG_CRITICAL = "Kritisch: gültiges Restbudget nur noch {remaining} (unter {threshold})."
+DEFAULT_LABEL = "Stundenpaket {hours}"
+
+
+@dataclass(frozen=True)
+class TimeLogged:
+    """The result of logging time: where it went and what is left."""
+
+    customer_id: uuid.UUID
+    minutes: int
+    bookings: tuple[tuple[int | None, int], ...]  # (package id or None, minutes)
+    valid_after: int  # valid unblocked remainder after the booking
+    level: str  # "" | "warn" | "critical"
+    warning: str  # German, "" if none
+
+
+# --------------------------------------------------------------------------- reading
 
 
 def load_budget(session: Session, customer_id: uuid.UUID, today: dt.date) -> rules.Budget:
+    """The customer's budget on ``today``.
+
+    An open task blocks what is left of its estimate: time already logged on the task
+    has consumed part of the block, so it is not counted twice.
+    """
+    return _compute(session, customer_id, today)
+
+
+def _compute(
+    session: Session, customer_id: uuid.UUID, today: dt.date, *, release_task_id: int | None = None
+) -> rules.Budget:
     used = dict(
         session.execute(
             select(TimeEntry.package_id, func.sum(TimeEntry.minutes))
@@ -32,10 +103,329 @@ def load_budget(session: Session, customer_id: uuid.UUID, today: dt.date) -> rul
         )
         for p in session.execute(select(HourPackage).where(HourPackage.customer_id == customer_id)).scalars()
     ]
+    logged_on_task = dict(
+        session.execute(
+            select(TimeEntry.task_id, func.sum(TimeEntry.minutes))
+            .where(TimeEntry.customer_id == customer_id, TimeEntry.task_id.is_not(None))
+            .group_by(TimeEntry.task_id)
+        ).all()
+    )
     tasks = [
-        rules.OpenTask(id=t.id, estimate=t.estimate_minutes, deadline=t.deadline)
+        rules.OpenTask(
+            id=t.id,
+            estimate=max(0, t.estimate_minutes - int(logged_on_task.get(t.id, 0))),
+            deadline=t.deadline,
+        )
         for t in session.execute(
             select(Task).where(Task.customer_id == customer_id, Task.status == TaskStatus.OPEN)
         ).scalars()
+        if t.id != release_task_id
     ]
     return rules.compute(packages, tasks, today)
+
+
+def workaround_expiry(
+    session: Session, customer_id: uuid.UUID, deadline: dt.date | None, policy: Policy
+) -> dt.date | None:
+    """The expiry date a task deadline sits on (the workaround of DOMAIN.md), or None.
+
+    Expiries are the packages' validity ends plus the old ends of extension requests
+    (the same set the card uses, ``card.expiry_dates``).
+    """
+    if deadline is None:
+        return None
+    current = session.execute(
+        select(HourPackage.valid_until).where(HourPackage.customer_id == customer_id)
+    ).scalars()
+    before_extension = session.execute(
+        select(ExtensionRequest.old_valid_until).where(ExtensionRequest.customer_id == customer_id)
+    ).scalars()
+    expiries = sorted(set(current) | set(before_extension))
+    return rules.deadline_on_expiry(deadline, expiries, policy.workaround_window_days)
+
+
+def package_view(package: HourPackage, budget: rules.Budget) -> PackageView:
+    state = next(p for p in budget.packages if p.id == package.id)
+    return PackageView(
+        id=package.id,
+        label=package.label,
+        purchased_on=package.purchased_on,
+        valid_until=package.valid_until,
+        booked_minutes=state.booked,
+        used_minutes=state.used,
+        blocked_minutes=state.blocked,
+        remaining_minutes=state.remaining,
+        expired=state.expired,
+        price=package.price,
+    )
+
+
+def task_view(session: Session, task: Task, policy: Policy) -> TaskView:
+    hit = workaround_expiry(session, task.customer_id, task.deadline, policy)
+    return TaskView(
+        id=task.id,
+        title=task.title,
+        estimate_minutes=task.estimate_minutes,
+        deadline=task.deadline,
+        status=task.status,
+        workaround=hit is not None,
+        expiry_hit=hit,
+    )
+
+
+# --------------------------------------------------------------------------- validation
+
+
+def _require_agent(actor: AgentRef) -> None:
+    if actor.is_system:
+        raise PermissionDenied(MSG_SYSTEM)
+
+
+def _whole_minutes(value, *, allow_zero: bool, message: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidInput(message)
+    if value < 0 or (value == 0 and not allow_zero):
+        raise InvalidInput(message)
+    return value
+
+
+def _is_day(value) -> bool:
+    return isinstance(value, dt.date) and not isinstance(value, dt.datetime)
+
+
+def _price(value) -> Decimal:
+    if isinstance(value, (bool, float)):
+        raise InvalidInput(MSG_PRICE)
+    try:
+        price = Decimal(value) if not isinstance(value, Decimal) else value
+    except (ArithmeticError, ValueError, TypeError):
+        raise InvalidInput(MSG_PRICE) from None
+    if not price.is_finite() or price < 0 or price != price.quantize(CENT):
+        raise InvalidInput(MSG_PRICE)
+    return price.quantize(CENT)
+
+
+# --------------------------------------------------------------------------- writing
+
+
+def book_package(
+    session: Session,
+    actor: AgentRef,
+    *,
+    customer_id: uuid.UUID,
+    minutes: int,
+    price: Decimal,
+    purchased_on: dt.date,
+    now: dt.datetime,
+    policy: Policy,
+    label: str = "",
+) -> PackageView:
+    """Book an hour package; it is valid for the policy's months from its purchase day."""
+    _require_agent(actor)
+    if not (actor.roles & BOOKING_ROLES):
+        raise PermissionDenied(MSG_NOT_BOOKING.format(login=actor.login))
+    minutes = _whole_minutes(minutes, allow_zero=False, message=MSG_MINUTES)
+    price = _price(price)
+    if not _is_day(purchased_on) or purchased_on > today_berlin(now):
+        raise InvalidInput(MSG_PURCHASE_DAY)
+    label = (label or "").strip() or DEFAULT_LABEL.format(hours=hours_label(minutes))
+    if len(label) > MAX_LABEL:
+        raise InvalidInput(MSG_LABEL)
+    lock_customer(session, customer_id)
+    package = HourPackage(
+        customer_id=customer_id,
+        label=label,
+        minutes=minutes,
+        price=price,
+        purchased_on=purchased_on,
+        valid_until=rules.validity_end(purchased_on, policy.package_validity_months),
+        created_at=now,
+    )
+    session.add(package)
+    session.flush()
+    audit.record(
+        session, actor, "package.book", "hour_package", package.id,
+        new={
+            "customer_id": customer_id, "minutes": minutes, "price": price,
+            "purchased_on": purchased_on, "valid_until": package.valid_until, "label": label,
+        },
+        now=now,
+    )
+    return package_view(package, load_budget(session, customer_id, today_berlin(now)))
+
+
+def create_task(
+    session: Session,
+    actor: AgentRef,
+    *,
+    customer_id: uuid.UUID,
+    title: str,
+    estimate_minutes: int,
+    deadline: dt.date | None,
+    now: dt.datetime,
+    policy: Policy,
+) -> TaskView:
+    """A task; with a deadline its estimate blocks budget.
+
+    ``TaskView.workaround`` says whether the deadline sits on a budget expiry (the
+    workaround): nothing extra is stored, the card derives it the same way.
+    """
+    _require_agent(actor)
+    title = (title or "").strip()
+    if not title or len(title) > MAX_TITLE:
+        raise InvalidInput(MSG_TITLE)
+    estimate_minutes = _whole_minutes(estimate_minutes, allow_zero=True, message=MSG_ESTIMATE)
+    if deadline is not None and (not _is_day(deadline) or deadline < today_berlin(now)):
+        raise InvalidInput(MSG_DEADLINE)
+    lock_customer(session, customer_id)
+    task = Task(
+        customer_id=customer_id,
+        title=title,
+        estimate_minutes=estimate_minutes,
+        deadline=deadline,
+        status=TaskStatus.OPEN,
+        created_at=now,
+    )
+    session.add(task)
+    session.flush()
+    on_expiry = workaround_expiry(session, customer_id, deadline, policy)
+    audit.record(
+        session, actor, "task.create", "task", task.id,
+        new={
+            "customer_id": customer_id, "title": title, "estimate_minutes": estimate_minutes,
+            "deadline": deadline, "workaround_expiry": on_expiry,
+        },
+        now=now,
+    )
+    return task_view(session, task, policy)
+
+
+def close_task(
+    session: Session, actor: AgentRef, *, task_id: int, now: dt.datetime, policy: Policy
+) -> TaskView:
+    """Mark a task done: its estimate no longer blocks budget."""
+    _require_agent(actor)
+    task = session.get(Task, task_id)
+    if task is None:
+        raise NotFound(MSG_TASK_MISSING.format(task_id=task_id))
+    if task.status == TaskStatus.DONE:
+        raise InvalidInput(MSG_TASK_DONE.format(task_id=task_id))
+    result = session.execute(
+        update(Task)
+        .where(Task.id == task_id, Task.version == task.version, Task.status == TaskStatus.OPEN)
+        .values(status=TaskStatus.DONE, version=Task.version + 1)
+    )
+    if result.rowcount != 1:
+        raise Conflict(MSG_TASK_CHANGED.format(task_id=task_id))
+    session.refresh(task)
+    audit.record(
+        session, actor, "task.close", "task", task_id,
+        old={"status": TaskStatus.OPEN}, new={"status": TaskStatus.DONE}, now=now,
+    )
+    return task_view(session, task, policy)
+
+
+def log_time(
+    session: Session,
+    actor: AgentRef,
+    *,
+    customer_id: uuid.UUID,
+    minutes: int,
+    now: dt.datetime,
+    policy: Policy,
+    ticket_id: int | None = None,
+    task_id: int | None = None,
+    note: str = "",
+) -> TimeLogged:
+    """Log work; it draws from the valid package expiring first.
+
+    Work on a task may use the budget that task blocks. Over budget the booking is
+    refused with what is available, unless the policy allows a negative budget.
+    """
+    _require_agent(actor)
+    minutes = _whole_minutes(minutes, allow_zero=False, message=MSG_MINUTES)
+    note = (note or "").strip()
+    if len(note) > MAX_NOTE:
+        raise InvalidInput(MSG_NOTE)
+    lock_customer(session, customer_id)
+    if task_id is not None:
+        task = session.get(Task, task_id)
+        if task is None:
+            raise NotFound(MSG_TASK_MISSING.format(task_id=task_id))
+        if task.customer_id != customer_id:
+            raise InvalidInput(MSG_TASK_OTHER.format(task_id=task_id))
+    if ticket_id is not None:
+        ticket = session.get(Ticket, ticket_id)
+        if ticket is None:
+            raise NotFound(MSG_TICKET_MISSING.format(ticket_id=ticket_id))
+        if ticket.customer_id != customer_id:
+            raise InvalidInput(MSG_TICKET_OTHER.format(number=ticket.number))
+    today = today_berlin(now)
+    budget = _compute(session, customer_id, today, release_task_id=task_id)
+    try:
+        plan = rules.draw(budget, minutes, allow_negative=policy.allow_negative_budget)
+    except rules.BudgetExceeded as exc:
+        raise InvalidInput(
+            MSG_OVER_BUDGET.format(available=hours_label(exc.available), wanted=hours_label(minutes))
+        ) from None
+    for package_id, part in plan:
+        session.add(
+            TimeEntry(
+                customer_id=customer_id,
+                package_id=package_id,
+                ticket_id=ticket_id,
+                task_id=task_id,
+                agent_id=actor.id,
+                minutes=part,
+                note=note,
+                created_at=now,
+            )
+        )
+    session.flush()
+    if task_id is None:
+        # Every minute booked onto a package came out of its valid remainder.
+        valid_after = budget.valid - sum(part for package_id, part in plan if package_id is not None)
+    else:
+        # The task's block (what is left of its estimate) applies again.
+        valid_after = load_budget(session, customer_id, today).valid
+    audit.record(
+        session, actor, "time.log", "customer", customer_id,
+        new={"minutes": minutes, "ticket_id": ticket_id, "task_id": task_id, "packages": plan, "note": note},
+        now=now,
+    )
+    level, warning = budget_warning(valid_after, policy)
+    return TimeLogged(
+        customer_id=customer_id,
+        minutes=minutes,
+        bookings=tuple(plan),
+        valid_after=valid_after,
+        level=level,
+        warning=warning,
+    )
+
+
+def budget_warning(valid_minutes: int, policy: Policy) -> tuple[str, str]:
+    """``("critical"|"warn"|"", German text)`` for a valid remaining budget."""
+    if valid_minutes < policy.budget_critical_minutes:
+        return "critical", MSG_CRITICAL.format(
+            remaining=hours_label(valid_minutes), threshold=hours_label(policy.budget_critical_minutes)
+        )
+    if valid_minutes < policy.budget_warn_minutes:
+        return "warn", MSG_WARN.format(
+            remaining=hours_label(valid_minutes), threshold=hours_label(policy.budget_warn_minutes)
+        )
+    return "", ""
+
+
+__all__ = [
+    "TimeLogged",
+    "book_package",
+    "budget_warning",
+    "close_task",
+    "create_task",
+    "load_budget",
+    "log_time",
+    "package_view",
+    "task_view",
+    "workaround_expiry",
+]

@@ -139,6 +139,8 @@ class BudgetSummary:
     expired_minutes: int
     next_expiry: dt.date | None
     days_left: int | None
+    booked_minutes: int = 0
+    used_minutes: int = 0
 
 
 @dataclass(frozen=True)
@@ -149,6 +151,8 @@ class TaskView:
     deadline: dt.date | None
     status: str
     workaround: bool
+    # The package expiry the deadline sits on (the workaround), if any.
+    expiry_hit: dt.date | None = None
 
 
 @dataclass(frozen=True)
@@ -187,4 +191,13 @@ class CustomerCard:
     tasks: tuple[TaskView, ...]
     message_log: tuple[LogEntryView, ...]
     customer_file: tuple[LogEntryView, ...]
-    flags: tuple[str, ...] = field(default=())
+    flags: tuple[str, ...] = field(default=())  # repeat_case | over_limit | budget_warn | budget_critical
+    # The lists above are bounded; these are the full counts behind them.
+    open_tickets_total: int = 0
+    tasks_total: int = 0
+    orders_total: int = 0
+    message_log_total: int = 0
+    customer_file_total: int = 0
+    # Tasks created in the repeat-case window whose deadline sat on a budget expiry.
+    workaround_count: int = 0
+    as_of: dt.datetime | None = None

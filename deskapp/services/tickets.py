@@ -13,7 +13,7 @@ import re
 import uuid
 from dataclasses import dataclass, field, replace
 
-from sqlalchemy import and_, bindparam, func, literal_column, or_, select, text, tuple_, update
+from sqlalchemy import bindparam, func, literal_column, or_, select, text, tuple_, update
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
@@ -144,7 +144,8 @@ def _search_clause(session: Session, query: str):
     query = query.strip()
     clauses = []
     digits = query.lstrip("#")
-    if digits.isdigit():
+    # ASCII digits only ('²'.isdigit() is true), and no longer than a ticket number can be.
+    if digits.isascii() and digits.isdigit() and len(digits) <= 9:
         clauses.append(Ticket.number == int(digits))
     words = re.findall(r"\w+", query)
     if words:
@@ -280,6 +281,17 @@ def change_token(session: Session) -> ChangeToken:
     return ChangeToken(last_update, last_id, last_event)
 
 
+def open_for_customer(session: Session, customer_id: uuid.UUID, *, limit: int) -> tuple[TicketRow, ...]:
+    """A customer's not-resolved tickets in inbox order (most urgent, then newest)."""
+    stmt = (
+        _base_select()
+        .where(Ticket.customer_id == customer_id, Ticket.status.in_(ACTIVE_STATUSES))
+        .order_by(Ticket.priority.desc(), Ticket.created_at.desc(), Ticket.id.desc())
+        .limit(limit)
+    )
+    return tuple(_to_row(r) for r in session.execute(stmt))
+
+
 def get_row(session: Session, ticket_id: int) -> TicketRow:
     r = session.execute(_base_select().where(Ticket.id == ticket_id)).first()
     if r is None:
@@ -371,9 +383,11 @@ def open_ticket(
     subject = subject.strip()
     if not subject:
         raise InvalidInput("Ein Ticket braucht einen Betreff.")
-    Queue(queue)
-    TicketKind(kind)
-    Priority(priority)
+    for code, kind_of in ((queue, Queue), (kind, TicketKind), (priority, Priority)):
+        try:
+            kind_of(code)
+        except ValueError:
+            raise InvalidInput(f"Ungültiger Wert '{code}' für ein Ticket.") from None
     number = counters.next_value(session, "ticket")
     ticket = Ticket(
         number=number,

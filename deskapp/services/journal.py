@@ -1,0 +1,141 @@
+"""What is written down about a customer: the customer file (Kundenakte) and the message
+log (Nachrichtenlog) of everything sent to the customer, with its outgoing e-mail."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+
+from sqlmodel import Session
+
+from models.enums import MailStatus
+from models.tables import Customer, CustomerFileEntry, MessageLogEntry, OutgoingMail
+
+from . import audit
+from .errors import InvalidInput, NotFound, PermissionDenied
+from .readmodels import AgentRef, LogEntryView
+
+MAX_TEXT = 10_000
+MAX_SUBJECT = 255
+MAX_KIND = 32
+
+# User-facing text (German).
+FILE_ENTRY_TITLE = "Kundenakte"
+MSG_NO_CUSTOMER = "Kunde {customer_id} gibt es nicht."
+MSG_EMPTY_ENTRY = "Ein leerer Eintrag wird nicht in die Kundenakte geschrieben."
+MSG_LONG_ENTRY = "Der Eintrag ist zu lang (höchstens 10.000 Zeichen)."
+MSG_SYSTEM_FILE = "Der System-Agent schreibt nicht in die Kundenakte."
+MSG_SUBJECT = "Eine Nachricht braucht einen Betreff (höchstens 255 Zeichen)."
+MSG_BODY = "Eine Nachricht braucht einen Text (höchstens 10.000 Zeichen)."
+MSG_KIND = "Unbekannte Nachrichtenart."
+
+
+@dataclass(frozen=True)
+class MessageLogged:
+    """A message-log entry and, if one was queued, its e-mail."""
+
+    id: int
+    customer_id: uuid.UUID
+    kind: str
+    subject: str
+    body: str
+    created_at: dt.datetime
+    mail_id: int | None  # None: no mail queued (not asked for, or no address on file)
+    to_addr: str
+
+
+def _customer(session: Session, customer_id: uuid.UUID) -> Customer:
+    customer = session.get(Customer, customer_id)
+    if customer is None:
+        raise NotFound(MSG_NO_CUSTOMER.format(customer_id=customer_id))
+    return customer
+
+
+def add_file_entry(
+    session: Session, actor: AgentRef, *, customer_id: uuid.UUID, text: str, now: dt.datetime
+) -> LogEntryView:
+    """A dated entry in the customer file."""
+    if actor.is_system:
+        raise PermissionDenied(MSG_SYSTEM_FILE)
+    body = (text or "").strip()
+    if not body:
+        raise InvalidInput(MSG_EMPTY_ENTRY)
+    if len(body) > MAX_TEXT:
+        raise InvalidInput(MSG_LONG_ENTRY)
+    _customer(session, customer_id)
+    entry = CustomerFileEntry(customer_id=customer_id, agent_id=actor.id, text=body, created_at=now)
+    session.add(entry)
+    session.flush()
+    audit.record(
+        session, actor, "customer_file.add", "customer_file_entry", entry.id,
+        new={"customer_id": customer_id, "text": body}, now=now,
+    )
+    return LogEntryView(created_at=now, title=FILE_ENTRY_TITLE, text=body, author=actor.login)
+
+
+def log_message(
+    session: Session,
+    *,
+    customer_id: uuid.UUID,
+    kind: str,
+    subject: str,
+    body: str,
+    now: dt.datetime,
+    actor: AgentRef,
+    queue_mail: bool = True,
+) -> MessageLogged:
+    """Record a message to the customer and queue it as e-mail to the customer's address.
+
+    The message log is the record of what the customer was told; the mail job sends the
+    queued mail later. A customer without an address gets the log entry only.
+    """
+    kind = (kind or "").strip()
+    if not kind or len(kind) > MAX_KIND:
+        raise InvalidInput(MSG_KIND)
+    subject = (subject or "").strip()
+    if not subject or len(subject) > MAX_SUBJECT:
+        raise InvalidInput(MSG_SUBJECT)
+    body = (body or "").strip()
+    if not body or len(body) > MAX_TEXT:
+        raise InvalidInput(MSG_BODY)
+    customer = _customer(session, customer_id)
+    entry = MessageLogEntry(customer_id=customer_id, kind=kind, subject=subject, body=body, created_at=now)
+    session.add(entry)
+    session.flush()
+    audit.record(
+        session, actor, "message.log", "message_log", entry.id,
+        new={"customer_id": customer_id, "kind": kind, "subject": subject}, now=now,
+    )
+    mail_id = None
+    to_addr = customer.email.strip()
+    if queue_mail and to_addr:
+        mail = OutgoingMail(
+            customer_id=customer_id,
+            message_log_id=entry.id,
+            to_addr=to_addr,
+            subject=subject,
+            body=body,
+            status=MailStatus.QUEUED,
+            created_at=now,
+        )
+        session.add(mail)
+        session.flush()
+        mail_id = mail.id
+        audit.record(
+            session, actor, "mail.queue", "outgoing_mail", mail.id,
+            new={"to": to_addr, "subject": subject, "message_log_id": entry.id}, now=now,
+        )
+    return MessageLogged(
+        id=entry.id,
+        customer_id=customer_id,
+        kind=kind,
+        subject=subject,
+        body=body,
+        created_at=now,
+        mail_id=mail_id,
+        to_addr=to_addr if mail_id is not None else "",
+    )
+
+
+__all__ = ["MessageLogged", "add_file_entry", "log_message"]
