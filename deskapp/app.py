@@ -76,7 +76,14 @@ class DeskApp(App):
     def open_customer(self, customer_id: uuid.UUID) -> None:
         from screens.card import CardScreen
 
-        self.push_screen(CardScreen(customer_id))
+        def back(ticket_id: int | None) -> None:
+            # enter on one of the card's open tickets: show that ticket in the inbox.
+            from screens.inbox import InboxScreen
+
+            if ticket_id is not None and isinstance(self.screen, InboxScreen):
+                self.screen.show_ticket(ticket_id)
+
+        self.push_screen(CardScreen(customer_id), back)
 
     def action_customer_search(self) -> None:
         from screens.customer_search import CustomerSearchScreen

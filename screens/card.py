@@ -59,8 +59,11 @@ def _count_title(title: str, shown: int, total: int) -> str:
     return f"{title} ({total})"
 
 
-def _days(n: int) -> str:
-    return "1 Tag" if abs(n) == 1 else f"{n} Tage"
+def _days(n: int, *, dative: bool = False) -> str:
+    """'16 Tage' — or, after 'in', the dative '16 Tagen'."""
+    if abs(n) == 1:
+        return f"{n} Tag"
+    return f"{n} Tagen" if dative else f"{n} Tage"
 
 
 class CardTable(DataTable):
@@ -354,7 +357,7 @@ class CardScreen(Screen[int | None]):
         elif p.remaining_minutes + p.blocked_minutes <= 0:
             status = Text("aufgebraucht", style="dim")
         elif (p.valid_until - today).days <= SOON_DAYS:
-            status = Text(f"läuft ab in {_days((p.valid_until - today).days)}", style="yellow")
+            status = Text(f"läuft ab in {_days((p.valid_until - today).days, dative=True)}", style="yellow")
         else:
             status = Text("gültig", style="green")
         return [

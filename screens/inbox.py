@@ -414,6 +414,28 @@ class InboxScreen(Screen):
         self.marked.clear()
         self.reload(first=True, keep=False)
 
+    def show_ticket(self, ticket_id: int) -> None:
+        """Put the cursor on a ticket: on this page if it is here, else in its queue."""
+        if self.page is not None:
+            ids = [r.id for r in self.page.rows]
+            if ticket_id in ids:
+                self.query_one(TicketTable).move_cursor(row=ids.index(ticket_id), animate=False)
+                return
+        self._find_ticket(ticket_id)
+
+    @work(thread=True, exclusive=True, group="page", exit_on_error=False)
+    def _find_ticket(self, ticket_id: int) -> None:
+        row = self.app.read(lambda s: tickets.get_row(s, ticket_id))
+        self.app.call_from_thread(self._jump_to, row)
+
+    def _jump_to(self, row: TicketRow) -> None:
+        self.source = f"queue:{row.queue}"
+        self.query_one("#sources", OptionList).highlighted = [k for k, _ in SOURCES].index(self.source)
+        self.filter = tickets.TicketFilter(queue=row.queue, statuses=tickets.ALL_STATUSES,
+                                           search=f"#{row.number}")
+        self.marked.clear()
+        self.reload(first=True, keep=False)
+
     def action_open_ticket(self) -> None:
         detail = self.query_one("#detail")
         if self.maximized is detail:
