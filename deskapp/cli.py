@@ -59,6 +59,11 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _n(count: int) -> str:
+    """German thousands separator: 100000 → 100.000."""
+    return f"{count:,}".replace(",", ".")
+
+
 def _fail(message: str, code: int) -> int:
     print(f"deskapp: Fehler: {message}", file=sys.stderr)
     return code
@@ -115,7 +120,10 @@ def _cmd_seed(args) -> int:
         from seed.demo import build_demo
 
         summary = build_demo(engine, now=_now())
-        print(f"Demo-Daten angelegt: {summary}")
+        print(
+            f"Demo-Daten angelegt: {_n(summary.customers)} Kunden, {_n(summary.tickets)} Tickets, "
+            f"{_n(summary.packages)} Stundenpakete, {_n(summary.orders)} Bestellungen."
+        )
     else:
         _seed_large(engine)
     return 0
@@ -139,7 +147,10 @@ def _seed_large(engine) -> None:
             progress.update(bars[stage], completed=done)
 
         summary = build_large(engine, now=_now(), progress=report)
-    print(f"Lastdaten angelegt: {summary}")
+    print(
+        f"Lastdaten angelegt: {_n(summary.customers)} Kunden, {_n(summary.tickets)} Tickets, "
+        f"{_n(summary.packages)} Stundenpakete in {summary.seconds:.1f} s."
+    )
 
 
 def _cmd_demo(args) -> int:

@@ -284,7 +284,7 @@ class InboxScreen(Screen):
         for index, (key, label) in enumerate(SOURCES):
             kind, name = key.split(":")
             n = counts.queues[name] if kind == "queue" else counts.views[name]
-            options.replace_option_prompt_at_index(index, f"{label} [dim]({n})[/]")
+            options.replace_option_prompt_at_index(index, _source_prompt(label, n))
         if highlighted is not None:
             options.highlighted = highlighted
         self._update_title()
@@ -656,6 +656,13 @@ class InboxScreen(Screen):
         if action in ("claim", "assign", "status", "close", "note", "customer", "flag", "mark", "open_ticket"):
             return True if self.page is None or self.page.rows else None
         return True
+
+
+def _source_prompt(label: str, count: int) -> Text:
+    """One sidebar line: the name, and its count right-aligned (never wrapping)."""
+    line = Text(f"{label[:19]:<19}")
+    line.append(f"{count:>6}", style="dim")
+    return line
 
 
 def _escape(text: str) -> str:

@@ -426,6 +426,8 @@ def build_large(
 
     with write_session(engine) as session:
         roster = _roster(session)
+        # Synthetic data with the demo roster: agents may be chosen with --agent.
+        agents.mark_demo_database(session)
         first_customer = _counter(session, "customer") + 1
         first_ticket = _counter(session, "ticket") + 1
 
