@@ -19,7 +19,7 @@ from models.enums import Role, TaskStatus
 from models.tables import ExtensionRequest, HourPackage, Task, Ticket, TimeEntry
 from models.types import CENT
 
-from ..formatting import hours_label, today_berlin
+from ..formatting import hours_label, to_berlin, today_berlin
 from ..rules import budget as rules
 from ..settings import Policy
 from . import audit
@@ -124,24 +124,63 @@ def _compute(
     return rules.compute(packages, tasks, today)
 
 
-def workaround_expiry(
-    session: Session, customer_id: uuid.UUID, deadline: dt.date | None, policy: Policy
-) -> dt.date | None:
-    """The expiry date a task deadline sits on (the workaround of DOMAIN.md), or None.
-
-    Expiries are the packages' validity ends plus the old ends of extension requests
-    (the same set the card uses, ``card.expiry_dates``).
-    """
-    if deadline is None:
-        return None
+def expiry_dates(session: Session, customer_id: uuid.UUID) -> list[dt.date]:
+    """Every budget expiry a deadline can sit on: the packages' current validity ends,
+    plus the old ones of extension requests (a deadline set on the old expiry stays
+    the workaround after the extension it bought was granted)."""
     current = session.execute(
         select(HourPackage.valid_until).where(HourPackage.customer_id == customer_id)
     ).scalars()
     before_extension = session.execute(
         select(ExtensionRequest.old_valid_until).where(ExtensionRequest.customer_id == customer_id)
     ).scalars()
-    expiries = sorted(set(current) | set(before_extension))
+    return sorted(set(current) | set(before_extension))
+
+
+def workaround_expiry(
+    session: Session,
+    customer_id: uuid.UUID,
+    deadline: dt.date | None,
+    policy: Policy,
+    *,
+    expiries: list[dt.date] | None = None,
+) -> dt.date | None:
+    """The expiry date a task deadline sits on (the workaround of DOMAIN.md), or None."""
+    if deadline is None:
+        return None
+    if expiries is None:
+        expiries = expiry_dates(session, customer_id)
     return rules.deadline_on_expiry(deadline, expiries, policy.workaround_window_days)
+
+
+def workaround_count(
+    session: Session,
+    customer_id: uuid.UUID,
+    *,
+    now: dt.datetime,
+    policy: Policy,
+    expiries: list[dt.date] | None = None,
+) -> int:
+    """Tasks (open or done) created within the repeat-case window whose deadline sits on
+    or within ``workaround_window_days`` before a budget expiry."""
+    if expiries is None:
+        expiries = expiry_dates(session, customer_id)
+    if not expiries:
+        return 0
+    since = to_berlin(now).subtract(months=policy.repeat_case_window_months)
+    since_utc = dt.datetime.fromtimestamp(since.timestamp(), dt.timezone.utc)
+    deadlines = session.execute(
+        select(Task.deadline).where(
+            Task.customer_id == customer_id,
+            Task.deadline.is_not(None),
+            Task.created_at >= since_utc,
+        )
+    ).scalars()
+    return sum(
+        1
+        for deadline in deadlines
+        if rules.deadline_on_expiry(deadline, expiries, policy.workaround_window_days) is not None
+    )
 
 
 def package_view(package: HourPackage, budget: rules.Budget) -> PackageView:
@@ -160,8 +199,10 @@ def package_view(package: HourPackage, budget: rules.Budget) -> PackageView:
     )
 
 
-def task_view(session: Session, task: Task, policy: Policy) -> TaskView:
-    hit = workaround_expiry(session, task.customer_id, task.deadline, policy)
+def task_view(
+    session: Session, task: Task, policy: Policy, *, expiries: list[dt.date] | None = None
+) -> TaskView:
+    hit = workaround_expiry(session, task.customer_id, task.deadline, policy, expiries=expiries)
     return TaskView(
         id=task.id,
         title=task.title,
@@ -426,6 +467,8 @@ __all__ = [
     "load_budget",
     "log_time",
     "package_view",
+    "expiry_dates",
     "task_view",
+    "workaround_count",
     "workaround_expiry",
 ]

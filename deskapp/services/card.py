@@ -18,7 +18,6 @@ from models.tables import (
     Agent,
     Customer,
     CustomerFileEntry,
-    ExtensionRequest,
     HourPackage,
     MessageLogEntry,
     Order,
@@ -26,8 +25,7 @@ from models.tables import (
     Ticket,
 )
 
-from ..formatting import to_berlin, today_berlin
-from ..rules import budget as rules
+from ..formatting import today_berlin
 from ..settings import Policy
 from . import budget as budget_service
 from . import orders
@@ -36,7 +34,6 @@ from .readmodels import (
     BudgetSummary,
     CustomerCard,
     LogEntryView,
-    TaskView,
 )
 from . import tickets
 
@@ -55,49 +52,6 @@ def _as_uuid(customer_id: uuid.UUID | str) -> uuid.UUID:
 
 def _count(session: Session, *where) -> int:
     return int(session.execute(select(func.count()).where(*where)).scalar_one())
-
-
-def expiry_dates(session: Session, customer_id: uuid.UUID) -> list[dt.date]:
-    """Every budget expiry a deadline can sit on: the packages' current validity ends,
-    plus the old ones of extension requests (a deadline set on the old expiry stays
-    the workaround after the extension it bought was granted)."""
-    current = session.execute(
-        select(HourPackage.valid_until).where(HourPackage.customer_id == customer_id)
-    ).scalars()
-    before_extension = session.execute(
-        select(ExtensionRequest.old_valid_until).where(ExtensionRequest.customer_id == customer_id)
-    ).scalars()
-    return sorted(set(current) | set(before_extension))
-
-
-def workaround_count(
-    session: Session,
-    customer_id: uuid.UUID,
-    *,
-    now: dt.datetime,
-    policy: Policy,
-    expiries: list[dt.date] | None = None,
-) -> int:
-    """Tasks (open or done) created within the repeat-case window whose deadline sits on
-    or within ``workaround_window_days`` before a budget expiry."""
-    if expiries is None:
-        expiries = expiry_dates(session, customer_id)
-    if not expiries:
-        return 0
-    since = to_berlin(now).subtract(months=policy.repeat_case_window_months)
-    since_utc = dt.datetime.fromtimestamp(since.timestamp(), dt.timezone.utc)
-    deadlines = session.execute(
-        select(Task.deadline).where(
-            Task.customer_id == customer_id,
-            Task.deadline.is_not(None),
-            Task.created_at >= since_utc,
-        )
-    ).scalars()
-    return sum(
-        1
-        for deadline in deadlines
-        if rules.deadline_on_expiry(deadline, expiries, policy.workaround_window_days) is not None
-    )
 
 
 def customer_card(
@@ -138,7 +92,7 @@ def customer_card(
     )
 
     # Open tasks, earliest deadline first (no deadline last), with the workaround flag.
-    expiries = expiry_dates(session, cid)
+    expiries = budget_service.expiry_dates(session, cid)
     open_task = (Task.customer_id == cid, Task.status == TaskStatus.OPEN)
     task_rows = session.execute(
         select(Task)
@@ -146,25 +100,8 @@ def customer_card(
         .order_by(Task.deadline.is_(None), Task.deadline, Task.id)
         .limit(limit)
     ).scalars()
-    tasks = []
-    for t in task_rows:
-        hit = (
-            rules.deadline_on_expiry(t.deadline, expiries, policy.workaround_window_days)
-            if t.deadline is not None
-            else None
-        )
-        tasks.append(
-            TaskView(
-                id=t.id,
-                title=t.title,
-                estimate_minutes=t.estimate_minutes,
-                deadline=t.deadline,
-                status=t.status,
-                workaround=hit is not None,
-                expiry_hit=hit,
-            )
-        )
-    repeats = workaround_count(session, cid, now=now, policy=policy, expiries=expiries)
+    tasks = [budget_service.task_view(session, t, policy, expiries=expiries) for t in task_rows]
+    repeats = budget_service.workaround_count(session, cid, now=now, policy=policy, expiries=expiries)
 
     # Open tickets in inbox order (most urgent, then newest).
     open_tickets = tickets.open_for_customer(session, cid, limit=limit)
@@ -246,4 +183,4 @@ def customer_card(
     )
 
 
-__all__ = ["CARD_LIST_LIMIT", "CARD_ORDER_LIMIT", "customer_card", "expiry_dates", "workaround_count"]
+__all__ = ["CARD_LIST_LIMIT", "CARD_ORDER_LIMIT", "customer_card"]
