@@ -43,6 +43,7 @@ class Policy:
     inbox_page_size: int = 100
     inbox_poll_seconds: float = 2.0
     radar_horizons_days: str = "30 90 180"
+    expiry_soon_days: int = 90  # the card shows a package expiring within this many days in yellow
 
     @property
     def reminder_stages(self) -> tuple[int, ...]:

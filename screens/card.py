@@ -41,7 +41,6 @@ ORDER_STYLE = {
     OrderStatus.REJECTED: "dim",
     OrderStatus.SETTLED: "dim",
 }
-SOON_DAYS = 90  # a package expiring within this many days is shown in yellow
 
 
 def _right(value: str, style: str = "") -> Text:
@@ -216,7 +215,7 @@ class CardScreen(Screen[int | None]):
         today = today_berlin(now)
         self._fill(
             "card-packages", "Buchungshistorie", len(card.packages), len(card.packages),
-            ((str(p.id), self._package_cells(p, today)) for p in card.packages),
+            ((str(p.id), self._package_cells(p, today, self.app.policy.expiry_soon_days)) for p in card.packages),
         )
         self._fill(
             "card-tickets", "Offene Tickets", len(card.open_tickets), card.open_tickets_total,
@@ -316,7 +315,7 @@ class CardScreen(Screen[int | None]):
         if b.next_expiry is None:
             grid.add_row("Nächster Verfall", "–")
         else:
-            style = "bold yellow" if b.days_left is not None and b.days_left <= SOON_DAYS else ""
+            style = "bold yellow" if b.days_left is not None and b.days_left <= self.app.policy.expiry_soon_days else ""
             grid.add_row("Nächster Verfall", Text(date_de(b.next_expiry), style=style))
             grid.add_row("", Text(f"noch {_days(b.days_left)}", style=style))
         return grid
@@ -351,12 +350,12 @@ class CardScreen(Screen[int | None]):
         return Text("\n").join(parts)
 
     @staticmethod
-    def _package_cells(p, today: dt.date) -> list:
+    def _package_cells(p, today: dt.date, soon_days: int) -> list:
         if p.expired:
             status = Text("verfallen · verlängerbar" if p.remaining_minutes > 0 else "verfallen", style="red")
         elif p.remaining_minutes + p.blocked_minutes <= 0:
             status = Text("aufgebraucht", style="dim")
-        elif (p.valid_until - today).days <= SOON_DAYS:
+        elif (p.valid_until - today).days <= soon_days:
             status = Text(f"läuft ab in {_days((p.valid_until - today).days, dative=True)}", style="yellow")
         else:
             status = Text("gültig", style="green")
