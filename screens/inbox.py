@@ -50,29 +50,30 @@ class TicketTable(DataTable):
             super().__init__()
             self.forward = forward
 
+    def _at_edge(self, forward: bool) -> bool:
+        """At the first/last row: ask for the neighbouring page instead of moving."""
+        if not self.row_count:
+            return False
+        edge = self.cursor_row >= self.row_count - 1 if forward else self.cursor_row <= 0
+        if edge:
+            self.post_message(self.PageEdge(forward=forward))
+        return edge
+
     def action_cursor_down(self) -> None:
-        if self.row_count and self.cursor_row >= self.row_count - 1:
-            self.post_message(self.PageEdge(forward=True))
-            return
-        super().action_cursor_down()
+        if not self._at_edge(forward=True):
+            super().action_cursor_down()
 
     def action_cursor_up(self) -> None:
-        if self.row_count and self.cursor_row <= 0:
-            self.post_message(self.PageEdge(forward=False))
-            return
-        super().action_cursor_up()
+        if not self._at_edge(forward=False):
+            super().action_cursor_up()
 
     def action_page_down(self) -> None:
-        if self.row_count and self.cursor_row >= self.row_count - 1:
-            self.post_message(self.PageEdge(forward=True))
-            return
-        super().action_page_down()
+        if not self._at_edge(forward=True):
+            super().action_page_down()
 
     def action_page_up(self) -> None:
-        if self.row_count and self.cursor_row <= 0:
-            self.post_message(self.PageEdge(forward=False))
-            return
-        super().action_page_up()
+        if not self._at_edge(forward=False):
+            super().action_page_up()
 
 
 class InboxScreen(Screen):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import uuid
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 
 from sqlalchemy import bindparam, func, literal_column, or_, select, text, tuple_, update
 from sqlalchemy.orm import aliased
@@ -79,7 +79,7 @@ class ChangeToken:
 
     last_update: dt.datetime | None
     last_id: int | None
-    last_event: int | None = field(default=None)
+    last_event: int | None
 
 
 # --------------------------------------------------------------------------- reading
@@ -618,10 +618,6 @@ def bulk(
         except (Conflict, PermissionDenied, InvalidInput) as exc:
             refused.append(exc.message)
     return BulkResult(tuple(done), tuple(refused))
-
-
-def with_version(row: TicketRow, version: int) -> TicketRow:
-    return replace(row, version=version)
 
 
 __all__ = [
