@@ -108,6 +108,9 @@ class DeskApp(App):
                 continue
             seen.add(binding.action)
             target = self if binding in self.BINDINGS else screen
+            action_name = binding.action.split("(")[0]
+            if target is screen and not screen.check_action(action_name, ()):
+                continue  # not applicable here (e.g. Freigeben on an ordinary ticket)
             yield SystemCommand(
                 binding.description,
                 f"Taste: {binding.key_display or binding.key}",

@@ -25,6 +25,11 @@ class Policy:
     held_order_overdue_working_hours: int = 4
     working_day_start_hour: int = 8
     working_day_end_hour: int = 18
+    # The registry (Vergabestelle): an HTTP/JSON URL, or empty for the built-in simulation
+    registry_url: str = ""
+    registry_timeout_seconds: float = 5.0
+    registry_simulate_fail_items: str = ""  # space-separated items the simulation refuses
+    registry_simulate_unreachable_until: str = ""  # ISO timestamp (naive = Berlin); unreachable until then
     # Hour budgets
     package_validity_months: int = 24
     reminder_stages_months: str = "6 3 1"

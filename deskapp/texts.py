@@ -78,3 +78,16 @@ CARD_FLAG = {
     "budget_warn": "Restbudget knapp",
     "budget_critical": "Restbudget fast aufgebraucht",
 }
+
+# Why a held order is conspicuous (deskapp.rules.limits reason codes), one sentence each.
+CONSPICUOUS_REASON = {
+    "over_limit": "Überschreitung um {over}, mehr als {percent} % des Limits ({threshold})",
+    "many_orders": "{count} Echtzeitbestellungen innerhalb von {minutes} Minuten (mehr als {limit})",
+    "young_customer": "Neukunde seit {days} Tagen (jünger als {limit} Tage)",
+}
+
+# What the contract agent did with a held order (the order's history, the inbox detail).
+ORDER_DECISION = {
+    "release": "freigegeben",
+    "reject": "abgelehnt",
+}

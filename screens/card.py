@@ -1,9 +1,10 @@
 """The customer card (Visitenkarte): everything an agent checks about a customer.
 
-Read-only for now. One thread worker reads the whole card through
-``deskapp.services.card.customer_card`` and posts it back; ``on_card_screen_loaded``
-renders it. Keys kept free for the coming actions: ``o`` order, ``b`` book a package,
-``T`` task, ``e`` extension form.
+One thread worker reads the whole card through ``deskapp.services.card.customer_card``
+(and the credit-limit history) and posts it back; ``_show`` renders it. Actions on real-time
+orders: ``o`` order (a dialog with live headroom), ``L`` change the credit limit (contract
+processing), ``S`` settle the order under the cursor, ``D`` settle by date. Keys kept free
+for the coming actions: ``b`` book a package, ``T`` task, ``e`` extension form.
 
 The screen's result is the id of a ticket the agent chose with Enter (to open it in the
 inbox), or None when the agent just went back.
@@ -28,10 +29,13 @@ from textual.worker import Worker, WorkerState
 
 from deskapp import texts
 from deskapp.formatting import age_de, date_de, datetime_de, hhmm, hours_label, money, today_berlin
+from deskapp.services import orders
 from deskapp.services.errors import DeskError
-from deskapp.services.readmodels import CustomerCard, TicketRow
+from deskapp.services.readmodels import CreditLimitChangeView, CustomerCard, OrderView, TicketRow
 from models.enums import OrderStatus, Priority, Queue, TicketStatus
 
+from .dialogs import ChoiceDialog
+from .order_dialogs import CreditLimitDialog, OrderDialog, SettleUntilDialog, order_headline
 from .styles import PRIORITY_STYLE, STATUS_STYLE
 
 ORDER_STYLE = {
@@ -98,18 +102,24 @@ class CardScreen(Screen[int | None]):
     BINDINGS = [
         Binding("escape", "back", "Zurück", id="card.back"),
         Binding("r", "refresh", "Aktualisieren", id="card.refresh"),
-        Binding("y", "copy_id", "ID kopieren", id="card.copy_id"),
+        Binding("y", "copy_id", "ID kopieren", id="card.copy_id", show=False),
+        Binding("o", "order", "Bestellen", id="card.order"),
+        Binding("S", "settle", "Abrechnen", id="card.settle"),
+        Binding("D", "settle_until", "Abrechnen bis Datum", id="card.settle_until", show=False),
+        Binding("L", "credit_limit", "Kreditlimit ändern", id="card.credit_limit"),
     ]
 
     class Loaded(Message):
-        def __init__(self, card: CustomerCard) -> None:
+        def __init__(self, card: CustomerCard, limit_history: tuple[CreditLimitChangeView, ...]) -> None:
             super().__init__()
             self.card = card
+            self.limit_history = limit_history
 
     def __init__(self, customer_id: uuid.UUID) -> None:
         super().__init__()
         self.customer_id = customer_id
         self.card: CustomerCard | None = None
+        self.limit_history: tuple[CreditLimitChangeView, ...] = ()
 
     # ------------------------------------------------------------------ layout
 
@@ -126,6 +136,7 @@ class CardScreen(Screen[int | None]):
             yield Section("Offene Tickets", "card-tickets", "Keine offenen Tickets.")
             yield Section("Offene Aufgaben", "card-tasks", "Keine offenen Aufgaben.")
             yield Section("Bestellungen", "card-orders", "Keine Bestellungen.")
+            yield Section("Kreditlimit-Verlauf", "card-limits", "Das Kreditlimit wurde nie geändert.")
             with Horizontal(id="card-logs"):
                 yield Section("Nachrichtenlog", "card-messages", "Keine Nachrichten.")
                 yield Section("Kundenakte", "card-file", "Keine Einträge.")
@@ -169,6 +180,10 @@ class CardScreen(Screen[int | None]):
             ("Datum", "date", 14), ("Artikel", "item", 30), ("Betrag", "amount", 12),
             ("Status", "status", 14), ("Vorgang", "process", 15),
         )
+        cols(
+            "card-limits",
+            ("Datum", "date", 14), ("Alt → Neu", "change", 25), ("Begründung", "reason", 50), ("Von", "who", 8),
+        )
         cols("card-messages", ("Datum", "date", 14), ("Betreff", "subject", 36))
         cols("card-file", ("Datum", "date", 14), ("Von", "author", 6), ("Eintrag", "text", 30))
 
@@ -180,12 +195,22 @@ class CardScreen(Screen[int | None]):
 
         app = self.app
         customer_id, now, policy = self.customer_id, app.now(), app.policy
-        card = app.read(lambda s: customer_card(s, customer_id, now=now, policy=policy))
-        self.post_message(self.Loaded(card))
+
+        def fetch(session):
+            card = customer_card(session, customer_id, now=now, policy=policy)
+            return card, tuple(orders.credit_limit_history(session, customer_id))
+
+        card, history = app.read(fetch)
+        self.post_message(self.Loaded(card, history))
 
     @on(Worker.StateChanged)
     def _worker_failed(self, event: Worker.StateChanged) -> None:
-        if event.worker.group != "card" or event.state != WorkerState.ERROR:
+        if event.state != WorkerState.ERROR:
+            return
+        if event.worker.group == "card-write":
+            self._after_write(f"Datenbankfehler: {event.worker.error}", "error")
+            return
+        if event.worker.group != "card":
             return
         error = event.worker.error
         message = error.message if isinstance(error, DeskError) else f"Die Karte ließ sich nicht laden: {error}"
@@ -200,6 +225,7 @@ class CardScreen(Screen[int | None]):
         card = event.card
         first = self.card is None
         self.card = card
+        self.limit_history = event.limit_history
         self.query_one("#card-body").loading = False
         self.query_one("#card-error").display = False
         self.query_one("#card-summary").display = True
@@ -243,6 +269,12 @@ class CardScreen(Screen[int | None]):
             ),
         )
         self._fill(
+            "card-limits", "Kreditlimit-Verlauf", len(event.limit_history), len(event.limit_history),
+            ((str(i), self._limit_cells(c)) for i, c in enumerate(event.limit_history)),
+        )
+        # Most limits are never changed: the section appears with the first change.
+        self.query_one("#card-limits-section").display = bool(event.limit_history)
+        self._fill(
             "card-messages", "Nachrichtenlog", len(card.message_log), card.message_log_total,
             ((str(i), [datetime_de(m.created_at), _first_line(m.title or m.text, 36)])
              for i, m in enumerate(card.message_log)),
@@ -255,6 +287,7 @@ class CardScreen(Screen[int | None]):
         if first:
             target = "card-tickets" if card.open_tickets else "card-packages"
             self.query_one(f"#{target}", CardTable).focus()
+        self.refresh_bindings()
 
     def _fill(self, table_id: str, title: str, shown: int, total: int, rows) -> None:
         table = self.query_one(f"#{table_id}", CardTable)
@@ -294,6 +327,8 @@ class CardScreen(Screen[int | None]):
         grid.add_row("Obligo", money(card.exposure))
         headroom_style = "bold red" if card.headroom < 0 else "bold green"
         grid.add_row("Verfügbar", Text(money(card.headroom), style=headroom_style))
+        if self.limit_history:
+            grid.add_row("Geändert am", date_de(self.limit_history[0].created_at))
         held = sum(1 for o in card.orders if o.status == OrderStatus.HELD)
         if held:
             grid.add_row("Angehalten", Text(f"{held} Bestellung" + ("en" if held > 1 else ""), style="yellow"))
@@ -387,6 +422,16 @@ class CardScreen(Screen[int | None]):
         ]
 
     @staticmethod
+    def _limit_cells(change: CreditLimitChangeView) -> list:
+        style = "green" if change.new_limit > change.old_limit else "yellow"
+        return [
+            datetime_de(change.created_at),
+            Text.assemble(money(change.old_limit), " → ", (money(change.new_limit), style)),
+            _first_line(change.reason, 50),
+            change.agent_login or "–",
+        ]
+
+    @staticmethod
     def _task_cells(t, today: dt.date) -> list:
         if t.workaround:
             hint = Text(f"{texts.FLAG_SYMBOL['workaround']} {texts.FLAG['workaround']} ({date_de(t.expiry_hit)})",
@@ -418,3 +463,119 @@ class CardScreen(Screen[int | None]):
     @on(DataTable.RowSelected, "#card-tickets")
     def _open_ticket(self, event: DataTable.RowSelected) -> None:
         self.dismiss(int(event.row_key.value))
+
+    # -- real-time orders and the credit limit -------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple) -> bool | None:
+        """True: available; None: shown greyed out (not for this agent, or not for this order)."""
+        agent = self.app.agent
+        if action == "order":
+            return True if self.card is not None and not agent.is_system else None
+        if action == "credit_limit":
+            # Contract processing only; the service refuses anyone else as well.
+            return True if self.card is not None and agent.roles & orders.CONTRACT_ROLES else None
+        if action in ("settle", "settle_until"):
+            if self.card is None or not (agent.roles & orders.SETTLE_ROLES):
+                return None
+            if action == "settle":
+                order = self._selected_order()
+                return True if order is not None and order.status == OrderStatus.EXECUTED else None
+        return True
+
+    @on(DataTable.RowHighlighted, "#card-orders")
+    def _order_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self.refresh_bindings()  # "Abrechnen" depends on the order under the cursor
+
+    def _selected_order(self) -> OrderView | None:
+        if self.card is None or not self.card.orders:
+            return None
+        table = self.query_one("#card-orders", CardTable)
+        if not table.row_count:
+            return None
+        return self.card.orders[min(table.cursor_row, len(self.card.orders) - 1)]
+
+    def action_order(self) -> None:
+        card = self.card
+        if card is None:
+            return
+
+        def placed(result: orders.OrderResult | None) -> None:
+            if result is None:
+                return
+            severity = {"executed": "information", "held": "warning"}.get(result.status, "error")
+            self.notify(order_headline(result), severity=severity, timeout=8)
+            self.load()
+
+        self.app.push_screen(
+            OrderDialog(customer_id=card.id, customer=f"{card.name} ({card.number})", limit=card.credit_limit,
+                        exposure=card.exposure),
+            placed,
+        )
+
+    def action_credit_limit(self) -> None:
+        card = self.card
+        if card is None:
+            return
+
+        def changed(result) -> None:
+            if result is not None:
+                self.notify(f"Kreditlimit von {card.name} geändert.", timeout=4)
+                self.load()
+
+        self.app.push_screen(
+            CreditLimitDialog(customer_id=card.id, customer=card.name, limit=card.credit_limit), changed
+        )
+
+    def action_settle(self) -> None:
+        order = self._selected_order()
+        if order is None:
+            return
+        if order.status != OrderStatus.EXECUTED:
+            self.notify("Nur ausgeführte Bestellungen können abgerechnet werden.", severity="warning")
+            return
+
+        def confirmed(value: str | None) -> None:
+            if value == "yes":
+                self._settle(order)
+
+        self.app.push_screen(
+            ChoiceDialog(
+                f"Bestellung {order.item} über {money(order.amount)} als abgerechnet markieren?",
+                [("yes", "Ja, abrechnen (berechnet und bezahlt)"), ("no", "Nein")],
+            ),
+            confirmed,
+        )
+
+    @work(thread=True, group="card-write", exit_on_error=False)
+    def _settle(self, order: OrderView) -> None:
+        app = self.app
+        try:
+            app.write(lambda s: orders.settle_order(s, app.agent, order_id=order.id, now=app.now()))
+        except DeskError as exc:
+            app.call_from_thread(self._after_write, exc.message, "warning")
+            return
+        app.call_from_thread(self._after_write, f"Bestellung {order.item} abgerechnet.", "information")
+
+    def action_settle_until(self) -> None:
+        card = self.card
+        if card is None:
+            return
+
+        def settled(result) -> None:
+            if result is None:
+                return
+            until, count = result
+            if count:
+                what = "1 Bestellung" if count == 1 else f"{count} Bestellungen"
+                self._after_write(f"{what} bis {date_de(until)} abgerechnet.", "information")
+            else:
+                self._after_write(f"Keine ausgeführten Bestellungen bis {date_de(until)}.", "warning")
+
+        self.app.push_screen(
+            SettleUntilDialog(customer_id=card.id, customer=card.name, today=today_berlin(self.app.now())),
+            settled,
+        )
+
+    def _after_write(self, message: str, severity: str) -> None:
+        self.notify(message, severity=severity, timeout=6)
+        self.load()

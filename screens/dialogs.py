@@ -29,6 +29,7 @@ DialogScreen { align: center middle; }
 .dialog .row Label { width: 14; padding-top: 1; }
 .dialog .row { height: auto; }
 .dialog .row Select { width: 1fr; }
+.dialog .explain { margin-bottom: 1; }
 """
 
 
@@ -78,16 +79,28 @@ class NoteDialog(DialogScreen):
         Binding("escape", "cancel", "Abbrechen"),
     ]
 
-    def __init__(self, title: str) -> None:
+    def __init__(
+        self,
+        title: str,
+        *,
+        explain: str = "",
+        empty_message: str = "Eine leere Notiz wird nicht gespeichert.",
+        save_label: str = "speichern",
+    ) -> None:
         super().__init__()
         self._title = title
+        self._explain = explain
+        self._empty_message = empty_message
+        self._save_label = save_label
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield Label(self._title, classes="title")
+            if self._explain:
+                yield Static(self._explain, classes="explain")
             yield TextArea(id="note")
             yield Static("", id="error", classes="hint")
-            yield Static("Strg+S speichern · Esc abbrechen", classes="hint")
+            yield Static(f"Strg+S {self._save_label} · Esc abbrechen", classes="hint")
 
     def on_mount(self) -> None:
         self.query_one(TextArea).focus()
@@ -95,7 +108,7 @@ class NoteDialog(DialogScreen):
     def action_save(self) -> None:
         text = self.query_one(TextArea).text.strip()
         if not text:
-            self.query_one("#error", Static).update("[b $error]Eine leere Notiz wird nicht gespeichert.[/]")
+            self.query_one("#error", Static).update(f"[b $error]{self._empty_message}[/]")
             return
         self.dismiss(text)
 

@@ -22,14 +22,15 @@ from textual.widgets.option_list import Option
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from deskapp import texts
-from deskapp.formatting import age_de, datetime_de
-from deskapp.services import tickets
+from deskapp.formatting import age_de, datetime_de, money
+from deskapp.services import orders, tickets
 from deskapp.services.errors import Conflict, DeskError
-from deskapp.services.readmodels import TicketDetail, TicketPage, TicketRow
-from models.enums import EventKind, Priority, Queue, TicketStatus
+from deskapp.services.readmodels import HeldOrderView, TicketDetail, TicketPage, TicketRow
+from models.enums import EventKind, OrderStatus, Priority, Queue, TicketKind, TicketStatus
 
 from .styles import PRIORITY_STYLE, STATUS_STYLE
 from .dialogs import ChoiceDialog, FilterChoice, FilterDialog, NoteDialog
+from .order_dialogs import order_registry
 
 SOURCES: list[tuple[str, str]] = [(f"queue:{q.value}", texts.QUEUE[q]) for q in Queue] + [
     (f"view:{v}", texts.VIEW[v]) for v in tickets.VIEWS
@@ -80,6 +81,11 @@ class InboxScreen(Screen):
     CSS_PATH = "inbox.tcss"
     BINDINGS = [
         Binding("enter", "open_ticket", "Öffnen", id="open"),
+        # The order actions come first: on a ticket they apply to, they are its main work.
+        Binding("a", "release", "Freigeben", id="release"),
+        Binding("x", "reject", "Ablehnen", id="reject"),
+        Binding("K", "contact", "Kunde kontaktieren", id="contact"),
+        Binding("W", "retry", "Wiederholen", id="retry"),
         Binding("slash", "search", "Suchen", id="search"),
         Binding("f", "filter", "Filter", id="filter"),
         Binding("c", "claim", "Übernehmen", id="claim"),
@@ -140,13 +146,14 @@ class InboxScreen(Screen):
         subject = max(20, self.app.size.width - sidebar - sum(fixed.values()) - 2 * (len(fixed) + 1) - 5)
         table.add_column(" ", key="mark", width=fixed["mark"])
         table.add_column("Nr.", key="number", width=fixed["number"])
+        # Flags (overdue, conspicuous …) at the left, where a narrow terminal cannot cut them off.
+        table.add_column("Flags", key="flags", width=fixed["flags"])
         table.add_column("Alter", key="age", width=fixed["age"])
         table.add_column("Prio", key="prio", width=fixed["prio"])
         table.add_column("Status", key="status", width=fixed["status"])
         table.add_column("Kunde", key="customer", width=fixed["customer"])
         table.add_column("Betreff", key="subject", width=subject)
         table.add_column("Bearb.", key="assignee", width=fixed["assignee"])
-        table.add_column("Flags", key="flags", width=fixed["flags"])
         self.query_one("#search", Input).display = False
         self.query_one("#detail").border_title = "Ticket"
         table.focus()
@@ -171,14 +178,15 @@ class InboxScreen(Screen):
     def _load_page(self, *, start=None, mode: str = "around", key=None) -> None:
         app = self.app
         actor, filt, size = app.agent, self.filter, app.policy.inbox_page_size
+        clock = {"now": app.now(), "policy": app.policy}  # marks overdue held orders
 
         def fetch(session):
             if mode == "after":
-                page = tickets.list_page(session, actor, filt, after=key, limit=size)
+                page = tickets.list_page(session, actor, filt, after=key, limit=size, **clock)
             elif mode == "before":
-                page = tickets.list_page(session, actor, filt, before=key, limit=size)
+                page = tickets.list_page(session, actor, filt, before=key, limit=size, **clock)
             else:
-                page = tickets.page_around(session, actor, filt, start=start, limit=size)
+                page = tickets.page_around(session, actor, filt, start=start, limit=size, **clock)
             return page, tickets.change_token(session)
 
         page, token = app.read(fetch)
@@ -198,8 +206,10 @@ class InboxScreen(Screen):
 
     @work(thread=True, exclusive=True, group="detail", exit_on_error=False)
     def _load_detail(self, ticket_id: int) -> None:
-        detail = self.app.read(lambda s: tickets.detail(s, ticket_id))
-        self.app.call_from_thread(self._show_detail, detail)
+        app = self.app
+        now, policy = app.now(), app.policy
+        detail = app.read(lambda s: tickets.detail(s, ticket_id, now=now, policy=policy))
+        app.call_from_thread(self._show_detail, detail)
 
     @work(thread=True, exclusive=True, group="poll", exit_on_error=False)
     def _poll(self) -> None:
@@ -269,13 +279,13 @@ class InboxScreen(Screen):
         return [
             Text("●", style="bold yellow") if row.id in self.marked else "",
             Text(f"#{row.number}", justify="right"),
+            Text(flags, style="bold yellow"),
             age_de(row.created_at, now),
             Text(texts.PRIORITY[priority], style=PRIORITY_STYLE[priority]),
             Text(texts.STATUS[status], style=STATUS_STYLE[status]),
             row.customer_name or "–",
             row.subject,
             row.assignee_login or "–",
-            Text(flags, style="bold yellow"),
         ]
 
     def _show_counts(self, counts, total: int) -> None:
@@ -317,6 +327,11 @@ class InboxScreen(Screen):
             f"Status [b]{texts.STATUS[TicketStatus(row.status)]}[/] · "
             f"Priorität {texts.PRIORITY[Priority(row.priority)]} · "
             f"Bearbeiter {row.assignee_login or '–'}",
+        ]
+        if detail.order is not None:
+            lines.extend(_order_lines(detail.order, row))
+            lines.append("")
+        lines += [
             f"Kunde: {_escape(row.customer_name) or '–'}"
             + (f" ({detail.customer_number}) — [dim]u öffnet die Karte[/]" if detail.customer_number else ""),
             f"Erstellt {datetime_de(row.created_at)} · geändert {datetime_de(row.updated_at)}",
@@ -335,6 +350,7 @@ class InboxScreen(Screen):
             lines.append(f"  {datetime_de(event.created_at)} {event.agent_login or 'System'}: {_event_text(event)}")
         self.query_one("#detail-body", Static).update("\n".join(lines))
         self.query_one("#detail").border_title = f"Ticket #{row.number}"
+        self.refresh_bindings()  # the order actions depend on the ticket shown
 
     # ------------------------------------------------------------------ events
 
@@ -342,6 +358,7 @@ class InboxScreen(Screen):
     def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         if event.row_key is None or event.row_key.value is None:
             return
+        self.refresh_bindings()  # the shown ticket's order actions no longer apply
         self._load_detail(int(event.row_key.value))
 
     @on(DataTable.RowSelected)
@@ -653,10 +670,168 @@ class InboxScreen(Screen):
             return
         self.app.open_customer(row.customer_id)
 
+    # -- held orders (Vertragsbearbeitung) and registry failures (Technik) ----------------
+
+    def _order_shown(self, action: str) -> HeldOrderView | None:
+        """The order of the ticket under the cursor, if ``action`` applies to it now."""
+        detail, row = self.current, self._current_row()
+        if detail is None or row is None or detail.row.id != row.id or detail.order is None:
+            return None
+        order = detail.order
+        if action == "retry":
+            applies = detail.row.kind == TicketKind.REGISTRY_FAILURE and order.status == OrderStatus.FAILED
+        else:
+            applies = detail.row.kind == TicketKind.HELD_ORDER and order.status == OrderStatus.HELD
+        return order if applies else None
+
+    def action_release(self) -> None:
+        order = self._order_shown("release")
+        if order is None:
+            return
+        over = f" – {money(order.over_limit)} über dem Limit" if order.over_limit > 0 else ""
+        title = f"{_order_name(order)} über {money(order.amount)} freigeben?{over}"
+
+        def confirmed(value: str | None) -> None:
+            if value == "yes":
+                self._decide("release", order)
+
+        self.app.push_screen(
+            ChoiceDialog(title, [("yes", "Ja, jetzt bei der Vergabestelle ausführen"), ("no", "Nein")]),
+            confirmed,
+        )
+
+    def action_reject(self) -> None:
+        order = self._order_shown("reject")
+        if order is None:
+            return
+
+        def save(reason: str | None) -> None:
+            if reason:
+                self._decide("reject", order, reason=reason)
+
+        self.app.push_screen(
+            NoteDialog(
+                f"{_order_name(order)} ablehnen",
+                explain="Begründung — der Kunde wird mit der Vorgangsnummer informiert.",
+                empty_message="Ohne Begründung wird nicht abgelehnt.",
+                save_label="ablehnen",
+            ),
+            save,
+        )
+
+    def action_contact(self) -> None:
+        order = self._order_shown("contact")
+        if order is None:
+            return
+
+        def save(note: str | None) -> None:
+            if note:
+                self._decide("contact", order, note=note)
+
+        self.app.push_screen(
+            NoteDialog(
+                f"Kunde kontaktieren zu {_order_name(order)}",
+                explain="Was mit dem Kunden zu klären ist; das Ticket wartet dann auf ihn.",
+                empty_message="Bitte notieren, was zu klären ist.",
+            ),
+            save,
+        )
+
+    def action_retry(self) -> None:
+        order = self._order_shown("retry")
+        if order is not None:
+            self._decide("retry", order)
+
+    @work(thread=True, group="write", exit_on_error=False)
+    def _decide(self, action: str, order: HeldOrderView, **kwargs) -> None:
+        app = self.app
+        agent, now, policy = app.agent, app.now(), app.policy
+
+        def run(session):
+            if action == "release":
+                return orders.release_order(session, agent, order_id=order.order_id, now=now, policy=policy,
+                                            registry=order_registry(app))
+            if action == "reject":
+                return orders.reject_order(session, agent, order_id=order.order_id, reason=kwargs["reason"],
+                                           now=now)
+            if action == "contact":
+                return orders.contact_customer(session, agent, order_id=order.order_id, note=kwargs["note"],
+                                               now=now)
+            return orders.retry_order(session, agent, order_id=order.order_id, now=now, policy=policy,
+                                      registry=order_registry(app))
+
+        try:
+            result = app.write(run)
+        except DeskError as exc:
+            app.call_from_thread(self._after_change, "", [exc.message])
+            return
+        app.call_from_thread(self._after_change, _decision_text(action, order, result), [])
+
     def check_action(self, action: str, parameters: tuple) -> bool | None:
         if action in ("claim", "assign", "status", "close", "note", "customer", "flag", "mark", "open_ticket"):
             return True if self.page is None or self.page.rows else None
+        if action in ("release", "reject", "contact", "retry"):
+            # Shown only on a ticket whose order waits for exactly this; who may do it is
+            # the service's call (a refusal is shown as a message).
+            return self._order_shown(action) is not None  # False hides it
         return True
+
+
+def _order_name(order: HeldOrderView) -> str:
+    if order.process_number:
+        return f"Vorgang {order.process_number} ({order.item})"
+    return f"Bestellung {order.item}"
+
+
+def _order_lines(order: HeldOrderView, row: TicketRow) -> list[str]:
+    """The order block of the detail pane: what, against which limit, why, how old."""
+    status = texts.ORDER_STATUS.get(OrderStatus(order.status), order.status)
+    lines = ["", f"[b]{_escape(_order_name(order))} über {money(order.amount)}[/]"]
+    if order.status == OrderStatus.HELD:
+        state = f"angehalten seit {order.age_label}"
+        if order.overdue:
+            state += f" · [b red]{texts.FLAG_SYMBOL['overdue']} {texts.FLAG['overdue']}[/]"
+    else:
+        state = f"[b]{status}[/]"
+        if order.decided_at is not None:
+            state += f" von {order.decided_by or 'System'} am {datetime_de(order.decided_at)}"
+    lines.append(f"  Status: {state}")
+    figures = f"  Kreditlimit {money(order.credit_limit)} · Obligo {money(order.exposure)}"
+    if order.over_limit > 0:
+        figures += f" · über dem Limit [b yellow]{money(order.over_limit)}[/]"
+    lines.append(figures)
+    if order.error:
+        lines.append(f"  Vergabestelle: [red]{_escape(order.error)}[/]")
+    if row.kind == TicketKind.HELD_ORDER:
+        if order.reasons:
+            lines.append(f"  [b yellow]{texts.FLAG_SYMBOL['conspicuous']} Auffällig[/] – "
+                         "Rücksprache mit dem Kunden angeraten:")
+            lines.extend(f"    • {_escape(reason)}" for reason in order.reasons)
+        else:
+            lines.append("  [green]Nicht auffällig[/] – freigeben oder ablehnen, keine Rücksprache nötig.")
+        if order.status == OrderStatus.HELD:
+            lines.append("  [dim]a freigeben · x ablehnen · K Kunde kontaktieren[/]")
+    elif row.kind == TicketKind.REGISTRY_FAILURE and order.status == OrderStatus.FAILED:
+        lines.append("  [dim]W wiederholt die Bestellung bei der Vergabestelle[/]")
+    return lines
+
+
+def _decision_text(action: str, order: HeldOrderView, result) -> str:
+    name = _order_name(order)
+    if action == "reject":
+        return f"{name} abgelehnt; der Kunde wird informiert."
+    if action == "contact":
+        return f"{name}: Rücksprache notiert, Ticket wartet auf den Kunden."
+    status = getattr(result, "status", None)
+    if status == OrderStatus.FAILED:
+        ticket = getattr(result, "ticket_number", None)
+        where = f" – Technik-Ticket #{ticket}" if ticket else ""
+        return f"{name}: Vergabestelle hat nicht ausgeführt{where}."
+    if status == OrderStatus.HELD:
+        return f"{name}: wieder angehalten – Vorgangsnummer {getattr(result, 'process_number', '')}."
+    if action == "release":
+        return f"{name} freigegeben und ausgeführt; der Kunde wird informiert."
+    return f"{name}: erneut gesendet und ausgeführt."
 
 
 def _source_prompt(label: str, count: int) -> Text:

@@ -4,6 +4,11 @@ An order within the limit is executed at once through the registry; one over the
 is held with a process number and lands in contract processing; a registry failure
 opens a technical ticket. The customer row is locked for the whole check, so two
 orders of one customer cannot both squeeze under the limit.
+
+Contract processing then releases, rejects or asks the customer about a held order —
+decided once, by one conditional update — changes credit limits (with a reason, audited)
+and settles executed orders; Technik retries failed ones. The pure rules (conspicuous,
+working-time age, overdue) live in ``deskapp.rules.limits``.
 """
 
 from __future__ import annotations
@@ -13,19 +18,21 @@ import uuid
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import func, select, type_coerce, update
+import pendulum
+from sqlalchemy import case, func, select, type_coerce, update
 from sqlmodel import Session
 
-from models.enums import OrderStatus, Priority, Queue, Role, TicketKind
-from models.tables import Customer, Order
+from models.enums import OrderStatus, Priority, Queue, Role, TicketKind, TicketStatus
+from models.tables import Agent, AuditLog, CreditLimitChange, Customer, Order, Ticket
 from models.types import CENT, Money
 
 from .. import texts
-from ..formatting import datetime_de, money, today_berlin
+from ..formatting import BERLIN, age_de, datetime_de, money, today_berlin
+from ..rules import limits
 from ..settings import Policy
 from . import audit, counters, journal, tickets
 from .errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from .readmodels import AgentRef, CustomerHit, OrderView
+from .readmodels import AgentRef, CreditLimitChangeView, CustomerHit, HeldOrderView, OrderView, may_work_queue
 from .registry import Registry, RegistryError
 
 # Executed-but-unsettled orders and held orders count against the limit.
@@ -35,6 +42,10 @@ MAX_AMOUNT = Decimal("9999999.99")
 MAX_ITEM = 255
 CONSPICUOUS_FLAG = "conspicuous"
 SETTLE_ROLES = frozenset({Role.CONTRACT, Role.ADMIN, Role.SYSTEM})
+# Who releases or rejects held orders and changes credit limits (DOMAIN.md, roles).
+CONTRACT_ROLES = frozenset({Role.CONTRACT, Role.ADMIN})
+MAX_REASON = 2_000
+DECISION_ACTIONS = {"order.release": "release", "order.reject": "reject"}
 
 # User-facing text (German).
 MSG_AMOUNT = "Der Betrag muss ein positiver Euro-Betrag mit höchstens zwei Nachkommastellen sein."
@@ -68,10 +79,8 @@ Eingegangen: {placed}
 
 {conspicuous}"""
 HELD_CONSPICUOUS = "Auffällig – bitte Rücksprache mit dem Kunden halten:\n{reasons}"
+REASON_BULLET = "- {reason}"
 HELD_PLAIN = "Nicht auffällig – freigeben oder ablehnen, keine Rücksprache nötig."
-REASON_OVER = "- Überschreitung um {over}, mehr als {percent} % des Limits ({threshold})"
-REASON_BURST = "- {count} Echtzeitbestellungen innerhalb von {minutes} Minuten (mehr als {limit})"
-REASON_YOUNG = "- Neukunde seit {days} Tagen (jünger als {limit} Tage)"
 
 FAILED_SUBJECT = "Vergabestelle: {item} für {customer} nicht ausgeführt"
 FAILED_BODY = """Die Echtzeitbestellung konnte nicht ausgeführt werden.
@@ -96,6 +105,68 @@ Ihre Vorgangsnummer: {process}
 Mit freundlichen Grüßen
 Ihr Support-Team"""
 
+
+MSG_DECIDE_DENIED = "{login} darf angehaltene Bestellungen nicht entscheiden (nur Vertragsbearbeitung)."
+MSG_RETRY_DENIED = "{login} darf fehlgeschlagene Bestellungen nicht erneut ausführen (nur Technik)."
+MSG_LIMIT_DENIED = "{login} darf Kreditlimits nicht ändern (nur Vertragsbearbeitung)."
+MSG_NOT_HELD = "Vorgang {process} ist nicht mehr angehalten (Status: {status})."
+MSG_DECIDED = "Vorgang {process} wurde bereits von {login} am {when} {decision}."
+MSG_NOT_FAILED = "Bestellung {item} ist nicht fehlgeschlagen (Status: {status}); nichts zu wiederholen."
+MSG_REASON = "Bitte einen Grund angeben (höchstens 2.000 Zeichen)."
+MSG_NOTE = "Bitte eine Notiz zur Rücksprache angeben (höchstens 10.000 Zeichen)."
+MSG_LIMIT = "Das Kreditlimit muss ein Euro-Betrag ab 0,00 € mit höchstens zwei Nachkommastellen sein."
+MSG_LIMIT_SAME = "Das Kreditlimit ist bereits {limit}."
+MSG_CUSTOMER_CHANGED = "Kunde {number} wurde inzwischen geändert; bitte neu laden."
+MSG_UNTIL = "Bitte ein Datum angeben, bis zu dem abgerechnet wird."
+
+NOTICE_RELEASED = "Vorgang {process} freigegeben: Bestellung {item} über {amount} ausgeführt. Der Kunde ist informiert."
+NOTICE_RELEASE_FAILED = (
+    "Vorgang {process} freigegeben, aber nicht ausgeführt: {error} Technik-Ticket #{ticket}. Der Kunde ist informiert."
+)
+NOTICE_RETRY_FAILED = "Bestellung {item} wieder nicht ausgeführt: {error} Technik-Ticket #{ticket} bleibt offen."
+
+TICKET_NOTE_RELEASED = "Vorgang {process} freigegeben: wird über die Vergabestelle ausgeführt."
+TICKET_NOTE_REJECTED = "Vorgang {process} abgelehnt. Grund: {reason}"
+TICKET_NOTE_RETRY_OK = "Erneuter Versuch: Bestellung {item} ausgeführt."
+TICKET_NOTE_RETRY_HELD = "Erneuter Versuch: Bestellung {item} liegt über dem Kreditlimit und ist als Vorgang {process} angehalten."
+TICKET_NOTE_RETRY_FAILED = "Erneuter Versuch fehlgeschlagen: {error}"
+
+CUSTOMER_RELEASED_SUBJECT = "Ihre Bestellung {item} – Vorgangsnummer {process} ausgeführt"
+CUSTOMER_RELEASED_BODY = """Guten Tag {customer},
+
+Ihre Bestellung „{item}“ über {amount} (Vorgangsnummer {process}) wurde von unserer
+Vertragsbearbeitung freigegeben und ausgeführt.
+
+Mit freundlichen Grüßen
+Ihr Support-Team"""
+CUSTOMER_RELEASE_FAILED_SUBJECT = "Ihre Bestellung {item} – Vorgangsnummer {process} freigegeben"
+CUSTOMER_RELEASE_FAILED_BODY = """Guten Tag {customer},
+
+Ihre Bestellung „{item}“ über {amount} (Vorgangsnummer {process}) wurde von unserer
+Vertragsbearbeitung freigegeben. Bei der Ausführung ist ein technischer Fehler aufgetreten;
+unsere Technik kümmert sich darum. Sie müssen nichts tun.
+
+Mit freundlichen Grüßen
+Ihr Support-Team"""
+CUSTOMER_REJECTED_SUBJECT = "Ihre Bestellung {item} – Vorgangsnummer {process} abgelehnt"
+CUSTOMER_REJECTED_BODY = """Guten Tag {customer},
+
+Ihre Bestellung „{item}“ über {amount} (Vorgangsnummer {process}) können wir leider nicht
+ausführen.
+
+Grund: {reason}
+
+Bei Fragen antworten Sie einfach auf diese Nachricht und nennen Sie die Vorgangsnummer.
+
+Mit freundlichen Grüßen
+Ihr Support-Team"""
+CUSTOMER_EXECUTED_LATE_SUBJECT = "Ihre Bestellung {item} – Vorgangsnummer {process} ausgeführt"
+CUSTOMER_EXECUTED_LATE_BODY = """Guten Tag {customer},
+
+Ihre Bestellung „{item}“ über {amount} (Vorgangsnummer {process}) ist nun ausgeführt.
+
+Mit freundlichen Grüßen
+Ihr Support-Team"""
 
 @dataclass(frozen=True)
 class OrderResult:
@@ -147,46 +218,76 @@ def validate_amount(amount) -> Decimal:
         value = amount if isinstance(amount, Decimal) else Decimal(str(amount).strip().replace(",", "."))
     except (ArithmeticError, ValueError, TypeError):
         raise InvalidInput(MSG_AMOUNT) from None
-    if not value.is_finite() or value <= 0 or value != value.quantize(CENT):
+    if not value.is_finite() or value <= 0:
         raise InvalidInput(MSG_AMOUNT)
-    if value > MAX_AMOUNT:
+    if value > MAX_AMOUNT:  # before quantize: a huge exponent cannot be quantized to cents
         raise InvalidInput(MSG_AMOUNT_TOO_BIG)
+    if value != value.quantize(CENT):
+        raise InvalidInput(MSG_AMOUNT)
     return value.quantize(CENT)
+
+
+def _recent_orders(session: Session, customer_id: uuid.UUID, *, at: dt.datetime, policy: Policy) -> int:
+    """The customer's real-time orders within the policy window ending at ``at``."""
+    since = at - dt.timedelta(minutes=policy.conspicuous_orders_window_minutes)
+    return int(
+        session.execute(
+            select(func.count()).select_from(Order).where(
+                Order.customer_id == customer_id, Order.created_at > since, Order.created_at <= at
+            )
+        ).scalar_one()
+    )
+
+
+def reason_sentences(
+    codes: tuple[str, ...], *, over: Decimal, limit: Decimal, recent_orders: int, customer_age: dt.timedelta,
+    policy: Policy,
+) -> tuple[str, ...]:
+    """The reason codes of ``deskapp.rules.limits`` in German sentences."""
+    facts = {
+        limits.OVER_LIMIT: dict(
+            over=money(over), percent=policy.conspicuous_over_limit_percent,
+            threshold=money(limits.over_limit_threshold(limit, policy)),
+        ),
+        limits.MANY_ORDERS: dict(
+            count=recent_orders, minutes=policy.conspicuous_orders_window_minutes,
+            limit=policy.conspicuous_orders_count,
+        ),
+        limits.YOUNG_CUSTOMER: dict(days=customer_age.days, limit=policy.conspicuous_customer_age_days),
+    }
+    return tuple(texts.CONSPICUOUS_REASON[code].format(**facts[code]) for code in codes)
+
+
+def _conspicuous(
+    session: Session, customer: Customer, *, over: Decimal, limit: Decimal, at: dt.datetime, policy: Policy
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(codes, German sentences) for an order of ``customer`` arriving at ``at``."""
+    recent = _recent_orders(session, customer.id, at=at, policy=policy)
+    age = at - customer.created_at
+    codes = limits.conspicuous_reasons(over=over, limit=limit, recent_orders=recent, customer_age=age, policy=policy)
+    return codes, reason_sentences(codes, over=over, limit=limit, recent_orders=recent, customer_age=age, policy=policy)
 
 
 def conspicuous_reasons(
     session: Session, customer: Customer, *, over: Decimal, limit: Decimal, now: dt.datetime, policy: Policy
 ) -> tuple[str, ...]:
-    """Why a held order is conspicuous (DOMAIN.md); empty when it is not.
+    """Why a held order is conspicuous (DOMAIN.md), in German; empty when it is not.
 
     Call after the order is flushed: it counts among the recent orders.
     """
-    reasons = []
-    threshold = (limit * policy.conspicuous_over_limit_percent / 100).quantize(CENT)
-    if over > threshold:
-        reasons.append(
-            REASON_OVER.format(
-                over=money(over), percent=policy.conspicuous_over_limit_percent, threshold=money(threshold)
-            )
-        )
-    since = now - dt.timedelta(minutes=policy.conspicuous_orders_window_minutes)
-    recent = session.execute(
-        select(func.count()).select_from(Order).where(
-            Order.customer_id == customer.id, Order.created_at > since, Order.created_at <= now
-        )
-    ).scalar_one()
-    if recent > policy.conspicuous_orders_count:
-        reasons.append(
-            REASON_BURST.format(
-                count=recent,
-                minutes=policy.conspicuous_orders_window_minutes,
-                limit=policy.conspicuous_orders_count,
-            )
-        )
-    age = now - customer.created_at
-    if age < dt.timedelta(days=policy.conspicuous_customer_age_days):
-        reasons.append(REASON_YOUNG.format(days=age.days, limit=policy.conspicuous_customer_age_days))
-    return tuple(reasons)
+    return _conspicuous(session, customer, over=over, limit=limit, at=now, policy=policy)[1]
+
+
+def _facts(order: Order, customer: Customer, *, limit: Decimal | None = None) -> dict:
+    return dict(
+        customer=customer.name, number=customer.number, customer_id=customer.id, item=order.item,
+        amount=money(order.amount), limit=money(customer.credit_limit if limit is None else limit),
+        placed=datetime_de(order.created_at),
+    )
+
+
+def _hit(customer: Customer) -> CustomerHit:
+    return CustomerHit(id=customer.id, number=customer.number, name=customer.name, email=customer.email)
 
 
 def place_order(
@@ -206,39 +307,53 @@ def place_order(
     if not item or len(item) > MAX_ITEM:
         raise InvalidInput(MSG_ITEM)
     customer = lock_customer(session, customer_id)
-    limit = customer.credit_limit
-    before = exposure(session, customer_id)
-    hit = CustomerHit(id=customer.id, number=customer.number, name=customer.name, email=customer.email)
     order = Order(
         customer_id=customer_id, item=item, amount=amount, status=OrderStatus.HELD,
         placed_by_id=actor.id, created_at=now,
     )
-    facts = dict(
-        customer=customer.name, number=customer.number, customer_id=customer.id, item=item,
-        amount=money(amount), limit=money(limit), placed=datetime_de(now),
-    )
-    if before + amount <= limit:
+    return _execute_or_hold(session, actor, order, customer, now=now, policy=policy, registry=registry,
+                            action="order.place")
+
+
+def _execute_or_hold(
+    session: Session, actor: AgentRef, order: Order, customer: Customer, *, now: dt.datetime, policy: Policy,
+    registry: Registry, action: str, skip_credit_check: bool = False,
+) -> OrderResult:
+    """The credit check and the registry, for a new order or one being retried.
+
+    The customer row must be locked by the caller.
+    """
+    limit = customer.credit_limit
+    before = exposure(session, customer.id)  # a new or failed order is not in it yet
+    hit = _hit(customer)
+    facts = _facts(order, customer, limit=limit)
+    if skip_credit_check or before + order.amount <= limit:
         try:
-            registry.register(item, customer.number)
+            registry.register(order.item, customer.number)
         except RegistryError as exc:
-            return _fail(session, actor, order, hit, facts, str(exc), limit=limit, before=before, now=now)
+            return _fail(session, actor, order, hit, facts, str(exc), limit=limit, before=before, now=now,
+                         action=action)
         order.status = OrderStatus.EXECUTED
+        order.error = ""
         order.decided_at = now
         session.add(order)
         session.flush()
-        _audit(session, actor, order, now)
-        after = before + amount
+        _audit(session, actor, order, now, action=action)
+        after = before + order.amount
         return OrderResult(
-            order_id=order.id, status=order.status, process_number=None, ticket_number=None, customer=hit,
-            item=item, amount=amount, limit=limit, exposure=after, headroom=limit - after,
-            conspicuous_reasons=(), notice=NOTICE_EXECUTED.format(**facts),
+            order_id=order.id, status=order.status, process_number=order.process_number, ticket_number=None,
+            customer=hit, item=order.item, amount=order.amount, limit=limit, exposure=after,
+            headroom=limit - after, conspicuous_reasons=(), notice=NOTICE_EXECUTED.format(**facts),
         )
-    return _hold(session, actor, order, customer, hit, facts, limit=limit, before=before, now=now, policy=policy)
+    return _hold(session, actor, order, customer, hit, facts, limit=limit, before=before, now=now, policy=policy,
+                 action=action)
 
 
-def _audit(session: Session, actor: AgentRef, order: Order, now: dt.datetime) -> None:
+def _audit(session: Session, actor: AgentRef, order: Order, now: dt.datetime, *, action: str = "order.place",
+           old=None) -> None:
     audit.record(
-        session, actor, "order.place", "order", order.id,
+        session, actor, action, "order", order.id,
+        old=old,
         new={
             "customer_id": order.customer_id, "item": order.item, "amount": order.amount,
             "status": order.status, "process_number": order.process_number, "error": order.error,
@@ -247,14 +362,8 @@ def _audit(session: Session, actor: AgentRef, order: Order, now: dt.datetime) ->
     )
 
 
-def _fail(session, actor, order, hit, facts, error, *, limit, before, now) -> OrderResult:
-    order.status = OrderStatus.FAILED
-    order.error = error
-    order.decided_at = now
-    session.add(order)
-    session.flush()
-    _audit(session, actor, order, now)
-    ticket = tickets.open_ticket(
+def _open_failure_ticket(session, actor, order, facts, error, *, now):
+    return tickets.open_ticket(
         session, actor,
         queue=Queue.TECHNICAL,
         kind=TicketKind.REGISTRY_FAILURE,
@@ -265,25 +374,50 @@ def _fail(session, actor, order, hit, facts, error, *, limit, before, now) -> Or
         order_id=order.id,
         now=now,
     )
+
+
+def _fail(session, actor, order, hit, facts, error, *, limit, before, now, action="order.place") -> OrderResult:
+    is_retry = order.id is not None and order.status == OrderStatus.FAILED
+    order.status = OrderStatus.FAILED
+    order.error = error
+    order.decided_at = now
+    session.add(order)
+    session.flush()
+    _audit(session, actor, order, now, action=action)
+    open_ticket = _order_ticket(session, order.id, TicketKind.REGISTRY_FAILURE, active_only=True) if is_retry else None
+    if open_ticket is not None:
+        # The Technik ticket of the earlier failure stays open with the new error in its history.
+        tickets.add_note(session, actor, open_ticket.id, text_=TICKET_NOTE_RETRY_FAILED.format(error=error), now=now)
+        number = open_ticket.number
+        notice = NOTICE_RETRY_FAILED.format(error=error, ticket=number, **facts)
+    else:
+        number = _open_failure_ticket(session, actor, order, facts, error, now=now).number
+        notice = NOTICE_FAILED.format(error=error, ticket=number, **facts)
     return OrderResult(
-        order_id=order.id, status=order.status, process_number=None, ticket_number=ticket.number,
+        order_id=order.id, status=order.status, process_number=order.process_number, ticket_number=number,
         customer=hit, item=order.item, amount=order.amount, limit=limit, exposure=before,
-        headroom=limit - before, conspicuous_reasons=(),
-        notice=NOTICE_FAILED.format(error=error, ticket=ticket.number, **facts),
+        headroom=limit - before, conspicuous_reasons=(), notice=notice,
     )
 
 
-def _hold(session, actor, order, customer, hit, facts, *, limit, before, now, policy) -> OrderResult:
-    year = today_berlin(now).year
-    process = f"VG-{year}-{counters.next_value(session, f'process-{year}'):06d}"
-    order.process_number = process
+def _hold(session, actor, order, customer, hit, facts, *, limit, before, now, policy, action="order.place"):
+    if not order.process_number:
+        year = today_berlin(now).year
+        order.process_number = f"VG-{year}-{counters.next_value(session, f'process-{year}'):06d}"
+    process = order.process_number
+    order.status = OrderStatus.HELD
+    order.error = ""
+    order.decided_at = None
     session.add(order)
     session.flush()
-    _audit(session, actor, order, now)
+    _audit(session, actor, order, now, action=action)
     after = before + order.amount
     over = after - limit
-    reasons = conspicuous_reasons(session, customer, over=over, limit=limit, now=now, policy=policy)
-    verdict = HELD_CONSPICUOUS.format(reasons="\n".join(reasons)) if reasons else HELD_PLAIN
+    _, reasons = _conspicuous(session, customer, over=over, limit=limit, at=order.created_at, policy=policy)
+    verdict = (
+        HELD_CONSPICUOUS.format(reasons="\n".join(REASON_BULLET.format(reason=r) for r in reasons))
+        if reasons else HELD_PLAIN
+    )
     ticket = tickets.open_ticket(
         session, actor,
         queue=Queue.CONTRACT,
@@ -316,6 +450,325 @@ def _hold(session, actor, order, customer, hit, facts, *, limit, before, now, po
     )
 
 
+# --------------------------------------------------------------------------- deciding held orders
+
+
+def _require(actor: AgentRef, roles: frozenset[str], message: str) -> None:
+    if actor.is_system or not (actor.roles & roles):
+        raise PermissionDenied(message.format(login=actor.login))
+
+
+def _load_order(session: Session, order_id: int) -> Order:
+    order = session.get(Order, order_id)
+    if order is None:
+        raise NotFound(MSG_NO_ORDER.format(order_id=order_id))
+    return order
+
+
+def _decision(session: Session, order_id: int) -> tuple[str, str, dt.datetime] | None:
+    """(decision, login, when) of the release or rejection of an order, if it was decided."""
+    row = session.execute(
+        select(AuditLog.action, AuditLog.agent_login, AuditLog.at)
+        .where(AuditLog.entity == "order", AuditLog.entity_id == str(order_id),
+               AuditLog.action.in_(tuple(DECISION_ACTIONS)))
+        .order_by(AuditLog.id.desc())
+        .limit(1)
+    ).first()
+    if row is None:
+        return None
+    return DECISION_ACTIONS[row.action], row.agent_login, row.at
+
+
+def _not_held(session: Session, order: Order) -> Conflict:
+    """The refusal for a held order someone decided first: who, when, what."""
+    session.refresh(order)
+    decided = _decision(session, order.id)
+    process = order.process_number or f"#{order.id}"
+    if order.status == OrderStatus.HELD:
+        # Still held, but someone touched it at the same moment (e.g. a contact note).
+        message = MSG_ORDER_CHANGED.format(order_id=process)
+    elif decided is not None:
+        decision, login, when = decided
+        message = MSG_DECIDED.format(
+            process=process, login=login, when=datetime_de(when), decision=texts.ORDER_DECISION[decision]
+        )
+    else:
+        message = MSG_NOT_HELD.format(process=process, status=texts.ORDER_STATUS[OrderStatus(order.status)])
+    return Conflict(message, order_view(order))
+
+
+def _claim(session: Session, order: Order, *, from_status: str, values: dict, refusal) -> None:
+    """The one conditional update that decides an order: exactly one caller wins.
+
+    ``WHERE version = :seen AND status = :from`` — on PostgreSQL the loser waits for the
+    winner's row lock and then matches zero rows; on SQLite ``BEGIN IMMEDIATE`` already
+    serialises the callers and the loser sees the new status up front.
+    """
+    if order.status != from_status:
+        raise refusal(session, order)
+    result = session.execute(
+        update(Order)
+        .where(Order.id == order.id, Order.version == order.version, Order.status == from_status)
+        .values(**values, version=Order.version + 1)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        raise refusal(session, order)
+    session.refresh(order)
+
+
+def _order_ticket(session: Session, order_id: int, kind: str, *, active_only: bool = False) -> Ticket | None:
+    stmt = select(Ticket).where(Ticket.order_id == order_id, Ticket.kind == kind)
+    if active_only:
+        stmt = stmt.where(Ticket.status != TicketStatus.RESOLVED)
+    return session.execute(stmt.order_by(Ticket.id.desc()).limit(1)).scalar()
+
+
+def _close_ticket(session: Session, actor: AgentRef, ticket: Ticket | None, *, note: str, now: dt.datetime) -> None:
+    """A note saying what was decided, then status resolved (both in the ticket's history)."""
+    if ticket is None:
+        return
+    tickets.add_note(session, actor, ticket.id, text_=note, now=now)
+    row = tickets.get_row(session, ticket.id)
+    if row.status != TicketStatus.RESOLVED:
+        tickets.set_status(session, actor, row, status=TicketStatus.RESOLVED, now=now)
+
+
+def _result(order: Order, customer: Customer, *, notice: str, ticket_number: int | None, exposure_now: Decimal,
+            reasons: tuple[str, ...] = ()) -> OrderResult:
+    return OrderResult(
+        order_id=order.id, status=order.status, process_number=order.process_number, ticket_number=ticket_number,
+        customer=_hit(customer), item=order.item, amount=order.amount, limit=customer.credit_limit,
+        exposure=exposure_now, headroom=customer.credit_limit - exposure_now, conspicuous_reasons=reasons,
+        notice=notice,
+    )
+
+
+def release_order(
+    session: Session, actor: AgentRef, *, order_id: int, now: dt.datetime, policy: Policy, registry: Registry
+) -> OrderResult:
+    """Execute a held order now through the registry, even over the limit (contract processing).
+
+    Decided once: the order leaves ``held`` in one conditional update before the registry
+    is called, so a second agent pressing at the same time gets a ``Conflict`` naming who
+    decided, and the registry is asked once. On a registry failure the order is failed
+    (it no longer counts against the limit) and a Technik ticket is opened.
+    """
+    _require(actor, CONTRACT_ROLES, MSG_DECIDE_DENIED)
+    order = _load_order(session, order_id)
+    _claim(session, order, from_status=OrderStatus.HELD,
+           values={"status": OrderStatus.EXECUTED, "decided_at": now}, refusal=_not_held)
+    customer = session.get(Customer, order.customer_id)
+    facts = _facts(order, customer)
+    process = order.process_number
+    audit.record(
+        session, actor, "order.release", "order", order.id,
+        old={"status": OrderStatus.HELD}, new={"status": OrderStatus.EXECUTED, "process_number": process}, now=now,
+    )
+    # The ticket first: a conflict there rolls everything back before the registry is asked.
+    _close_ticket(session, actor, _order_ticket(session, order.id, TicketKind.HELD_ORDER),
+                  note=TICKET_NOTE_RELEASED.format(process=process), now=now)
+    try:
+        registry.register(order.item, customer.number)
+    except RegistryError as exc:
+        error = str(exc)
+        order.status = OrderStatus.FAILED
+        order.error = error
+        session.add(order)
+        session.flush()
+        _audit(session, actor, order, now, action="order.fail", old={"status": OrderStatus.EXECUTED})
+        ticket = _open_failure_ticket(session, actor, order, facts, error, now=now)
+        journal.log_message(
+            session, customer_id=customer.id, kind="order_released",
+            subject=CUSTOMER_RELEASE_FAILED_SUBJECT.format(process=process, **facts),
+            body=CUSTOMER_RELEASE_FAILED_BODY.format(process=process, **facts), now=now, actor=actor,
+        )
+        return _result(order, customer, ticket_number=ticket.number, exposure_now=exposure(session, customer.id),
+                       notice=NOTICE_RELEASE_FAILED.format(process=process, error=error, ticket=ticket.number,
+                                                           **facts))
+    journal.log_message(
+        session, customer_id=customer.id, kind="order_released",
+        subject=CUSTOMER_RELEASED_SUBJECT.format(process=process, **facts),
+        body=CUSTOMER_RELEASED_BODY.format(process=process, **facts), now=now, actor=actor,
+    )
+    return _result(order, customer, ticket_number=None, exposure_now=exposure(session, customer.id),
+                   notice=NOTICE_RELEASED.format(process=process, **facts))
+
+
+def reject_order(session: Session, actor: AgentRef, *, order_id: int, reason: str, now: dt.datetime) -> OrderView:
+    """Reject a held order with a reason: it frees its exposure and the customer is told why."""
+    _require(actor, CONTRACT_ROLES, MSG_DECIDE_DENIED)
+    reason = (reason or "").strip()
+    if not reason or len(reason) > MAX_REASON:
+        raise InvalidInput(MSG_REASON)
+    order = _load_order(session, order_id)
+    _claim(session, order, from_status=OrderStatus.HELD,
+           values={"status": OrderStatus.REJECTED, "decided_at": now}, refusal=_not_held)
+    customer = session.get(Customer, order.customer_id)
+    facts = _facts(order, customer)
+    process = order.process_number
+    audit.record(
+        session, actor, "order.reject", "order", order.id,
+        old={"status": OrderStatus.HELD},
+        new={"status": OrderStatus.REJECTED, "process_number": process, "reason": reason}, now=now,
+    )
+    _close_ticket(session, actor, _order_ticket(session, order.id, TicketKind.HELD_ORDER),
+                  note=TICKET_NOTE_REJECTED.format(process=process, reason=reason), now=now)
+    journal.log_message(
+        session, customer_id=customer.id, kind="order_rejected",
+        subject=CUSTOMER_REJECTED_SUBJECT.format(process=process, **facts),
+        body=CUSTOMER_REJECTED_BODY.format(process=process, reason=reason, **facts), now=now, actor=actor,
+    )
+    return order_view(order)
+
+
+def contact_customer(session: Session, actor: AgentRef, *, order_id: int, note: str, now: dt.datetime) -> OrderView:
+    """Contract processing talks to the customer first: an internal note, ticket waiting, order still held."""
+    _require(actor, CONTRACT_ROLES, MSG_DECIDE_DENIED)
+    note = (note or "").strip()
+    if not note or len(note) > 10_000:
+        raise InvalidInput(MSG_NOTE)
+    order = _load_order(session, order_id)
+    # Bumping the order's version serialises this with a release or rejection at the same
+    # moment: whichever comes second is refused instead of a decided ticket going back to waiting.
+    _claim(session, order, from_status=OrderStatus.HELD, values={}, refusal=_not_held)
+    ticket = _order_ticket(session, order.id, TicketKind.HELD_ORDER)
+    if ticket is not None:
+        row = tickets.get_row(session, ticket.id)
+        tickets.add_note(session, actor, ticket.id, text_=note, now=now)
+        if row.status != TicketStatus.WAITING:
+            tickets.set_status(session, actor, row, status=TicketStatus.WAITING, now=now)
+    audit.record(session, actor, "order.contact", "order", order.id, new={"note": note}, now=now)
+    return order_view(order)
+
+
+def retry_order(
+    session: Session, actor: AgentRef, *, order_id: int, now: dt.datetime, policy: Policy, registry: Registry
+) -> OrderResult:
+    """Run a failed order again (from its Technik ticket): credit check and registry.
+
+    It may execute (the Technik ticket is resolved), be held over the limit (a held-order
+    ticket opens, the Technik ticket is resolved) or fail again (the Technik ticket stays
+    open with the new error). An order contract processing already released skips the
+    credit check: that decision was taken once.
+    """
+    if actor.is_system or not may_work_queue(actor, Queue.TECHNICAL):
+        raise PermissionDenied(MSG_RETRY_DENIED.format(login=actor.login))
+    order = _load_order(session, order_id)
+    customer = lock_customer(session, order.customer_id)
+
+    def not_failed(session, order):
+        session.refresh(order)
+        return Conflict(
+            MSG_NOT_FAILED.format(item=order.item, status=texts.ORDER_STATUS[OrderStatus(order.status)]),
+            order_view(order),
+        )
+
+    _claim(session, order, from_status=OrderStatus.FAILED, values={}, refusal=not_failed)
+    decided = _decision(session, order.id)
+    released = decided is not None and decided[0] == "release"
+    tech = _order_ticket(session, order.id, TicketKind.REGISTRY_FAILURE, active_only=True)
+    result = _execute_or_hold(session, actor, order, customer, now=now, policy=policy, registry=registry,
+                              action="order.retry", skip_credit_check=released)
+    if result.status == OrderStatus.EXECUTED:
+        _close_ticket(session, actor, tech, note=TICKET_NOTE_RETRY_OK.format(item=order.item), now=now)
+        if order.process_number:
+            facts = _facts(order, customer)
+            journal.log_message(
+                session, customer_id=customer.id, kind="order_executed",
+                subject=CUSTOMER_EXECUTED_LATE_SUBJECT.format(process=order.process_number, **facts),
+                body=CUSTOMER_EXECUTED_LATE_BODY.format(process=order.process_number, **facts), now=now, actor=actor,
+            )
+    elif result.status == OrderStatus.HELD:
+        _close_ticket(session, actor, tech, now=now,
+                      note=TICKET_NOTE_RETRY_HELD.format(item=order.item, process=order.process_number))
+    return result
+
+
+# --------------------------------------------------------------------------- credit limit
+
+
+def validate_limit(value) -> Decimal:
+    """A finite EUR amount from 0.00 with at most two decimals, else ``InvalidInput``."""
+    if isinstance(value, (bool, float)):
+        raise InvalidInput(MSG_LIMIT)
+    try:
+        limit = value if isinstance(value, Decimal) else Decimal(str(value).strip().replace(",", "."))
+    except (ArithmeticError, ValueError, TypeError):
+        raise InvalidInput(MSG_LIMIT) from None
+    if not limit.is_finite() or limit < 0:
+        raise InvalidInput(MSG_LIMIT)
+    if limit > MAX_AMOUNT:  # before quantize, as in validate_amount
+        raise InvalidInput(MSG_AMOUNT_TOO_BIG)
+    if limit != limit.quantize(CENT):
+        raise InvalidInput(MSG_LIMIT)
+    return limit.quantize(CENT)
+
+
+def _customer_uuid(customer_id) -> uuid.UUID:
+    if isinstance(customer_id, uuid.UUID):
+        return customer_id
+    try:
+        return uuid.UUID(str(customer_id).strip())
+    except ValueError:
+        raise NotFound(MSG_NO_CUSTOMER.format(customer_id=customer_id)) from None
+
+
+def change_credit_limit(
+    session: Session, actor: AgentRef, *, customer_id: uuid.UUID, new_limit: Decimal, reason: str, now: dt.datetime
+) -> CreditLimitChangeView:
+    """Raise or lower a customer's credit limit, always with a reason (contract processing)."""
+    _require(actor, CONTRACT_ROLES, MSG_LIMIT_DENIED)
+    limit = validate_limit(new_limit)
+    reason = (reason or "").strip()
+    if not reason or len(reason) > MAX_REASON:
+        raise InvalidInput(MSG_REASON)
+    customer = lock_customer(session, _customer_uuid(customer_id))
+    old = customer.credit_limit
+    if old == limit:
+        raise InvalidInput(MSG_LIMIT_SAME.format(limit=money(old)))
+    result = session.execute(
+        update(Customer)
+        .where(Customer.id == customer.id, Customer.version == customer.version)
+        .values(credit_limit=limit, version=Customer.version + 1)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        raise Conflict(MSG_CUSTOMER_CHANGED.format(number=customer.number))
+    session.refresh(customer)
+    session.add(CreditLimitChange(
+        customer_id=customer.id, old_limit=old, new_limit=limit, reason=reason, agent_id=actor.id, created_at=now,
+    ))
+    audit.record(
+        session, actor, "customer.credit_limit", "customer", customer.id,
+        old={"credit_limit": old}, new={"credit_limit": limit, "reason": reason}, now=now,
+    )
+    return CreditLimitChangeView(created_at=now, old_limit=old, new_limit=limit, reason=reason,
+                                 agent_login=actor.login)
+
+
+def credit_limit_history(session: Session, customer_id: uuid.UUID, limit: int = 20) -> tuple[CreditLimitChangeView, ...]:
+    """The customer's credit-limit changes, newest first."""
+    rows = session.execute(
+        select(
+            CreditLimitChange.created_at, CreditLimitChange.old_limit, CreditLimitChange.new_limit,
+            CreditLimitChange.reason, func.coalesce(Agent.login, "").label("login"),
+        )
+        .outerjoin(Agent, Agent.id == CreditLimitChange.agent_id)
+        .where(CreditLimitChange.customer_id == _customer_uuid(customer_id))
+        .order_by(CreditLimitChange.created_at.desc(), CreditLimitChange.id.desc())
+        .limit(limit)
+    )
+    return tuple(
+        CreditLimitChangeView(created_at=r.created_at, old_limit=r.old_limit, new_limit=r.new_limit,
+                              reason=r.reason, agent_login=r.login)
+        for r in rows
+    )
+
+
+# --------------------------------------------------------------------------- settling
+
+
 def settle_order(session: Session, actor: AgentRef, *, order_id: int, now: dt.datetime) -> OrderView:
     """An executed order was invoiced and paid: its amount no longer counts against the limit."""
     if not (actor.roles & SETTLE_ROLES):
@@ -342,6 +795,47 @@ def settle_order(session: Session, actor: AgentRef, *, order_id: int, now: dt.da
     return order_view(order)
 
 
+def settle_orders_until(
+    session: Session, actor: AgentRef, *, customer_id: uuid.UUID | None, until: dt.date, now: dt.datetime
+) -> int:
+    """Settle every executed order placed on or before ``until`` (a Berlin calendar day),
+    of one customer or of all; returns how many were settled."""
+    if not (actor.roles & SETTLE_ROLES):
+        raise PermissionDenied(MSG_SETTLE_DENIED.format(login=actor.login))
+    if not isinstance(until, dt.date) or isinstance(until, dt.datetime):
+        raise InvalidInput(MSG_UNTIL)
+    next_day = until + dt.timedelta(days=1)
+    cutoff = _berlin_midnight(next_day)
+    where = [Order.status == OrderStatus.EXECUTED, Order.created_at < cutoff]
+    if customer_id is not None:
+        cid = _customer_uuid(customer_id)
+        if session.get(Customer, cid) is None:
+            raise NotFound(MSG_NO_CUSTOMER.format(customer_id=customer_id))
+        where.append(Order.customer_id == cid)
+    settled = session.execute(
+        update(Order)
+        .where(*where)
+        .values(status=OrderStatus.SETTLED, settled_at=now, version=Order.version + 1)
+        .returning(Order.id)
+        .execution_options(synchronize_session=False)
+    ).scalars().all()
+    for order_id in sorted(settled):
+        audit.record(
+            session, actor, "order.settle", "order", order_id,
+            old={"status": OrderStatus.EXECUTED}, new={"status": OrderStatus.SETTLED, "until": until}, now=now,
+        )
+    return len(settled)
+
+
+def _berlin_midnight(day: dt.date) -> dt.datetime:
+    """Midnight at the start of ``day`` in Berlin, as an aware UTC datetime."""
+    local = pendulum.datetime(day.year, day.month, day.day, tz=BERLIN)
+    return dt.datetime.fromtimestamp(local.timestamp(), tz=dt.timezone.utc)
+
+
+# --------------------------------------------------------------------------- reading
+
+
 def order_view(order: Order) -> OrderView:
     return OrderView(
         id=order.id,
@@ -353,14 +847,75 @@ def order_view(order: Order) -> OrderView:
     )
 
 
+def held_order_view(session: Session, order_id: int, *, now: dt.datetime, policy: Policy) -> HeldOrderView:
+    """An order as contract processing decides on it: limit, exposure, how far over,
+    why it is conspicuous, its age in working time, and who decided it."""
+    order = _load_order(session, order_id)
+    customer = session.get(Customer, order.customer_id)
+    limit = customer.credit_limit
+    current = exposure(session, customer.id)
+    without = current - order.amount if order.status in EXPOSURE_STATUSES else current
+    # How far over the limit this order puts the customer now (held or executed), or would (others).
+    over = max(Decimal("0.00"), without + order.amount - limit)
+    codes, reasons = (), ()
+    if order.process_number:
+        codes, reasons = _conspicuous(session, customer, over=over, limit=limit, at=order.created_at, policy=policy)
+    held = order.status == OrderStatus.HELD
+    end = now if held or order.decided_at is None else order.decided_at
+    age = max(dt.timedelta(0), end - order.created_at)
+    decided = _decision(session, order.id)
+    ticket = session.execute(
+        select(Ticket.id, Ticket.number)
+        .where(Ticket.order_id == order.id)
+        .order_by(case((Ticket.kind == TicketKind.HELD_ORDER, 0), else_=1), Ticket.id.desc())
+        .limit(1)
+    ).first()
+    return HeldOrderView(
+        order_id=order.id,
+        process_number=order.process_number,
+        item=order.item,
+        amount=order.amount,
+        status=order.status,
+        customer_id=customer.id,
+        customer_number=customer.number,
+        customer_name=customer.name,
+        credit_limit=limit,
+        exposure=current,
+        over_limit=over,
+        reason_codes=codes,
+        reasons=reasons,
+        created_at=order.created_at,
+        age=age,
+        age_label=age_de(order.created_at, end),
+        working_minutes=limits.working_minutes_between(
+            order.created_at, end, start_hour=policy.working_day_start_hour, end_hour=policy.working_day_end_hour
+        ),
+        overdue=held and limits.is_overdue(order.created_at, now, policy),
+        error=order.error,
+        decided_by=decided[1] if decided else None,
+        decided_at=decided[2] if decided else None,
+        ticket_id=ticket.id if ticket else None,
+        ticket_number=ticket.number if ticket else None,
+    )
+
+
 __all__ = [
     "EXPOSURE_STATUSES",
     "OrderResult",
+    "change_credit_limit",
     "conspicuous_reasons",
+    "contact_customer",
+    "credit_limit_history",
     "exposure",
+    "held_order_view",
     "lock_customer",
     "order_view",
     "place_order",
+    "reject_order",
+    "release_order",
+    "retry_order",
     "settle_order",
+    "settle_orders_until",
     "validate_amount",
+    "validate_limit",
 ]

@@ -96,6 +96,8 @@ class TicketDetail:
     customer_number: str
     links: tuple[TicketLink, ...]
     events: tuple[TicketEventView, ...]
+    # The order the ticket carries (held order, registry failure), as it stands now.
+    order: HeldOrderView | None = None
 
 
 @dataclass(frozen=True)
@@ -201,3 +203,49 @@ class CustomerCard:
     # Tasks created in the repeat-case window whose deadline sat on a budget expiry.
     workaround_count: int = 0
     as_of: dt.datetime | None = None
+
+
+@dataclass(frozen=True)
+class HeldOrderView:
+    """An order as contract processing (or Technik) decides on it, as it stands now."""
+
+    order_id: int
+    process_number: str | None
+    item: str
+    amount: Decimal
+    status: str  # OrderStatus
+    customer_id: uuid.UUID
+    customer_number: str
+    customer_name: str
+    credit_limit: Decimal
+    exposure: Decimal  # the customer's current exposure (a held order counts in it)
+    over_limit: Decimal  # how far this order puts / would put the customer over the limit (>= 0)
+    reason_codes: tuple[str, ...]  # deskapp.rules.limits codes
+    reasons: tuple[str, ...]  # the same in German sentences
+    created_at: dt.datetime
+    age: dt.timedelta
+    age_label: str  # German, e.g. "3 Std"
+    working_minutes: int  # age in working time (Mon–Fri office hours, Berlin)
+    overdue: bool  # held and older than the policy's working hours
+    error: str  # the registry's message of a failed order
+    decided_by: str | None  # login of whoever released/rejected it
+    decided_at: dt.datetime | None
+    ticket_id: int | None = None  # the held-order ticket, if any
+    ticket_number: int | None = None
+
+    @property
+    def conspicuous(self) -> bool:
+        return bool(self.reason_codes)
+
+    @property
+    def is_held(self) -> bool:
+        return self.status == "held"
+
+
+@dataclass(frozen=True)
+class CreditLimitChangeView:
+    created_at: dt.datetime
+    old_limit: Decimal
+    new_limit: Decimal
+    reason: str
+    agent_login: str

@@ -1,19 +1,22 @@
 """The ticket inbox: paged listing, search, counts, and the triage actions.
 
 Listing is keyset-paged on ``(priority DESC, created_at DESC, id DESC)`` — the order of
-the inbox indexes — so the 1000th page costs what the first does. Every change is one
+the inbox indexes — so the 1000th page costs what the first does. The contract queue is
+the exception: held orders are about speed, so it runs oldest first within a priority
+``(priority DESC, created_at ASC, id ASC)``, keyset-paged the same way. Every change is one
 conditional ``UPDATE … WHERE version = :seen``: zero rows means another agent was first,
 and the caller gets a ``Conflict`` that says who changed what, with the current state.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, func, literal_column, or_, select, text, tuple_, update
+from sqlalchemy import and_, bindparam, func, literal_column, or_, select, text, tuple_, update
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
@@ -22,7 +25,9 @@ from models.tables import Agent, Customer, ExtensionRequest, Order, Task, Ticket
 from models.types import UTCDateTime
 
 from .. import texts
-from ..formatting import date_de, hhmm, money
+from ..formatting import date_de, hhmm, money, utcnow
+from ..rules import limits
+from ..settings import Policy
 from . import audit, counters
 from .errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from .readmodels import (
@@ -215,6 +220,63 @@ def _key_tuple(key: PageKey):
     )
 
 
+def oldest_first(filt: TicketFilter) -> bool:
+    """The contract queue shows the oldest first (DOMAIN.md: held orders are about speed)."""
+    return filt.view is None and filt.queue == Queue.CONTRACT
+
+
+def _time_id(key: PageKey):
+    _, created_at, ticket_id = key
+    return tuple_(bindparam(None, created_at, type_=UTCDateTime()), bindparam(None, ticket_id))
+
+
+def _after(key: PageKey, oldest: bool):
+    """Rows that come after ``key`` in the list's order."""
+    if not oldest:  # (priority, created_at, id) all descending
+        return tuple_(Ticket.priority, Ticket.created_at, Ticket.id) < _key_tuple(key)
+    # priority descending, then (created_at, id) ascending
+    return or_(
+        Ticket.priority < bindparam(None, key[0]),
+        and_(Ticket.priority == bindparam(None, key[0]), tuple_(Ticket.created_at, Ticket.id) > _time_id(key)),
+    )
+
+
+def _before(key: PageKey, oldest: bool):
+    """Rows that come before ``key`` in the list's order."""
+    if not oldest:
+        return tuple_(Ticket.priority, Ticket.created_at, Ticket.id) > _key_tuple(key)
+    return or_(
+        Ticket.priority > bindparam(None, key[0]),
+        and_(Ticket.priority == bindparam(None, key[0]), tuple_(Ticket.created_at, Ticket.id) < _time_id(key)),
+    )
+
+
+def _list_order(oldest: bool, *, reverse: bool = False) -> tuple:
+    """ORDER BY of the list (``reverse``: read backwards from a key)."""
+    if oldest:
+        cols = (Ticket.priority.desc(), Ticket.created_at.asc(), Ticket.id.asc())
+        if reverse:
+            cols = (Ticket.priority.asc(), Ticket.created_at.desc(), Ticket.id.desc())
+        return cols
+    direction = "asc" if reverse else "desc"
+    return tuple(getattr(c, direction)() for c in (Ticket.priority, Ticket.created_at, Ticket.id))
+
+
+def _with_overdue(rows: list[TicketRow], now: dt.datetime, policy: Policy) -> list[TicketRow]:
+    """Held orders older than the policy's working hours get the (computed) flag "overdue"."""
+    marked = []
+    for row in rows:
+        if (
+            row.kind == TicketKind.HELD_ORDER
+            and row.status != TicketStatus.RESOLVED
+            and "overdue" not in row.flags
+            and limits.is_overdue(row.created_at, now, policy)
+        ):
+            row = dataclasses.replace(row, flags=row.flags + ("overdue",))
+        marked.append(row)
+    return marked
+
+
 def list_page(
     session: Session,
     actor: AgentRef,
@@ -223,20 +285,26 @@ def list_page(
     after: PageKey | None = None,
     before: PageKey | None = None,
     limit: int = 100,
+    now: dt.datetime | None = None,
+    policy: Policy | None = None,
 ) -> TicketPage:
-    """One page of the list: the first, the one after ``after`` or before ``before``."""
-    order_cols = (Ticket.priority, Ticket.created_at, Ticket.id)
+    """One page of the list: the first, the one after ``after`` or before ``before``.
+
+    With ``now`` and ``policy`` overdue held orders carry the flag "overdue".
+    """
+    oldest = oldest_first(filt)
     stmt = _BASE_SELECT.where(*_where(session, actor, filt))
-    sort_key = tuple_(*order_cols)
     if before is not None:
-        stmt = stmt.where(sort_key > _key_tuple(before)).order_by(*(c.asc() for c in order_cols))
+        stmt = stmt.where(_before(before, oldest)).order_by(*_list_order(oldest, reverse=True))
     else:
         if after is not None:
-            stmt = stmt.where(sort_key < _key_tuple(after))
-        stmt = stmt.order_by(*(c.desc() for c in order_cols))
+            stmt = stmt.where(_after(after, oldest))
+        stmt = stmt.order_by(*_list_order(oldest))
     rows = [_to_row(r) for r in session.execute(stmt.limit(limit + 1))]
     more = len(rows) > limit
     rows = rows[:limit]
+    if now is not None and policy is not None:
+        rows = _with_overdue(rows, now, policy)
     if before is not None:
         rows.reverse()
         return TicketPage(tuple(rows), has_before=more, has_after=True)
@@ -244,15 +312,25 @@ def list_page(
 
 
 def page_around(
-    session: Session, actor: AgentRef, filt: TicketFilter, *, start: PageKey | None, limit: int = 100
+    session: Session,
+    actor: AgentRef,
+    filt: TicketFilter,
+    *,
+    start: PageKey | None,
+    limit: int = 100,
+    now: dt.datetime | None = None,
+    policy: Policy | None = None,
 ) -> TicketPage:
     """Re-read the page that starts at ``start`` (inclusive), for refreshes."""
+    extra = {"now": now, "policy": policy}
     if start is None:
-        return list_page(session, actor, filt, limit=limit)
+        return list_page(session, actor, filt, limit=limit, **extra)
     priority, created_at, ticket_id = start
-    page = list_page(session, actor, filt, after=(priority, created_at, ticket_id + 1), limit=limit)
+    # The key just before ``start`` in the list's order, so ``start`` itself is included.
+    step = -1 if oldest_first(filt) else 1
+    page = list_page(session, actor, filt, after=(priority, created_at, ticket_id + step), limit=limit, **extra)
     if not page.rows:
-        return list_page(session, actor, filt, limit=limit)
+        return list_page(session, actor, filt, limit=limit, **extra)
     return page
 
 
@@ -310,7 +388,10 @@ def find_by_number(session: Session, number: int) -> TicketRow:
     return _to_row(r)
 
 
-def detail(session: Session, ticket_id: int) -> TicketDetail:
+def detail(
+    session: Session, ticket_id: int, *, now: dt.datetime | None = None, policy: Policy | None = None
+) -> TicketDetail:
+    """The ticket with its links, history and, for an order's ticket, the order as it stands now."""
     row = get_row(session, ticket_id)
     ticket = session.get(Ticket, ticket_id)
     customer_number = ""
@@ -355,12 +436,26 @@ def detail(session: Session, ticket_id: int) -> TicketDetail:
         .where(TicketEvent.ticket_id == ticket_id)
         .order_by(TicketEvent.created_at, TicketEvent.id)
     ).all()
+    order_view = None
+    if ticket.order_id is not None:
+        # orders builds on tickets (it opens them); imported here to keep that one-way at import time.
+        from .orders import held_order_view
+        from .settings_store import load_policy
+
+        order_view = held_order_view(
+            session, ticket.order_id,
+            now=now if now is not None else utcnow(),
+            policy=policy if policy is not None else load_policy(session),
+        )
+        if order_view.overdue and row.status != TicketStatus.RESOLVED and "overdue" not in row.flags:
+            row = dataclasses.replace(row, flags=row.flags + ("overdue",))
     return TicketDetail(
         row=row,
         body=ticket.body,
         customer_number=customer_number,
         links=tuple(links),
         events=tuple(TicketEventView(e.kind, e.login, e.text, e.old, e.new, e.created_at) for e in events),
+        order=order_view,
     )
 
 
@@ -635,6 +730,7 @@ __all__ = [
     "find_by_number",
     "get_row",
     "list_page",
+    "oldest_first",
     "open_ticket",
     "page_around",
     "set_status",
