@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import getpass
+import importlib
 import json
 import os
 import re
@@ -56,6 +57,10 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str):  # noqa: D401
         self.exit(2, f"deskapp: Fehler: {message} (Hilfe: {self.prog} --help)\n")
+
+
+# Modules with more sub-commands (see build_parser).
+COMMAND_MODULES = ("deskapp.cli_budget", "deskapp.cli_extension")
 
 
 def _db_help(default: str) -> str:
@@ -121,6 +126,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--until", metavar="DATUM", help="Alle ausgeführten Bestellungen bis zu diesem Tag (TT.MM.JJ)"
     )
     settle.add_argument("--customer", help="Nur für diesen Kunden (Nummer oder UUID; mit --until)")
+
+    # Sub-commands that live in their own modules: each ``register(sub)`` adds its parsers
+    # and sets ``handler`` (a function ``args -> exit code``) as a parser default.
+    for module in COMMAND_MODULES:
+        importlib.import_module(module).register(sub)
     return parser
 
 
@@ -148,6 +158,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _cmd_order(args)
         if args.command == "orders":
             return _cmd_orders_settle(args)
+        if getattr(args, "handler", None) is not None:
+            return args.handler(args)
         return _cmd_desk(args)
     except DeskError as exc:
         return _fail(exc.message, exc.exit_code)
