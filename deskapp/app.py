@@ -28,6 +28,8 @@ class DeskApp(App):
     SUB_TITLE = "Support-Desk"
     BINDINGS = [
         Binding("ctrl+u", "customer_search", "Kunde suchen", id="customer_search"),
+        Binding("ctrl+o", "absences", "Abwesenheiten", id="absences", show=False),
+        Binding("O", "outbox", "Postausgang", id="outbox", show=False),
         Binding("question_mark", "help", "Hilfe", id="help"),
         Binding("q", "quit", "Beenden", id="quit"),
     ]
@@ -116,8 +118,53 @@ class DeskApp(App):
                 f"Taste: {binding.key_display or binding.key}",
                 partial(target.run_action, binding.action),
             )
+        yield SystemCommand(
+            "Erinnerungen jetzt senden",
+            "Fällige Budget-Erinnerungen (6, 3, 1 Monat vor Ablauf) in den Postausgang legen",
+            self.action_send_reminders,
+        )
         yield SystemCommand("Beenden", "deskapp schließen (Taste q)", self.exit)
         yield from (c for c in super().get_system_commands(screen) if c.title in ("Theme", "Keys"))
+
+    def action_absences(self) -> None:
+        """The absences admin screen (approval routing reads it); admins only."""
+        from models.enums import Role
+
+        if not self.agent.has(Role.ADMIN):
+            self.notify("Abwesenheiten pflegen nur Admins.", severity="warning", timeout=6)
+            return
+        from screens.absences import AbsencesScreen
+
+        if not isinstance(self.screen, AbsencesScreen):
+            self.push_screen(AbsencesScreen())
+
+    def action_outbox(self) -> None:
+        from screens.outbox import OutboxScreen
+
+        if not isinstance(self.screen, OutboxScreen):
+            self.push_screen(OutboxScreen())
+
+    def action_send_reminders(self) -> None:
+        """The reminder job, now (as the system agent, like cron); the result as a notice."""
+        self.run_worker(self._send_reminders, thread=True, group="reminders", exclusive=True,
+                        exit_on_error=False)
+
+    def _send_reminders(self) -> None:
+        from .services.errors import DeskError
+        from .services.reminders import count_label, per_stage_label, run_reminders
+
+        try:
+            report = run_reminders(self.engine, policy=self.policy, now=self.now())
+        except DeskError as exc:
+            self.call_from_thread(self.notify, exc.message, severity="error", timeout=8)
+            return
+        except Exception as exc:  # the database went away: say so instead of crashing the desk
+            self.call_from_thread(self.notify, f"Datenbankfehler: {exc}", severity="error", timeout=8)
+            return
+        text = f"{count_label(report.sent)} verschickt ({per_stage_label(report)})."
+        if report.sent:
+            text += " Sie liegen im Postausgang (Taste O)."
+        self.call_from_thread(self.notify, text, title="Erinnerungen", timeout=8)
 
     def action_help(self) -> None:
         from screens.help import HelpScreen

@@ -13,12 +13,8 @@ from __future__ import annotations
 import argparse
 
 # User-facing text (German).
-STAGE_LABEL_ONE = "1 Monat"
-STAGE_LABEL_MANY = "{months} Monate"
 REMINDERS_DONE = "Erinnerungen für {day}: {stages} – {count} verschickt."
 REMINDERS_DRY = "Probelauf für {day}: {stages} – {count} würden verschickt (nichts geändert)."
-REMINDER_ONE = "1 Erinnerung"
-REMINDER_MANY = "{n} Erinnerungen"
 REMINDER_LINE = "  {stage:<9} {name} · {label} · {remaining} frei · gültig bis {until}"
 MSG_FUTURE_TODAY = (
     "--today {day} liegt in der Zukunft: Erinnerungen werden nicht vorab verschickt "
@@ -31,8 +27,8 @@ MAIL_NO_SMTP = (
 MAIL_DONE = "Postausgang: {sent} gesendet, {failed} fehlgeschlagen, {remaining} in der Warteschlange."
 MAIL_REQUEUED = "{n} hängengebliebene Mail(s) wieder in die Warteschlange gestellt."
 MAIL_FAILED = (
-    "{failed} nicht zugestellt: {error} Sie bleiben in der Warteschlange und werden beim "
-    "nächsten Lauf erneut versucht."
+    "{failed} nicht zugestellt: {error} Was nicht zugestellt ist, bleibt in der Warteschlange "
+    "und wird beim nächsten Lauf erneut versucht."
 )
 MAIL_ONE = "1 Mail"
 MAIL_MANY = "{n} Mails"
@@ -91,10 +87,6 @@ def _count(n: int, one: str, many: str) -> str:
     return one if n == 1 else many.format(n=n)
 
 
-def stage_label(months: int) -> str:
-    return STAGE_LABEL_ONE if months == 1 else STAGE_LABEL_MANY.format(months=months)
-
-
 def _cmd_reminders_run(args) -> int:
     import json
 
@@ -105,7 +97,7 @@ def _cmd_reminders_run(args) -> int:
     from .formatting import date_de, hours_label, today_berlin
     from .services import settings_store
     from .services.errors import InvalidInput
-    from .services.reminders import run_reminders
+    from .services.reminders import count_label, per_stage_label, run_reminders, stage_label
 
     url = _required_db(args, "deskapp reminders run")
     now = _now()
@@ -137,10 +129,8 @@ def _cmd_reminders_run(args) -> int:
             ],
         }, ensure_ascii=False))
         return 0
-    stages = ", ".join(f"{stage_label(stage)}: {n}" for stage, n in report.per_stage.items())
     template = REMINDERS_DRY if report.dry_run else REMINDERS_DONE
-    print(template.format(day=date_de(today), stages=stages,
-                          count=_count(report.sent, REMINDER_ONE, REMINDER_MANY)))
+    print(template.format(day=date_de(today), stages=per_stage_label(report), count=count_label(report.sent)))
     for item in report.items:
         print(REMINDER_LINE.format(
             stage=stage_label(item.stage), name=item.customer_name, label=item.label,

@@ -48,7 +48,10 @@ class Policy:
     inbox_page_size: int = 100
     inbox_poll_seconds: float = 2.0
     radar_horizons_days: str = "30 90 180"
+    budget_trend_months: int = 12  # the card's sparkline of the budget reaches this far back
     expiry_soon_days: int = 90  # the card shows a package expiring within this many days in yellow
+    # Outgoing mail: a mail claimed for sending longer ago than this goes back to the queue
+    mail_sending_stale_minutes: int = 30
 
     @property
     def reminder_stages(self) -> tuple[int, ...]:
@@ -98,3 +101,18 @@ def demo_db_path() -> Path:
     from platformdirs import user_data_dir
 
     return Path(user_data_dir("deskapp", appauthor=False)) / "demo.sqlite3"
+
+
+SETTINGS_FILE_ENV = "DESK_SETTINGS_FILE"
+
+
+def settings_file_path() -> Path:
+    """The desk's settings file (TOML; e.g. its ``[smtp]`` table); ``DESK_SETTINGS_FILE`` wins."""
+    import os
+
+    override = os.environ.get(SETTINGS_FILE_ENV, "").strip()
+    if override:
+        return Path(override).expanduser()
+    from platformdirs import user_config_dir
+
+    return Path(user_config_dir("deskapp", appauthor=False)) / "settings.toml"

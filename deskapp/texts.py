@@ -39,6 +39,16 @@ FLAG = {
     "workaround": "Deadline auf Budgetverfall",
 }
 
+# The workaround spelled out, on a task row and in the task form (DOMAIN.md "Hour budgets").
+WORKAROUND_HINT = "Deadline liegt auf dem Budgetablauf – braucht eine genehmigte Verlängerung"
+
+# Task states (models.enums.TaskStatus).
+TASK_STATUS = {
+    "open": "offen",
+    "done": "erledigt",
+    "deleted": "gelöscht",
+}
+
 # Short symbols for the flags column of the ticket list.
 FLAG_SYMBOL = {
     "flagged": "★",
@@ -69,6 +79,21 @@ VIEW = {
     "mine": "Meine",
     "unassigned": "Nicht zugewiesen",
     "flagged": "Markiert",
+    "requests": "Meine Anträge",
+}
+
+# Extension requests (models.enums.ExtensionStatus).
+EXTENSION_STATUS = {
+    "waiting": "wartet auf Freigabe",
+    "approved": "genehmigt",
+    "rejected": "abgelehnt",
+}
+
+# Why an agent is absent (models.tables.Absence.reason).
+ABSENCE_REASON = {
+    "sick": "krank",
+    "vacation": "Urlaub",
+    "other": "sonstiges",
 }
 
 # Warnings on the customer card.
@@ -90,4 +115,11 @@ CONSPICUOUS_REASON = {
 ORDER_DECISION = {
     "release": "freigegeben",
     "reject": "abgelehnt",
+}
+
+# Outgoing mail in the outbox (models.enums.MailStatus).
+MAIL_STATUS = {
+    "queued": "Warteschlange",
+    "sending": "wird gesendet",
+    "sent": "gesendet",
 }

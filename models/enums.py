@@ -62,10 +62,12 @@ class ExtensionStatus(StrEnum):
 class TaskStatus(StrEnum):
     OPEN = "open"
     DONE = "done"
+    DELETED = "deleted"  # soft delete: frees its block, kept for the time logged on it
 
 
 class MailStatus(StrEnum):
     QUEUED = "queued"
+    SENDING = "sending"  # claimed by one `deskapp mail send` run while it talks SMTP
     SENT = "sent"
 
 

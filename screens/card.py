@@ -3,8 +3,10 @@
 One thread worker reads the whole card through ``deskapp.services.card.customer_card``
 (and the credit-limit history) and posts it back; ``_show`` renders it. Actions on real-time
 orders: ``o`` order (a dialog with live headroom), ``L`` change the credit limit (contract
-processing), ``S`` settle the order under the cursor, ``D`` settle by date. Keys kept free
-for the coming actions: ``b`` book a package, ``T`` task, ``e`` extension form.
+processing), ``S`` settle the order under the cursor, ``D`` settle by date. Hour budget:
+``b`` book a package, ``T`` the tasks, ``t`` log time (on the task under the cursor, if the
+task list has the focus) — dialogs in ``screens.budget_dialogs``, ``screens.tasks``.
+``e`` extension form.
 
 The screen's result is the id of a ticket the agent chose with Enter (to open it in the
 inbox), or None when the agent just went back.
@@ -34,6 +36,7 @@ from deskapp.services.errors import DeskError
 from deskapp.services.readmodels import CreditLimitChangeView, CustomerCard, OrderView, TicketRow
 from models.enums import OrderStatus, Priority, Queue, TicketStatus
 
+from .budget_widgets import trend_label, trend_text
 from .dialogs import ChoiceDialog
 from .order_dialogs import CreditLimitDialog, OrderDialog, SettleUntilDialog, order_headline
 from .styles import PRIORITY_STYLE, STATUS_STYLE
@@ -107,6 +110,10 @@ class CardScreen(Screen[int | None]):
         Binding("S", "settle", "Abrechnen", id="card.settle"),
         Binding("D", "settle_until", "Abrechnen bis Datum", id="card.settle_until", show=False),
         Binding("L", "credit_limit", "Kreditlimit ändern", id="card.credit_limit"),
+        Binding("b", "book_package", "Paket buchen", id="card.book_package"),
+        Binding("T", "tasks", "Aufgaben", id="card.tasks"),
+        Binding("t", "log_time", "Zeit erfassen", id="card.log_time", show=False),
+        Binding("e", "extension", "Verlängerung beantragen", id="card.extension"),
     ]
 
     class Loaded(Message):
@@ -353,6 +360,8 @@ class CardScreen(Screen[int | None]):
             style = "bold yellow" if b.days_left is not None and b.days_left <= self.app.policy.expiry_soon_days else ""
             grid.add_row("Nächster Verfall", Text(date_de(b.next_expiry), style=style))
             grid.add_row("", Text(f"noch {_days(b.days_left)}", style=style))
+        if card.packages and card.budget_trend:
+            grid.add_row(trend_label(card.budget_trend), trend_text(card.budget_trend))
         return grid
 
     def _alerts(self, card: CustomerCard) -> Text:
@@ -469,7 +478,13 @@ class CardScreen(Screen[int | None]):
     def check_action(self, action: str, parameters: tuple) -> bool | None:
         """True: available; None: shown greyed out (not for this agent, or not for this order)."""
         agent = self.app.agent
-        if action == "order":
+        if action == "book_package":
+            from deskapp.services.budget import BOOKING_ROLES
+
+            return True if self.card is not None and agent.roles & BOOKING_ROLES else None
+        if action in ("tasks", "log_time"):
+            return True if self.card is not None and not agent.is_system else None
+        if action in ("order", "extension"):
             return True if self.card is not None and not agent.is_system else None
         if action == "credit_limit":
             # Contract processing only; the service refuses anyone else as well.
@@ -511,6 +526,25 @@ class CardScreen(Screen[int | None]):
                         exposure=card.exposure),
             placed,
         )
+
+    def action_extension(self) -> None:
+        """The extension form; the task under the cursor (tasks list focused) is pre-selected."""
+        from .extension_form import ExtensionForm, filed_text
+
+        card = self.card
+        if card is None:
+            return
+        task_id = None
+        tasks = self.query_one("#card-tasks", CardTable)
+        if tasks.has_focus and card.tasks and tasks.row_count:
+            task_id = card.tasks[min(tasks.cursor_row, len(card.tasks) - 1)].id
+
+        def filed(result) -> None:
+            if result is not None:
+                self.notify(filed_text(result), timeout=8)
+                self.load()
+
+        self.app.push_screen(ExtensionForm(customer_id=card.id, task_id=task_id), filed)
 
     def action_credit_limit(self) -> None:
         card = self.card
@@ -574,6 +608,52 @@ class CardScreen(Screen[int | None]):
         self.app.push_screen(
             SettleUntilDialog(customer_id=card.id, customer=card.name, today=today_berlin(self.app.now())),
             settled,
+        )
+
+    # -- hour budget: packages, tasks, time (dialogs in screens.budget_dialogs) ----------
+
+    def action_book_package(self) -> None:
+        from .budget_dialogs import BookPackageDialog, booked_text
+
+        card = self.card
+        if card is None:
+            return
+
+        def booked(package) -> None:
+            if package is not None:
+                self._after_write(booked_text(package), "information")
+
+        self.app.push_screen(
+            BookPackageDialog(customer_id=card.id, customer=card.name, today=today_berlin(self.app.now())), booked
+        )
+
+    def action_tasks(self) -> None:
+        from .tasks import TasksScreen
+
+        card = self.card
+        if card is not None:
+            self.app.push_screen(TasksScreen(customer_id=card.id, customer=card.name), lambda _: self.load())
+
+    def action_log_time(self) -> None:
+        """Time on the task under the cursor (tasks list focused), else on the customer."""
+        from .budget_dialogs import LogTimeDialog, announce_time
+
+        card = self.card
+        if card is None:
+            return
+        task = None
+        tasks = self.query_one("#card-tasks", CardTable)
+        if tasks.has_focus and card.tasks and tasks.row_count:
+            task = card.tasks[min(tasks.cursor_row, len(card.tasks) - 1)]
+
+        def logged(result) -> None:
+            if announce_time(self, result, card.name):
+                self.load()
+
+        self.app.push_screen(
+            LogTimeDialog(customer_id=card.id, customer=card.name, task_id=task.id if task else None,
+                          task_title=task.title if task else ""),
+            logged,
         )
 
     def _after_write(self, message: str, severity: str) -> None:

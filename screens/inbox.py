@@ -22,18 +22,35 @@ from textual.widgets.option_list import Option
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from deskapp import texts
-from deskapp.formatting import age_de, datetime_de, money
-from deskapp.services import orders, tickets
+from deskapp.formatting import age_de, date_de, datetime_de, money
+from deskapp.services import extensions, orders, tickets
 from deskapp.services.errors import Conflict, DeskError
-from deskapp.services.readmodels import HeldOrderView, TicketDetail, TicketPage, TicketRow
+from deskapp.services.readmodels import (
+    ExtensionRow,
+    ExtensionView,
+    HeldOrderView,
+    TicketDetail,
+    TicketPage,
+    TicketRow,
+)
 from models.enums import EventKind, OrderStatus, Priority, Queue, TicketKind, TicketStatus
 
 from .styles import PRIORITY_STYLE, STATUS_STYLE
 from .dialogs import ChoiceDialog, FilterChoice, FilterDialog, NoteDialog
+from .extension_form import (
+    EXTENSION_SHORT,
+    EXTENSION_STYLE,
+    ExtensionForm,
+    extension_lines,
+    extension_refusal,
+    filed_text,
+    linked_task_id,
+)
 from .order_dialogs import order_registry
 
 SOURCES: list[tuple[str, str]] = [(f"queue:{q.value}", texts.QUEUE[q]) for q in Queue] + [
-    (f"view:{v}", texts.VIEW[v]) for v in tickets.VIEWS
+    (f"view:{v}", texts.VIEW[v])
+    for v in (*tickets.VIEWS, *(() if tickets.REQUESTS_VIEW in tickets.VIEWS else (tickets.REQUESTS_VIEW,)))
 ]
 
 
@@ -84,6 +101,10 @@ class InboxScreen(Screen):
         # The order actions come first: on a ticket they apply to, they are its main work.
         Binding("a", "release", "Freigeben", id="release"),
         Binding("x", "reject", "Ablehnen", id="reject"),
+        # On an extension request (admin channel) the same keys decide the request.
+        Binding("a", "approve", "Genehmigen", id="extension.approve"),
+        Binding("x", "deny", "Antrag ablehnen", id="extension.deny"),
+        Binding("a,x", "decide_refused", "", show=False),  # greyed a/x: say why not
         Binding("K", "contact", "Kunde kontaktieren", id="contact"),
         Binding("W", "retry", "Wiederholen", id="retry"),
         Binding("slash", "search", "Suchen", id="search"),
@@ -96,6 +117,9 @@ class InboxScreen(Screen):
         Binding("space", "mark", "Markieren", id="mark"),
         Binding("F", "flag", "★ Merken", id="flag", show=False),
         Binding("u", "customer", "Kunde", id="customer"),
+        Binding("t", "log_time", "Zeit erfassen", id="log_time", show=False),
+        Binding("R", "radar", "Budget-Radar", id="radar", show=False),
+        Binding("e", "extension", "Verlängerung beantragen", id="extension.request", show=False),
         Binding("r", "refresh", "Aktualisieren", id="refresh", show=False),
         Binding("escape", "back", "Zurück", show=False),
         Binding("1", "source('queue:support')", "Support", show=False),
@@ -105,6 +129,7 @@ class InboxScreen(Screen):
         Binding("5", "source('view:mine')", "Meine", show=False),
         Binding("6", "source('view:unassigned')", "Nicht zugewiesen", show=False),
         Binding("7", "source('view:flagged')", "Markiert", show=False),
+        Binding("8", "source('view:requests')", "Meine Anträge", show=False),
     ]
 
     def __init__(self) -> None:
@@ -119,6 +144,7 @@ class InboxScreen(Screen):
         self._token: tickets.ChangeToken | None = None
         self._want_id: int | None = None  # keep the cursor on this ticket after a reload
         self._paging = False
+        self._requests: dict[int, ExtensionRow] = {}  # ticket number -> own request (view "requests")
 
     # ------------------------------------------------------------------ layout
 
@@ -187,11 +213,14 @@ class InboxScreen(Screen):
                 page = tickets.list_page(session, actor, filt, before=key, limit=size, **clock)
             else:
                 page = tickets.page_around(session, actor, filt, start=start, limit=size, **clock)
-            return page, tickets.change_token(session)
+            outcome = {}
+            if filt.view == tickets.REQUESTS_VIEW:  # the requester sees wartet/genehmigt/abgelehnt
+                outcome = {r.ticket_number: r for r in extensions.my_requests(session, actor, limit=4 * size)}
+            return page, tickets.change_token(session), outcome
 
-        page, token = app.read(fetch)
+        page, token, outcome = app.read(fetch)
         if not get_current_worker().is_cancelled:  # a newer request superseded this one
-            app.call_from_thread(self._show_page, page, token, mode)
+            app.call_from_thread(self._show_page, page, token, mode, outcome)
 
     @work(thread=True, exclusive=True, group="counts", exit_on_error=False)
     def _load_counts(self) -> None:
@@ -207,8 +236,8 @@ class InboxScreen(Screen):
     @work(thread=True, exclusive=True, group="detail", exit_on_error=False)
     def _load_detail(self, ticket_id: int) -> None:
         app = self.app
-        now, policy = app.now(), app.policy
-        detail = app.read(lambda s: tickets.detail(s, ticket_id, now=now, policy=policy))
+        now, policy, viewer = app.now(), app.policy, app.agent
+        detail = app.read(lambda s: tickets.detail(s, ticket_id, now=now, policy=policy, viewer=viewer))
         app.call_from_thread(self._show_detail, detail)
 
     @work(thread=True, exclusive=True, group="poll", exit_on_error=False)
@@ -228,8 +257,9 @@ class InboxScreen(Screen):
 
     # ------------------------------------------------------------------ showing
 
-    def _show_page(self, page: TicketPage, token, mode: str) -> None:
+    def _show_page(self, page: TicketPage, token, mode: str, outcome: dict | None = None) -> None:
         self._paging = False
+        self._requests = outcome or {}
         table = self.query_one(TicketTable)
         previous = self._current_row()
         if self._want_id is None and previous is not None:
@@ -276,6 +306,11 @@ class InboxScreen(Screen):
         priority = Priority(row.priority)
         status = TicketStatus(row.status)
         flags = "".join(texts.FLAG_SYMBOL.get(f, "?") for f in row.flags)
+        subject: str | Text = row.subject
+        request = self._requests.get(row.number)
+        if request is not None:  # the requester's view: the outcome leads the subject
+            label = EXTENSION_SHORT.get(request.status, request.status)
+            subject = Text.assemble((label, EXTENSION_STYLE.get(request.status, "")), " · ", row.subject)
         return [
             Text("●", style="bold yellow") if row.id in self.marked else "",
             Text(f"#{row.number}", justify="right"),
@@ -284,7 +319,7 @@ class InboxScreen(Screen):
             Text(texts.PRIORITY[priority], style=PRIORITY_STYLE[priority]),
             Text(texts.STATUS[status], style=STATUS_STYLE[status]),
             row.customer_name or "–",
-            row.subject,
+            subject,
             row.assignee_login or "–",
         ]
 
@@ -330,6 +365,9 @@ class InboxScreen(Screen):
         ]
         if detail.order is not None:
             lines.extend(_order_lines(detail.order, row))
+            lines.append("")
+        if detail.extension is not None:
+            lines.extend(extension_lines(detail.extension, self.app.agent.login))
             lines.append("")
         lines += [
             f"Kunde: {_escape(row.customer_name) or '–'}"
@@ -670,6 +708,29 @@ class InboxScreen(Screen):
             return
         self.app.open_customer(row.customer_id)
 
+    # -- hour budget: time on a ticket, the budget radar (screens.budget_dialogs, screens.radar)
+
+    def action_log_time(self) -> None:
+        from .budget_dialogs import LogTimeDialog, announce_time
+
+        row = self._current_row()
+        if row is None:
+            return
+        if row.customer_id is None:
+            self.notify(f"#{row.number} hat keinen Kunden: Zeit wird auf das Budget eines Kunden gebucht.",
+                        severity="warning")
+            return
+        customer = row.customer_name or "Kunde"
+        self.app.push_screen(
+            LogTimeDialog(customer_id=row.customer_id, customer=customer, ticket_id=row.id, ticket_number=row.number),
+            lambda result: announce_time(self, result, customer),
+        )
+
+    def action_radar(self) -> None:
+        from .radar import RadarScreen
+
+        self.app.push_screen(RadarScreen())
+
     # -- held orders (Vertragsbearbeitung) and registry failures (Technik) ----------------
 
     def _order_shown(self, action: str) -> HeldOrderView | None:
@@ -768,13 +829,116 @@ class InboxScreen(Screen):
         app.call_from_thread(self._after_change, _decision_text(action, order, result), [])
 
     def check_action(self, action: str, parameters: tuple) -> bool | None:
+        if action == "log_time":
+            if self.app.agent.is_system:
+                return None
+            return True if self.page is None or self.page.rows else None
         if action in ("claim", "assign", "status", "close", "note", "customer", "flag", "mark", "open_ticket"):
             return True if self.page is None or self.page.rows else None
         if action in ("release", "reject", "contact", "retry"):
             # Shown only on a ticket whose order waits for exactly this; who may do it is
             # the service's call (a refusal is shown as a message).
             return self._order_shown(action) is not None  # False hides it
+        if action in ("approve", "deny", "decide_refused"):
+            request = self._extension_shown()
+            if request is None:
+                return False
+            if action == "decide_refused":  # the greyed a/x explain themselves when pressed
+                return not request.waiting or request.may_decide is not None
+            if not request.waiting:
+                return False
+            # Greyed for whoever may not decide now; the service refuses them anyway.
+            return True if request.may_decide is None else None
+        if action == "extension":
+            row = self._current_row()
+            return True if row is not None and row.customer_id is not None else None
         return True
+
+    # -- extension requests (admin channel) -------------------------------------------
+
+    def _extension_shown(self) -> ExtensionView | None:
+        """The extension request of the ticket under the cursor, as last loaded."""
+        detail, row = self.current, self._current_row()
+        if detail is None or row is None or detail.row.id != row.id:
+            return None
+        return detail.extension
+
+    def action_approve(self) -> None:
+        request = self._extension_shown()
+        if request is None:
+            return
+        title = (f"Antrag #{request.request_id} genehmigen? {request.customer_name}: gültig bis "
+                 f"{date_de(request.old_valid_until)} → {date_de(request.proposal)}")
+
+        def confirmed(value: str | None) -> None:
+            if value == "yes":
+                self._decide_extension(request, approve=True)
+
+        choices = [("yes", "Ja, genehmigen (Kunde wird informiert)"), ("no", "Nein")]
+        self.app.push_screen(ChoiceDialog(title, choices), confirmed)
+
+    def action_deny(self) -> None:
+        request = self._extension_shown()
+        if request is None:
+            return
+
+        def save(reason: str | None) -> None:
+            if reason:
+                self._decide_extension(request, approve=False, reason=reason)
+
+        self.app.push_screen(
+            NoteDialog(
+                f"Antrag #{request.request_id} ({request.customer_name}) ablehnen",
+                explain=f"Begründung — {request.requested_by} sieht sie, die Kundenakte hält sie fest.",
+                empty_message="Ohne Begründung wird nicht abgelehnt.",
+                save_label="ablehnen",
+            ),
+            save,
+        )
+
+    def action_decide_refused(self) -> None:
+        request = self._extension_shown()
+        if request is not None:
+            self.notify(extension_refusal(request), severity="warning", timeout=8)
+
+    @work(thread=True, group="write", exit_on_error=False)
+    def _decide_extension(self, request: ExtensionView, *, approve: bool, reason: str = "") -> None:
+        app = self.app
+        agent, now, policy = app.agent, app.now(), app.policy
+        def run(session):
+            return extensions.decide(session, agent, request_id=request.request_id, approve=approve,
+                                     reason=reason, now=now, policy=policy)
+
+        try:
+            result = app.write(run)
+        except DeskError as exc:
+            app.call_from_thread(self._after_change, "", [exc.message])
+            return
+        if approve:
+            done = (f"Antrag #{result.request_id} genehmigt: {request.customer_name} gültig bis "
+                    f"{date_de(result.valid_until)}; der Kunde wird informiert.")
+        else:
+            done = f"Antrag #{result.request_id} abgelehnt; {request.requested_by} sieht die Begründung."
+        app.call_from_thread(self._after_change, done, [])
+
+    def action_extension(self) -> None:
+        row = self._current_row()
+        if row is None:
+            return
+        if row.customer_id is None:
+            self.notify(f"#{row.number} hat keinen Kunden.", severity="warning")
+            return
+        task_id = None
+        detail = self.current
+        if detail is not None and detail.row.id == row.id:
+            task_id = linked_task_id(detail)
+
+        def filed(result) -> None:
+            if result is not None:
+                self.notify(filed_text(result), timeout=8)
+                self.reload()
+
+        self.app.push_screen(ExtensionForm(customer_id=row.customer_id, task_id=task_id), filed)
 
 
 def _order_name(order: HeldOrderView) -> str:

@@ -23,7 +23,7 @@ from sqlmodel import Session
 
 from deskapp.formatting import date_de, hours_label, today_berlin
 from deskapp.rules.budget import add_months
-from deskapp.services import agents, budget, customers, journal, orders, tickets
+from deskapp.services import agents, budget, customers, journal, orders, reminders, tickets
 from deskapp.services.errors import InvalidInput
 from deskapp.services.readmodels import AgentRef, CustomerHit, TicketRow
 from deskapp.services.registry import SimulatedRegistry
@@ -37,7 +37,6 @@ from models.tables import (
     HourPackage,
     MessageLogEntry,
     Order,
-    ReminderSent,
     Task,
     Ticket,
     TimeEntry,
@@ -375,31 +374,21 @@ class _Demo:
             chunk = to_use // len(work) if i < len(work) - 1 else to_use - (to_use // len(work)) * (len(work) - 1)
             day = purchased + dt.timedelta(days=step * (i + 1) + days_after % step)
             assert self.log(person, chunk, self.at(day, 14), who=who, note=note)
+        # The reminder job ran on each stage's day (6:00) and sent that stage.
         for stage in self.policy.reminder_stages:
-            self.reminder(person, package_id, until, stage)
+            day = add_months(until, -stage)
+            if day <= self.today:
+                sent = reminders.send_reminders(
+                    self.s, policy=self.policy, now=self.at(day, 6, 0), today=day, customer_id=person.customer.id,
+                    actor=self.people["system"],
+                )
+                assert [(i.package_id, i.stage) for i in sent.items] == [(package_id, stage)]
         journal.add_file_entry(
             self.s, self.people["tom"], customer_id=person.customer.id, now=self.ago(days=1, hours=2),
             text=f"Kunde fragt nach Verlängerung des Restbudgets ({hours_label(IVO_REMAINING_MINUTES)}, "
                  f"gültig bis {date_de(until)}); Shop-Relaunch ist für nächsten Monat geplant.",
         )
         return person
-
-    def reminder(self, person: _Person, package_id: int, until: dt.date, stage: int) -> None:
-        """A reminder the reminder job would have sent (kept idempotent by ReminderSent)."""
-        day = add_months(until, -stage)
-        if day > self.today:
-            return
-        when = self.at(day, 6, 0)
-        logged = journal.log_message(
-            self.s, customer_id=person.customer.id, kind=f"reminder_{stage}", actor=self.people["system"],
-            subject=f"Ihr Stundenbudget läuft am {date_de(until)} ab",
-            body=f"Guten Tag {person.first} {person.last},\n\nIhr Stundenbudget ist noch bis {date_de(until)} "
-                 "gültig. Nicht genutzte Stunden verfallen danach. Sprechen Sie uns gern an, wenn Sie Aufgaben "
-                 "einplanen möchten.\n\nMit freundlichen Grüßen\nIhr Support-Team",
-            now=when, queue_mail=False,
-        )
-        # No service records sent reminders yet; the row keeps the reminder job from sending again.
-        self.s.add(ReminderSent(package_id=package_id, stage_months=stage, sent_on=day, message_log_id=logged.id))
 
     def conny(self) -> _Person:
         """Conny: four tasks within the year with deadlines on a budget expiry (a repeat case)."""
@@ -626,6 +615,31 @@ class _Demo:
             )
 
 
+def _extension_request(demo: _Demo, person: _Person, now: dt.datetime) -> None:
+    """Tom asks for Conny's budget to be extended — her task deadline sits on its expiry.
+
+    Filed through the service: routed by today's absences, rebooking recorded on the spot
+    when the remainder is under the threshold. It waits in the admin channel.
+    """
+    from deskapp.rules.extension import needs_rebooking
+    from deskapp.services import extensions
+
+    tom = demo.people["tom"]
+    form = extensions.draft(demo.s, tom, person.customer.id, now=now, policy=demo.policy)
+    target = next(t for t in form.targets if not t.expired)
+    task = next((t for t in form.open_tasks if t.expiry_hit == target.valid_until), None)
+    rebooking = None
+    if needs_rebooking(target.remaining_minutes, demo.policy):
+        rebooking = extensions.NewPackage(
+            minutes=PACKAGES[1][0] * 60, price=Decimal(PACKAGES[1][1]), purchased_on=demo.today,
+            label=f"Nachbuchung {PACKAGES[1][0]} Std",
+        )
+    extensions.request_extension(
+        demo.s, tom, customer_id=person.customer.id, valid_until=target.valid_until, months=1,
+        task_id=task.id if task else None, new_package=rebooking, now=now, policy=demo.policy,
+    )
+
+
 def build_demo(engine: Engine, *, now: dt.datetime, seed: int = 7) -> DemoSummary:
     """Fill an empty, migrated database with the demo and mark it as a demo database."""
     with write_session(engine) as session:
@@ -669,11 +683,15 @@ def build_demo(engine: Engine, *, now: dt.datetime, seed: int = 7) -> DemoSummar
         demo.settle_old_orders(generic[::3])
         demo.file_entries(generic[::4])
         demo.info_messages(generic[1::5])
+        # This morning's run of the reminder job (hourly from cron on a real desk): the outbox has work.
+        reminders.send_reminders(session, policy=demo.policy, now=demo.at(demo.today, 6, 0),
+                                 actor=demo.people["system"])
         isabel = demo.people["isabel"]
         agents.record_absence(
             session, isabel, agent_id=isabel.id, first_day=demo.today + dt.timedelta(days=2),
             last_day=demo.today + dt.timedelta(days=2), reason="vacation", note="Urlaubstag", now=now,
         )
+        _extension_request(demo, conny, now)
         session.flush()
 
         def count(table) -> int:

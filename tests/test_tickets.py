@@ -321,7 +321,7 @@ def test_sidebar_counts(engine, people, board):
         counts = tickets.sidebar_counts(s, people["tom"])
         kais = tickets.sidebar_counts(s, people["kai"])
     assert counts.queues == {"support": 3, "contract": 1, "technical": 1, "admin": 0}
-    assert counts.views == {"mine": 1, "unassigned": 2, "flagged": 2}
+    assert counts.views == {"mine": 1, "unassigned": 2, "flagged": 2, "requests": 0}
     assert kais.views["mine"] == 1
 
 

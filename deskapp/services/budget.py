@@ -12,26 +12,27 @@ import uuid
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import func, select, update
+from sqlalchemy import case, func, select, update
 from sqlmodel import Session
 
 from models.enums import Role, TaskStatus
 from models.tables import ExtensionRequest, HourPackage, Task, Ticket, TimeEntry
 from models.types import CENT
 
-from ..formatting import hours_label, to_berlin, today_berlin
+from ..formatting import BERLIN, hours_label, to_berlin, today_berlin
 from ..rules import budget as rules
 from ..settings import Policy
 from . import audit
 from .errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from .orders import lock_customer
-from .readmodels import AgentRef, PackageView, TaskView
+from .readmodels import AgentRef, BudgetPoint, PackageView, TaskView
 
 # Who may book a package (a rebooking is recorded by support or contract processing).
 BOOKING_ROLES = frozenset({Role.SUPPORT, Role.CONTRACT, Role.ADMIN})
 MAX_TITLE = 255
 MAX_NOTE = 255
 MAX_LABEL = 128
+TASK_LIST_LIMIT = 200  # the task screen of one customer
 
 # User-facing text (German).
 MSG_SYSTEM = "Der System-Agent bucht keine Stunden und legt keine Aufgaben an."
@@ -50,6 +51,8 @@ MSG_TASK_OTHER = "Aufgabe {task_id} gehört zu einem anderen Kunden."
 MSG_TICKET_MISSING = "Ticket {ticket_id} gibt es nicht."
 MSG_TICKET_OTHER = "Ticket #{number} gehört zu einem anderen Kunden."
 MSG_TASK_CHANGED = "Aufgabe {task_id} wurde inzwischen geändert; bitte neu laden."
+MSG_TASK_DELETED = "Aufgabe {task_id} ist gelöscht."
+MSG_TASK_NOT_OPEN = "Aufgabe {task_id} ist erledigt und kann nicht mehr geändert werden."
 MSG_OVER_BUDGET = (
     "Nicht genug Budget: verfügbar sind {available}, gebucht werden sollen {wanted}. "
     "Der Kunde muss nachbuchen oder das Budget verlängern lassen."
@@ -57,6 +60,15 @@ MSG_OVER_BUDGET = (
 MSG_WARN = "Achtung: gültiges Restbudget nur noch {remaining} (unter {threshold})."
 MSG_CRITICAL = "Kritisch: gültiges Restbudget nur noch {remaining} (unter {threshold})."
 DEFAULT_LABEL = "Stundenpaket {hours}"
+
+
+@dataclass(frozen=True)
+class TimeBudget:
+    """What the time-logging dialog shows while the agent types."""
+
+    customer_id: uuid.UUID
+    valid_minutes: int  # the valid unblocked remainder, as the card shows it
+    available_minutes: int  # what a booking may draw: the valid remainder plus the task's own block
 
 
 @dataclass(frozen=True)
@@ -174,6 +186,7 @@ def workaround_count(
             Task.customer_id == customer_id,
             Task.deadline.is_not(None),
             Task.created_at >= since_utc,
+            Task.status != TaskStatus.DELETED,  # an agent's mistake, not the customer's doing
         )
     ).scalars()
     return sum(
@@ -200,7 +213,12 @@ def package_view(package: HourPackage, budget: rules.Budget) -> PackageView:
 
 
 def task_view(
-    session: Session, task: Task, policy: Policy, *, expiries: list[dt.date] | None = None
+    session: Session,
+    task: Task,
+    policy: Policy,
+    *,
+    expiries: list[dt.date] | None = None,
+    logged_minutes: int = 0,
 ) -> TaskView:
     hit = workaround_expiry(session, task.customer_id, task.deadline, policy, expiries=expiries)
     return TaskView(
@@ -211,7 +229,162 @@ def task_view(
         status=task.status,
         workaround=hit is not None,
         expiry_hit=hit,
+        version=task.version,
+        logged_minutes=logged_minutes,
     )
+
+
+def list_tasks(
+    session: Session,
+    customer_id: uuid.UUID,
+    *,
+    policy: Policy,
+    include_done: bool = True,
+    limit: int = TASK_LIST_LIMIT,
+) -> tuple[TaskView, ...]:
+    """The customer's tasks: open ones first (earliest deadline first, none last), then
+    the done ones, newest first. Deleted tasks are not listed."""
+    statuses = [TaskStatus.OPEN, TaskStatus.DONE] if include_done else [TaskStatus.OPEN]
+    is_open = case((Task.status == TaskStatus.OPEN, 0), else_=1)
+    rows = list(
+        session.execute(
+            select(Task)
+            .where(Task.customer_id == customer_id, Task.status.in_(statuses))
+            .order_by(
+                is_open,
+                case((Task.status == TaskStatus.OPEN, Task.deadline.is_(None)), else_=False),
+                case((Task.status == TaskStatus.OPEN, Task.deadline), else_=None),
+                case((Task.status == TaskStatus.OPEN, Task.id), else_=-Task.id),
+            )
+            .limit(limit)
+        ).scalars()
+    )
+    if not rows:
+        return ()
+    logged = dict(
+        session.execute(
+            select(TimeEntry.task_id, func.sum(TimeEntry.minutes))
+            .where(TimeEntry.task_id.in_([t.id for t in rows]))
+            .group_by(TimeEntry.task_id)
+        ).all()
+    )
+    expiries = expiry_dates(session, customer_id)
+    return tuple(
+        task_view(session, t, policy, expiries=expiries, logged_minutes=int(logged.get(t.id, 0))) for t in rows
+    )
+
+
+def time_budget(
+    session: Session, customer_id: uuid.UUID, *, today: dt.date, task_id: int | None = None
+) -> TimeBudget:
+    """The valid remainder, and what ``log_time`` may draw for this customer (and task)."""
+    valid = _compute(session, customer_id, today).valid
+    available = valid if task_id is None else _compute(session, customer_id, today, release_task_id=task_id).valid
+    return TimeBudget(customer_id=customer_id, valid_minutes=valid, available_minutes=available)
+
+
+def _day_end_utc(day: dt.date) -> dt.datetime:
+    """The first moment after ``day`` in Berlin, as UTC."""
+    import pendulum
+
+    start = pendulum.datetime(day.year, day.month, day.day, tz=BERLIN).add(days=1)
+    return dt.datetime.fromtimestamp(start.timestamp(), dt.timezone.utc)
+
+
+def budget_history(
+    session: Session, customer_id: uuid.UUID, *, today: dt.date, months: int = 12
+) -> tuple[BudgetPoint, ...]:
+    """The budget once a month over the last ``months`` months, oldest first, ending today.
+
+    Each point is what was left (blocked minutes included: they are still the customer's)
+    of the packages valid on that day, from the time logged until then. Two queries,
+    whatever the number of time entries: the sums per point are computed in SQL.
+    """
+    days = [rules.add_months(today, -i) for i in range(months, -1, -1)]
+    packages = session.execute(
+        select(HourPackage.id, HourPackage.minutes, HourPackage.purchased_on, HourPackage.valid_until)
+        .where(HourPackage.customer_id == customer_id)
+    ).all()
+    if not packages:
+        return tuple(BudgetPoint(day=d, minutes=0) for d in days)
+    columns = [
+        func.coalesce(func.sum(case((TimeEntry.created_at < _day_end_utc(d), TimeEntry.minutes), else_=0)), 0)
+        for d in days
+    ]
+    used = {
+        row[0]: tuple(int(x) for x in row[1:])
+        for row in session.execute(
+            select(TimeEntry.package_id, *columns)
+            .where(TimeEntry.customer_id == customer_id, TimeEntry.package_id.is_not(None))
+            .group_by(TimeEntry.package_id)
+        )
+    }
+    none_used = (0,) * len(days)
+    return tuple(
+        BudgetPoint(
+            day=d,
+            minutes=sum(
+                minutes - used.get(pid, none_used)[i]
+                for pid, minutes, purchased_on, valid_until in packages
+                if purchased_on <= d <= valid_until
+            ),
+        )
+        for i, d in enumerate(days)
+    )
+
+
+def load_budgets(session: Session, customer_ids, today: dt.date) -> dict[uuid.UUID, rules.Budget]:
+    """The budgets of many customers in four queries (``customer_ids``: a select of ids).
+
+    The same arithmetic as ``load_budget``, for lists such as the budget radar.
+    """
+    packages: dict[uuid.UUID, list[tuple]] = {}
+    for row in session.execute(
+        select(
+            HourPackage.id, HourPackage.customer_id, HourPackage.minutes,
+            HourPackage.purchased_on, HourPackage.valid_until,
+        ).where(HourPackage.customer_id.in_(customer_ids))
+    ):
+        packages.setdefault(row.customer_id, []).append(row)
+    used = dict(
+        session.execute(
+            select(TimeEntry.package_id, func.sum(TimeEntry.minutes))
+            .where(TimeEntry.customer_id.in_(customer_ids), TimeEntry.package_id.is_not(None))
+            .group_by(TimeEntry.package_id)
+        ).all()
+    )
+    open_tasks = (
+        Task.customer_id.in_(customer_ids), Task.status == TaskStatus.OPEN, Task.deadline.is_not(None)
+    )
+    logged = dict(
+        session.execute(
+            select(TimeEntry.task_id, func.sum(TimeEntry.minutes))
+            .join(Task, Task.id == TimeEntry.task_id)
+            .where(*open_tasks)
+            .group_by(TimeEntry.task_id)
+        ).all()
+    )
+    tasks: dict[uuid.UUID, list[rules.OpenTask]] = {}
+    for t in session.execute(
+        select(Task.id, Task.customer_id, Task.estimate_minutes, Task.deadline).where(*open_tasks)
+    ):
+        tasks.setdefault(t.customer_id, []).append(
+            rules.OpenTask(id=t.id, estimate=max(0, t.estimate_minutes - int(logged.get(t.id, 0))), deadline=t.deadline)
+        )
+    return {
+        cid: rules.compute(
+            [
+                rules.PackageState(
+                    id=p.id, booked=p.minutes, used=int(used.get(p.id, 0)),
+                    purchased_on=p.purchased_on, valid_until=p.valid_until,
+                )
+                for p in rows
+            ],
+            tasks.get(cid, []),
+            today,
+        )
+        for cid, rows in packages.items()
+    }
 
 
 # --------------------------------------------------------------------------- validation
@@ -351,6 +524,8 @@ def close_task(
         raise NotFound(MSG_TASK_MISSING.format(task_id=task_id))
     if task.status == TaskStatus.DONE:
         raise InvalidInput(MSG_TASK_DONE.format(task_id=task_id))
+    if task.status == TaskStatus.DELETED:
+        raise InvalidInput(MSG_TASK_DELETED.format(task_id=task_id))
     result = session.execute(
         update(Task)
         .where(Task.id == task_id, Task.version == task.version, Task.status == TaskStatus.OPEN)
@@ -395,6 +570,8 @@ def log_time(
             raise NotFound(MSG_TASK_MISSING.format(task_id=task_id))
         if task.customer_id != customer_id:
             raise InvalidInput(MSG_TASK_OTHER.format(task_id=task_id))
+        if task.status == TaskStatus.DELETED:
+            raise InvalidInput(MSG_TASK_DELETED.format(task_id=task_id))
     if ticket_id is not None:
         ticket = session.get(Ticket, ticket_id)
         if ticket is None:
@@ -445,6 +622,102 @@ def log_time(
     )
 
 
+def update_task(
+    session: Session,
+    actor: AgentRef,
+    *,
+    task_id: int,
+    version: int,
+    title: str,
+    estimate_minutes: int,
+    deadline: dt.date | None,
+    now: dt.datetime,
+    policy: Policy,
+) -> TaskView:
+    """Change an open task's title, estimate and deadline, if nobody changed it since
+    ``version`` was read (else ``Conflict`` with the task as it is now).
+
+    A deadline in the past is refused only when it is being set: an overdue task keeps
+    its deadline while its title or estimate changes.
+    """
+    _require_agent(actor)
+    title = (title or "").strip()
+    if not title or len(title) > MAX_TITLE:
+        raise InvalidInput(MSG_TITLE)
+    estimate_minutes = _whole_minutes(estimate_minutes, allow_zero=True, message=MSG_ESTIMATE)
+    task = _task_for_change(session, task_id)
+    if task.status != TaskStatus.OPEN:
+        raise InvalidInput(MSG_TASK_NOT_OPEN.format(task_id=task_id))
+    if deadline != task.deadline and deadline is not None and (
+        not _is_day(deadline) or deadline < today_berlin(now)
+    ):
+        raise InvalidInput(MSG_DEADLINE)
+    lock_customer(session, task.customer_id)
+    old = {"title": task.title, "estimate_minutes": task.estimate_minutes, "deadline": task.deadline}
+    new = {"title": title, "estimate_minutes": estimate_minutes, "deadline": deadline}
+    changed = {k for k in new if new[k] != old[k]}
+    if task.version != version:
+        raise Conflict(MSG_TASK_CHANGED.format(task_id=task_id), current=task_view(session, task, policy))
+    if not changed:
+        return task_view(session, task, policy)
+    result = session.execute(
+        update(Task)
+        .where(Task.id == task_id, Task.version == version, Task.status == TaskStatus.OPEN)
+        .values(**{k: new[k] for k in changed}, version=Task.version + 1)
+    )
+    if result.rowcount != 1:
+        session.refresh(task)
+        raise Conflict(MSG_TASK_CHANGED.format(task_id=task_id), current=task_view(session, task, policy))
+    session.refresh(task)
+    audit.record(
+        session, actor, "task.update", "task", task_id,
+        old={k: old[k] for k in changed},
+        new={**{k: new[k] for k in changed},
+             "workaround_expiry": workaround_expiry(session, task.customer_id, task.deadline, policy)},
+        now=now,
+    )
+    return task_view(session, task, policy)
+
+
+def delete_task(
+    session: Session, actor: AgentRef, *, task_id: int, version: int, now: dt.datetime, policy: Policy
+) -> TaskView:
+    """Delete a task (open or done): it frees its block at once.
+
+    The row stays with status ``deleted`` (time logged on it keeps its task), but no list,
+    block or repeat-case count sees it any more.
+    """
+    _require_agent(actor)
+    task = _task_for_change(session, task_id)
+    lock_customer(session, task.customer_id)
+    if task.version != version:
+        raise Conflict(MSG_TASK_CHANGED.format(task_id=task_id), current=task_view(session, task, policy))
+    old_status = task.status
+    result = session.execute(
+        update(Task)
+        .where(Task.id == task_id, Task.version == version, Task.status != TaskStatus.DELETED)
+        .values(status=TaskStatus.DELETED, version=Task.version + 1)
+    )
+    if result.rowcount != 1:
+        session.refresh(task)
+        raise Conflict(MSG_TASK_CHANGED.format(task_id=task_id), current=task_view(session, task, policy))
+    session.refresh(task)
+    audit.record(
+        session, actor, "task.delete", "task", task_id,
+        old={"status": old_status, "title": task.title}, new={"status": TaskStatus.DELETED}, now=now,
+    )
+    return task_view(session, task, policy)
+
+
+def _task_for_change(session: Session, task_id: int) -> Task:
+    task = session.get(Task, task_id)
+    if task is None:
+        raise NotFound(MSG_TASK_MISSING.format(task_id=task_id))
+    if task.status == TaskStatus.DELETED:
+        raise InvalidInput(MSG_TASK_DELETED.format(task_id=task_id))
+    return task
+
+
 def budget_warning(valid_minutes: int, policy: Policy) -> tuple[str, str]:
     """``("critical"|"warn"|"", German text)`` for a valid remaining budget."""
     if valid_minutes < policy.budget_critical_minutes:
@@ -459,13 +732,21 @@ def budget_warning(valid_minutes: int, policy: Policy) -> tuple[str, str]:
 
 
 __all__ = [
+    "TASK_LIST_LIMIT",
+    "TimeBudget",
     "TimeLogged",
     "book_package",
+    "budget_history",
     "budget_warning",
     "close_task",
     "create_task",
+    "delete_task",
+    "list_tasks",
     "load_budget",
+    "load_budgets",
     "log_time",
+    "time_budget",
+    "update_task",
     "package_view",
     "expiry_dates",
     "task_view",

@@ -180,6 +180,7 @@ def customer_card(
         ),
         workaround_count=repeats,
         as_of=now,
+        budget_trend=budget_service.budget_history(session, cid, today=today, months=policy.budget_trend_months),
     )
 
 

@@ -98,6 +98,8 @@ class TicketDetail:
     events: tuple[TicketEventView, ...]
     # The order the ticket carries (held order, registry failure), as it stands now.
     order: HeldOrderView | None = None
+    # The extension request an admin-channel ticket carries, as it stands now.
+    extension: ExtensionView | None = None
 
 
 @dataclass(frozen=True)
@@ -146,6 +148,15 @@ class BudgetSummary:
 
 
 @dataclass(frozen=True)
+class BudgetPoint:
+    """One point of a customer's budget over time: the minutes left (blocked ones
+    included) in the packages valid on ``day``."""
+
+    day: dt.date
+    minutes: int
+
+
+@dataclass(frozen=True)
 class TaskView:
     id: int
     title: str
@@ -155,6 +166,8 @@ class TaskView:
     workaround: bool
     # The package expiry the deadline sits on (the workaround), if any.
     expiry_hit: dt.date | None = None
+    version: int = 0  # for the optimistic check of update_task / delete_task
+    logged_minutes: int = 0  # time logged on the task so far (filled by list_tasks)
 
 
 @dataclass(frozen=True)
@@ -203,6 +216,8 @@ class CustomerCard:
     # Tasks created in the repeat-case window whose deadline sat on a budget expiry.
     workaround_count: int = 0
     as_of: dt.datetime | None = None
+    # The budget over the last months, oldest first (services.budget.budget_history).
+    budget_trend: tuple[BudgetPoint, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -249,3 +264,51 @@ class CreditLimitChangeView:
     new_limit: Decimal
     reason: str
     agent_login: str
+
+
+@dataclass(frozen=True)
+class ExtensionView:
+    """An extension request as the admin channel (and its requester) sees it now."""
+
+    request_id: int
+    status: str  # ExtensionStatus: waiting | approved | rejected
+    requested_by: str  # login
+    addressee: str | None  # login; None while approver and deputy are both absent
+    routing_note: str  # German, e.g. "an Rebekka (Vertretung, Isabel abwesend)"
+    customer_id: uuid.UUID
+    customer_name: str
+    old_valid_until: dt.date
+    proposal: dt.date  # proposed new validity while waiting; the applied one once approved
+    months: int
+    remaining_minutes: int
+    rebooking_needed: bool
+    message: str  # the admin-channel post
+    reason: str  # why it was rejected ("" otherwise)
+    decided_by: str | None  # login
+    decided_at: dt.datetime | None
+    may_decide: str | None  # None: the viewing agent may decide now; else the German reason why not
+    package_ids: tuple[int, ...] = ()
+    task_id: int | None = None
+    ticket_id: int | None = None
+    ticket_number: int | None = None
+    created_at: dt.datetime | None = None
+
+    @property
+    def waiting(self) -> bool:
+        return self.status == "waiting"
+
+
+@dataclass(frozen=True)
+class ExtensionRow:
+    """One of the agent's own extension requests (the "my requests" list)."""
+
+    request_id: int
+    customer_name: str
+    status: str  # waiting | approved | rejected
+    created_at: dt.datetime
+    proposal: dt.date  # the proposed validity (the applied one once approved)
+    new_valid_until: dt.date | None  # the applied validity once approved, else None
+    reason: str
+    ticket_number: int | None
+    addressee: str | None = None
+    decided_by: str | None = None

@@ -45,6 +45,8 @@ from .readmodels import (
 ACTIVE_STATUSES: tuple[str, ...] = (TicketStatus.NEW, TicketStatus.OPEN, TicketStatus.WAITING)
 ALL_STATUSES: tuple[str, ...] = tuple(TicketStatus)
 VIEWS = ("mine", "unassigned", "flagged")
+# The extension requests the agent filed (texts.VIEW["requests"]); shown with every status.
+REQUESTS_VIEW = "requests"
 FLAGS = tuple(texts.FLAG)
 
 PageKey = tuple[int, dt.datetime, int]
@@ -192,9 +194,18 @@ def _where(session: Session, actor: AgentRef, filt: TicketFilter) -> list:
         where.append(Ticket.assignee_id.is_(None))
     elif filt.view == "flagged":
         where.append(_flag_clause("flagged"))
+    elif filt.view == REQUESTS_VIEW:
+        # The extension requests the agent filed; decided ones stay in view (their outcome
+        # matters to the requester), unless the filter asks for particular statuses.
+        where.append(
+            Ticket.extension_request_id.in_(
+                select(ExtensionRequest.id).where(ExtensionRequest.requested_by_id == actor.id)
+            )
+        )
     elif filt.queue:
         where.append(Ticket.queue == filt.queue)
-    if tuple(sorted(filt.statuses)) != tuple(sorted(ALL_STATUSES)):
+    all_requests = filt.view == REQUESTS_VIEW and filt.statuses == ACTIVE_STATUSES
+    if tuple(sorted(filt.statuses)) != tuple(sorted(ALL_STATUSES)) and not all_requests:
         where.append(Ticket.status.in_(filt.statuses))
     if filt.priority is not None:
         where.append(Ticket.priority == filt.priority)
@@ -349,6 +360,14 @@ def sidebar_counts(session: Session, actor: AgentRef) -> SidebarCounts:
         "mine": count(session, actor, TicketFilter(queue=None, view="mine")),
         "unassigned": count(session, actor, TicketFilter(queue=None, view="unassigned")),
         "flagged": count(session, actor, TicketFilter(queue=None, view="flagged")),
+        # The agent's extension requests still waiting for a decision.
+        REQUESTS_VIEW: int(
+            session.execute(
+                select(func.count())
+                .select_from(Ticket)
+                .where(*_where(session, actor, TicketFilter(queue=None, view=REQUESTS_VIEW)), active)
+            ).scalar_one()
+        ),
     }
     return SidebarCounts(queues=queues, views=views)
 
@@ -389,9 +408,18 @@ def find_by_number(session: Session, number: int) -> TicketRow:
 
 
 def detail(
-    session: Session, ticket_id: int, *, now: dt.datetime | None = None, policy: Policy | None = None
+    session: Session,
+    ticket_id: int,
+    *,
+    now: dt.datetime | None = None,
+    policy: Policy | None = None,
+    viewer: AgentRef | None = None,
 ) -> TicketDetail:
-    """The ticket with its links, history and, for an order's ticket, the order as it stands now."""
+    """The ticket with its links, history and, for an order's ticket, the order as it stands now.
+
+    For an extension request's ticket ``extension`` is the request as it stands now;
+    its ``may_decide`` answers for ``viewer`` (without a viewer: nobody may decide).
+    """
     row = get_row(session, ticket_id)
     ticket = session.get(Ticket, ticket_id)
     customer_number = ""
@@ -419,8 +447,9 @@ def detail(
         task = session.get(Task, ticket.task_id)
         if task is not None:
             deadline = f", Deadline {date_de(task.deadline)}" if task.deadline else ""
+            gone = " – gelöscht" if task.status == "deleted" else ""  # TaskStatus.DELETED
             links.append(
-                TicketLink("task", f"Aufgabe {task.id}: {task.title} ({hhmm(task.estimate_minutes)} Std{deadline})")
+                TicketLink("task", f"Aufgabe {task.id}: {task.title} ({hhmm(task.estimate_minutes)} Std{deadline}){gone}")
             )
     author = aliased(Agent)
     events = session.execute(
@@ -449,6 +478,14 @@ def detail(
         )
         if order_view.overdue and row.status != TicketStatus.RESOLVED and "overdue" not in row.flags:
             row = dataclasses.replace(row, flags=row.flags + ("overdue",))
+    extension_view = None
+    if ticket.extension_request_id is not None:
+        # extensions builds on tickets (it opens them); imported here like orders above.
+        from .extensions import extension_view as _extension_view
+
+        extension_view = _extension_view(
+            session, viewer, ticket.extension_request_id, now=now if now is not None else utcnow()
+        )
     return TicketDetail(
         row=row,
         body=ticket.body,
@@ -456,6 +493,7 @@ def detail(
         links=tuple(links),
         events=tuple(TicketEventView(e.kind, e.login, e.text, e.old, e.new, e.created_at) for e in events),
         order=order_view,
+        extension=extension_view,
     )
 
 
@@ -719,6 +757,7 @@ __all__ = [
     "ACTIVE_STATUSES",
     "ALL_STATUSES",
     "ChangeToken",
+    "REQUESTS_VIEW",
     "TicketFilter",
     "add_note",
     "assign",

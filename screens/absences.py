@@ -1,0 +1,248 @@
+"""Absences (admin): who is away when — sick, vacation. The approval routing reads them.
+
+Reached from the palette ("Abwesenheiten") or its key; the app lets only admins in.
+Every read and change runs through ``deskapp.services.absences`` in a thread worker.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Input, Label, Select, Static
+from textual.worker import Worker, WorkerState
+
+from deskapp import texts
+from deskapp.formatting import date_de, today_berlin
+from deskapp.services import absences
+from deskapp.services.errors import DeskError
+from deskapp.services.readmodels import AgentRef
+
+from .dialogs import ChoiceDialog
+from .order_dialogs import FieldError, FormDialog, parse_date_de
+
+MSG_AGENT = "Bitte wählen, wer abwesend ist."
+MSG_FROM = "Erster Tag als TT.MM.JJ, z. B. 16.03.26."
+MSG_TO = "Letzter Tag als TT.MM.JJ, z. B. 20.03.26."
+MSG_ORDER = "Der letzte Tag liegt vor dem ersten."
+MSG_REASON = "Bitte einen Grund wählen."
+
+
+def _span(absence: absences.AbsenceView) -> str:
+    return f"{date_de(absence.starts_on)}–{date_de(absence.ends_on)}"
+
+
+class AbsenceDialog(FormDialog):
+    """A new absence: who, first and last day (German dates), reason, note."""
+
+    INVALID_FIELD = None  # the service's refusals (unknown agent, …) go to the foot of the form
+
+    def __init__(self, *, people: list[AgentRef], today: dt.date) -> None:
+        super().__init__()
+        self.people = people
+        self.today = today
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label("Abwesenheit eintragen", classes="title")
+            yield from self.field_row(
+                "Wer", "login",
+                Select([(f"{a.login} — {a.display_name}", a.login) for a in self.people],
+                       prompt="– bitte wählen –", id="login"),
+            )
+            yield from self.field_row("Von (TT.MM.JJ)", "starts", Input(date_de(self.today), id="starts"))
+            yield from self.field_row("Bis (TT.MM.JJ)", "ends", Input(date_de(self.today), id="ends"))
+            yield from self.field_row(
+                "Grund", "reason",
+                Select([(label, code) for code, label in texts.ABSENCE_REASON.items()],
+                       value="vacation", allow_blank=False, id="reason"),
+            )
+            note = Input(placeholder="optional", max_length=255, id="note")
+            yield from self.field_row("Notiz", "note", note)
+            yield Static("", id="form-error")
+            yield Static("Tab weiter · Strg+S speichern · Esc abbrechen", classes="hint")
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.query_one("#login", Select).focus()
+
+    def prepare(self):
+        login = self.query_one("#login", Select).value
+        if login is Select.NULL:
+            raise FieldError("login", MSG_AGENT)
+        try:
+            starts = parse_date_de(self.query_one("#starts", Input).value)
+        except ValueError:
+            raise FieldError("starts", MSG_FROM) from None
+        try:
+            ends = parse_date_de(self.query_one("#ends", Input).value)
+        except ValueError:
+            raise FieldError("ends", MSG_TO) from None
+        if ends < starts:
+            raise FieldError("ends", MSG_ORDER)
+        reason = self.query_one("#reason", Select).value
+        if reason is Select.NULL:
+            raise FieldError("reason", MSG_REASON)
+        note = self.query_one("#note", Input).value.strip()
+        app = self.app
+        agent, now = app.agent, app.now()
+
+        def job(session):
+            return absences.add_absence(session, agent, login=login, starts_on=starts, ends_on=ends,
+                                        reason=reason, note=note, now=now)
+
+        return job
+
+
+class AbsencesScreen(Screen[None]):
+    HELP_TITLE = "Abwesenheiten"
+    BINDINGS = [
+        Binding("escape", "back", "Zurück", id="absences.back"),
+        Binding("n", "add", "Eintragen", id="absences.add"),
+        Binding("delete,d", "delete", "Löschen", id="absences.delete"),
+        Binding("r", "refresh", "Aktualisieren", id="absences.refresh", show=False),
+    ]
+    DEFAULT_CSS = """
+    AbsencesScreen #absences-title { padding: 0 1; text-style: bold; height: auto; }
+    AbsencesScreen #absences-empty { padding: 1 2; height: auto; color: $text-muted; }
+    AbsencesScreen DataTable { height: 1fr; }
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows: list[absences.AbsenceView] = []
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static("", id="absences-title")
+        yield DataTable(id="absences", cursor_type="row", zebra_stripes=True)
+        yield Static("Keine Abwesenheiten ab heute eingetragen. n trägt eine ein.", id="absences-empty")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.sub_title = "Abwesenheiten"
+        table = self.query_one(DataTable)
+        for label, key, width in (("Wer", "who", 24), ("Von", "from", 9), ("Bis", "to", 9),
+                                  ("Tage", "days", 5), ("Grund", "reason", 10), ("Notiz", "note", 40)):
+            table.add_column(label, key=key, width=width)
+        self.query_one("#absences-empty").display = False
+        table.focus()
+        self.load()
+
+    # ------------------------------------------------------------------ loading
+
+    @work(thread=True, exclusive=True, group="absences", exit_on_error=False)
+    def load(self) -> None:
+        app = self.app
+        today = today_berlin(app.now())
+        rows = app.read(lambda s: absences.list_absences(s, from_day=today))
+        app.call_from_thread(self._show, rows, today)
+
+    def _show(self, rows: list[absences.AbsenceView], today: dt.date) -> None:
+        self.rows = list(rows)
+        table = self.query_one(DataTable)
+        keep = table.cursor_row
+        table.clear()
+        for a in self.rows:
+            style = "bold" if a.starts_on <= today <= a.ends_on else ""
+            table.add_row(
+                Text(f"{a.login} — {a.name}", style=style), date_de(a.starts_on), date_de(a.ends_on),
+                Text(str((a.ends_on - a.starts_on).days + 1), justify="right"),
+                texts.ABSENCE_REASON.get(a.reason, a.reason), a.note, key=str(a.id),
+            )
+        if table.row_count:
+            table.move_cursor(row=min(keep, table.row_count - 1), animate=False)
+        table.display = bool(self.rows)
+        self.query_one("#absences-empty").display = not self.rows
+        self.query_one("#absences-title", Static).update(
+            f"Abwesenheiten ab {date_de(today)} ({len(self.rows)}) — heute abwesend: fett"
+        )
+        self.refresh_bindings()
+
+    @on(Worker.StateChanged)
+    def _worker_failed(self, event: Worker.StateChanged) -> None:
+        groups = ("absences", "absences-dialog", "absences-write")
+        if event.state != WorkerState.ERROR or event.worker.group not in groups:
+            return
+        error = event.worker.error
+        message = error.message if isinstance(error, DeskError) else f"Datenbankfehler: {error}"
+        self.notify(message, severity="error", timeout=8)
+
+    # ------------------------------------------------------------------ actions
+
+    def check_action(self, action: str, parameters: tuple) -> bool | None:
+        if action == "delete":
+            return True if self._selected() is not None else None
+        return True
+
+    def _selected(self) -> absences.AbsenceView | None:
+        if not self.rows:
+            return None
+        table = self.query_one(DataTable)
+        return self.rows[min(table.cursor_row, len(self.rows) - 1)]
+
+    def action_back(self) -> None:
+        self.dismiss(None)
+
+    def action_refresh(self) -> None:
+        self.load()
+
+    def action_add(self) -> None:
+        self._open_add()
+
+    @work(thread=True, exclusive=True, group="absences-dialog", exit_on_error=False)
+    def _open_add(self) -> None:
+        from deskapp.services import agents
+
+        app = self.app
+        people = app.read(agents.list_agents)
+        app.call_from_thread(self._show_add, people, today_berlin(app.now()))
+
+    def _show_add(self, people: list[AgentRef], today: dt.date) -> None:
+        def added(result: absences.AbsenceView | None) -> None:
+            if result is not None:
+                reason = texts.ABSENCE_REASON.get(result.reason, result.reason)
+                self.notify(f"Abwesenheit eingetragen: {result.name} {_span(result)} ({reason}).", timeout=5)
+                self.load()
+
+        self.app.push_screen(AbsenceDialog(people=people, today=today), added)
+
+    def action_delete(self) -> None:
+        absence = self._selected()
+        if absence is None:
+            return
+
+        def confirmed(value: str | None) -> None:
+            if value == "yes":
+                self._delete(absence)
+
+        self.app.push_screen(
+            ChoiceDialog(
+                f"Abwesenheit von {absence.name} {_span(absence)} löschen?",
+                [("yes", "Ja, löschen"), ("no", "Nein")],
+            ),
+            confirmed,
+        )
+
+    @work(thread=True, group="absences-write", exit_on_error=False)
+    def _delete(self, absence: absences.AbsenceView) -> None:
+        app = self.app
+        agent, now = app.agent, app.now()
+        try:
+            app.write(lambda s: absences.delete_absence(s, agent, absence_id=absence.id, now=now))
+        except DeskError as exc:
+            app.call_from_thread(self.notify, exc.message, severity="warning", timeout=8)
+            return
+        app.call_from_thread(self._deleted, absence)
+
+    def _deleted(self, absence: absences.AbsenceView) -> None:
+        self.notify(f"Abwesenheit von {absence.name} gelöscht.", timeout=4)
+        self.load()
+
+
+__all__ = ["AbsenceDialog", "AbsencesScreen"]

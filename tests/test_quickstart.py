@@ -1,0 +1,91 @@
+"""The lean start path (deskapp.quickstart) must show exactly what the services show.
+
+The first frame is read with plain sqlite3 before SQLAlchemy is imported; if its SQL
+ever drifts from the services' query, agents would see a different first page that
+then jumps. These tests pin the two together and cover every case where the lean path
+must step aside for the full start (which owns the error messages).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from deskapp import quickstart
+from deskapp.services import agents, settings_store, tickets
+from models.engine import make_engine, read_session, write_session
+from models.migrate import head_revision, upgrade
+from tests.deskdata import build_small_desk
+
+
+@pytest.fixture
+def desk(tmp_path, now):
+    path = tmp_path / "desk.sqlite3"
+    engine = make_engine(f"sqlite:///{path}")
+    upgrade(engine)
+    build_small_desk(engine, now, support_tickets=130)
+    yield path, engine
+    engine.dispose()
+
+
+def _service_view(engine, *, os_login, requested):
+    with read_session(engine) as session:
+        agent, notice = agents.resolve_desk_agent(session, os_login=os_login, requested=requested)
+        policy = settings_store.load_policy(session)
+        page = tickets.list_page(session, agent, tickets.TicketFilter(), limit=policy.inbox_page_size)
+    return agent, notice, page
+
+
+@pytest.mark.parametrize("login,requested", [("tom", None), ("root", None), ("root", "sara"), ("root", "kai")])
+def test_first_page_agent_and_notice_equal_the_services(desk, login, requested):
+    path, engine = desk
+    quick = quickstart.prepare(str(path), os_login=login, requested=requested)
+    assert quick is not None
+    agent, notice, page = _service_view(engine, os_login=login, requested=requested)
+    assert quick.agent == agent
+    assert quick.notice == notice
+    assert quick.first_page == page
+    assert len(page.rows) == 100 and page.has_after  # a real first page, more behind it
+
+
+def test_page_size_setting_is_honoured(desk, now):
+    path, engine = desk
+    with write_session(engine) as session:
+        admin = agents.by_login(session, "isabel")
+        settings_store.set_setting(session, admin, key="inbox_page_size", value="25", now=now)
+    quick = quickstart.prepare(f"sqlite:///{path}", os_login="tom", requested=None)
+    assert quick is not None and len(quick.first_page.rows) == 25
+    assert quick.overrides == {"inbox_page_size": "25"}
+    assert quick.first_page == _service_view(engine, os_login="tom", requested=None)[2]
+
+
+def test_head_revision_read_from_files_equals_alembic():
+    assert quickstart.head_revision() == head_revision()
+
+
+def test_steps_aside_when_the_full_start_must_explain(desk, tmp_path):
+    path, engine = desk
+    # unknown agent / --agent on a demo db with an unknown name: the full path says why
+    assert quickstart.prepare(str(path), os_login="root", requested="nobody") is None
+    # not a file, a server URL, an in-memory database
+    assert quickstart.prepare(str(tmp_path / "missing.sqlite3"), os_login="tom", requested=None) is None
+    assert quickstart.prepare("postgresql+psycopg://postgres@127.0.0.1/test", os_login="tom", requested=None) is None
+    assert quickstart.prepare("sqlite:///:memory:", os_login="tom", requested=None) is None
+    # not a demo database: --agent is refused by the full path
+    conn = sqlite3.connect(path)
+    conn.execute("DELETE FROM desk_meta")
+    conn.commit()
+    assert quickstart.prepare(str(path), os_login="root", requested="tom") is None
+    # a schema that is not at head needs the upgrade of the full path
+    conn.execute("UPDATE alembic_version SET version_num = '0001'")
+    conn.commit()
+    conn.close()
+    assert quickstart.prepare(str(path), os_login="tom", requested=None) is None
+
+
+def test_not_a_database_steps_aside(tmp_path):
+    junk = tmp_path / "junk.sqlite3"
+    junk.write_text("this is not a database")
+    assert quickstart.prepare(str(junk), os_login="tom", requested=None) is None
+
