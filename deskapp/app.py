@@ -7,20 +7,34 @@ build the app with their own database and a frozen clock.
 from __future__ import annotations
 
 import datetime as dt
+import threading
 import uuid
-from typing import Callable, TypeVar
+from typing import TYPE_CHECKING, Callable, TypeVar
 
-from sqlalchemy.engine import Engine
 from textual.app import App
 from textual.binding import Binding
 
-from models.engine import read_session, write_session
-
 from .formatting import utcnow
-from .services.readmodels import AgentRef
+from .services.readmodels import AgentRef, TicketPage
 from .settings import Policy
 
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
 T = TypeVar("T")
+
+# Modules the first keypresses need; imported by a worker after the first frame.
+WARM_UP = (
+    "models.engine",
+    "deskapp.services.tickets",
+    "deskapp.services.card",
+    "screens.card",
+    "screens.extension_form",
+    "screens.order_dialogs",
+    "screens.budget_dialogs",
+    "screens.customer_search",
+    "pendulum",
+)
 
 
 class DeskApp(App):
@@ -37,7 +51,9 @@ class DeskApp(App):
     def __init__(
         self,
         *,
-        engine: Engine,
+        engine: Engine | None = None,
+        engine_factory: Callable[[], Engine] | None = None,
+        first_page: TicketPage | None = None,
         agent: AgentRef,
         policy: Policy | None = None,
         clock: Callable[[], dt.datetime] = utcnow,
@@ -45,7 +61,13 @@ class DeskApp(App):
         poll: bool = True,
     ) -> None:
         super().__init__()
-        self.engine = engine
+        if engine is None and engine_factory is None:
+            raise ValueError("an engine or an engine factory is needed")
+        self._engine = engine
+        self._engine_factory = engine_factory
+        self._engine_lock = threading.Lock()
+        # The inbox's first page, read by deskapp.quickstart before the ORM was imported.
+        self.first_page = first_page
         self.agent = agent
         self.policy = policy or Policy()
         self.clock = clock
@@ -55,11 +77,24 @@ class DeskApp(App):
 
     # -- database access for thread workers (never call on the UI thread) ----------
 
+    @property
+    def engine(self) -> Engine:
+        """The database engine; on the lean start it is built by the first worker that asks."""
+        if self._engine is None:
+            with self._engine_lock:
+                if self._engine is None:
+                    self._engine = self._engine_factory()
+        return self._engine
+
     def read(self, fn: Callable[..., T]) -> T:
+        from models.engine import read_session
+
         with read_session(self.engine) as session:
             return fn(session)
 
     def write(self, fn: Callable[..., T]) -> T:
+        from models.engine import write_session
+
         with write_session(self.engine) as session:
             return fn(session)
 
@@ -74,6 +109,18 @@ class DeskApp(App):
         self.push_screen(InboxScreen())
         if self.notice:
             self.notify(self.notice, timeout=6)
+        self.run_worker(self._warm_up, thread=True, group="warm-up", exit_on_error=False)
+
+    def _warm_up(self) -> None:
+        """Import what the next keys need (ORM, services, screens) off the UI thread.
+
+        The first frame does not wait for these; without this, the first ``u`` or ``e``
+        would pay for the imports on the UI thread.
+        """
+        import importlib
+
+        for name in WARM_UP:
+            importlib.import_module(name)
 
     def open_customer(self, customer_id: uuid.UUID) -> None:
         from screens.card import CardScreen

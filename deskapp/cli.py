@@ -258,11 +258,41 @@ def _cmd_demo(args) -> int:
 
 
 def _cmd_desk(args) -> int:
-    from .database import open_database
+    from . import quickstart
     from .settings import default_db_path
 
-    engine = open_database(args.db or str(default_db_path()))
-    return _run_desk(engine, requested=args.agent or os.environ.get("DESK_AGENT"))
+    target = args.db or str(default_db_path())
+    requested = args.agent or os.environ.get("DESK_AGENT")
+    # The lean start: an SQLite database at the schema head shows its first page before
+    # SQLAlchemy is imported; anything else takes the full path, which explains problems.
+    quick = quickstart.prepare(target, os_login=_os_login(), requested=requested)
+    if quick is not None:
+        return _run_quick(target, quick)
+    from .database import open_database
+
+    engine = open_database(target)
+    return _run_desk(engine, requested=requested)
+
+
+def _run_quick(target: str, quick) -> int:
+    from .app import DeskApp
+    from .settings import Policy
+
+    def engine_factory():
+        # Runs in the first worker, after the first frame; quickstart saw the schema at head.
+        from models.engine import make_engine, normalize_url
+
+        return make_engine(normalize_url(target))
+
+    app = DeskApp(
+        engine_factory=engine_factory,
+        first_page=quick.first_page,
+        agent=quick.agent,
+        policy=Policy().with_overrides(quick.overrides),
+        notice=quick.notice,
+    )
+    app.run()
+    return app.return_code or 0
 
 
 def _required_db(args, command: str) -> str:

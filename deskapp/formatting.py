@@ -5,11 +5,23 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-import pendulum
+from typing import TYPE_CHECKING
 
 from .settings import TIMEZONE
 
-BERLIN = pendulum.timezone(TIMEZONE)
+if TYPE_CHECKING:
+    import pendulum
+
+
+def __getattr__(name: str):
+    # ``BERLIN`` (pendulum's Europe/Berlin) is built on first use: importing pendulum
+    # costs more than the desk's first frame may wait (see deskapp.quickstart).
+    if name == "BERLIN":
+        import pendulum
+
+        globals()["BERLIN"] = zone = pendulum.timezone(TIMEZONE)
+        return zone
+    raise AttributeError(name)
 
 
 def money(amount: Decimal | None) -> str:
@@ -39,7 +51,9 @@ def hours_label(minutes: int) -> str:
 
 
 def to_berlin(moment: dt.datetime) -> pendulum.DateTime:
-    return pendulum.instance(moment).in_timezone(BERLIN)
+    import pendulum
+
+    return pendulum.instance(moment).in_timezone(TIMEZONE)
 
 
 def date_de(day: dt.date | dt.datetime | None) -> str:

@@ -23,7 +23,7 @@ from textual.worker import Worker, WorkerState, get_current_worker
 
 from deskapp import texts
 from deskapp.formatting import age_de, date_de, datetime_de, money
-from deskapp.services import extensions, orders, tickets
+from deskapp.services import filters
 from deskapp.services.errors import Conflict, DeskError
 from deskapp.services.readmodels import (
     ExtensionRow,
@@ -37,20 +37,10 @@ from models.enums import EventKind, OrderStatus, Priority, Queue, TicketKind, Ti
 
 from .styles import PRIORITY_STYLE, STATUS_STYLE
 from .dialogs import ChoiceDialog, FilterChoice, FilterDialog, NoteDialog
-from .extension_form import (
-    EXTENSION_SHORT,
-    EXTENSION_STYLE,
-    ExtensionForm,
-    extension_lines,
-    extension_refusal,
-    filed_text,
-    linked_task_id,
-)
-from .order_dialogs import order_registry
 
 SOURCES: list[tuple[str, str]] = [(f"queue:{q.value}", texts.QUEUE[q]) for q in Queue] + [
     (f"view:{v}", texts.VIEW[v])
-    for v in (*tickets.VIEWS, *(() if tickets.REQUESTS_VIEW in tickets.VIEWS else (tickets.REQUESTS_VIEW,)))
+    for v in (*filters.VIEWS, *(() if filters.REQUESTS_VIEW in filters.VIEWS else (filters.REQUESTS_VIEW,)))
 ]
 
 
@@ -134,14 +124,14 @@ class InboxScreen(Screen):
 
     def __init__(self) -> None:
         super().__init__()
-        self.filter = tickets.TicketFilter()
+        self.filter = filters.TicketFilter()
         self.source = "queue:support"
         self.page: TicketPage | None = None
         self.row_offset = 0  # rows before this page, for "101–200 von 1.234"
         self.total: int | None = None
         self.marked: dict[int, TicketRow] = {}
         self.current: TicketDetail | None = None
-        self._token: tickets.ChangeToken | None = None
+        self._token: filters.ChangeToken | None = None
         self._want_id: int | None = None  # keep the cursor on this ticket after a reload
         self._paging = False
         self._requests: dict[int, ExtensionRow] = {}  # ticket number -> own request (view "requests")
@@ -183,6 +173,10 @@ class InboxScreen(Screen):
         self.query_one("#search", Input).display = False
         self.query_one("#detail").border_title = "Ticket"
         table.focus()
+        first_page = getattr(self.app, "first_page", None)
+        if first_page is not None:  # read before the ORM was loaded (deskapp.quickstart)
+            self.app.first_page = None
+            self._show_page(first_page, None, "around")
         self.reload(first=True)
         poll = getattr(self.app, "poll", True)
         if poll:
@@ -207,6 +201,7 @@ class InboxScreen(Screen):
         clock = {"now": app.now(), "policy": app.policy}  # marks overdue held orders
 
         def fetch(session):
+            from deskapp.services import extensions, tickets
             if mode == "after":
                 page = tickets.list_page(session, actor, filt, after=key, limit=size, **clock)
             elif mode == "before":
@@ -214,7 +209,7 @@ class InboxScreen(Screen):
             else:
                 page = tickets.page_around(session, actor, filt, start=start, limit=size, **clock)
             outcome = {}
-            if filt.view == tickets.REQUESTS_VIEW:  # the requester sees wartet/genehmigt/abgelehnt
+            if filt.view == filters.REQUESTS_VIEW:  # the requester sees wartet/genehmigt/abgelehnt
                 outcome = {r.ticket_number: r for r in extensions.my_requests(session, actor, limit=4 * size)}
             return page, tickets.change_token(session), outcome
 
@@ -228,6 +223,7 @@ class InboxScreen(Screen):
         actor, filt = app.agent, self.filter
 
         def fetch(session):
+            from deskapp.services import tickets
             return tickets.sidebar_counts(session, actor), tickets.count(session, actor, filt)
 
         counts, total = app.read(fetch)
@@ -235,6 +231,7 @@ class InboxScreen(Screen):
 
     @work(thread=True, exclusive=True, group="detail", exit_on_error=False)
     def _load_detail(self, ticket_id: int) -> None:
+        from deskapp.services import tickets
         app = self.app
         now, policy, viewer = app.now(), app.policy, app.agent
         detail = app.read(lambda s: tickets.detail(s, ticket_id, now=now, policy=policy, viewer=viewer))
@@ -242,6 +239,7 @@ class InboxScreen(Screen):
 
     @work(thread=True, exclusive=True, group="poll", exit_on_error=False)
     def _poll(self) -> None:
+        from deskapp.services import tickets
         token = self.app.read(tickets.change_token)
         if token != self._token:
             self.app.call_from_thread(self._changed_elsewhere)
@@ -309,6 +307,8 @@ class InboxScreen(Screen):
         subject: str | Text = row.subject
         request = self._requests.get(row.number)
         if request is not None:  # the requester's view: the outcome leads the subject
+            from .extension_form import EXTENSION_SHORT, EXTENSION_STYLE
+
             label = EXTENSION_SHORT.get(request.status, request.status)
             subject = Text.assemble((label, EXTENSION_STYLE.get(request.status, "")), " · ", row.subject)
         return [
@@ -351,6 +351,7 @@ class InboxScreen(Screen):
         self.query_one("#list-title", Static).update(" · ".join(parts))
 
     def _show_detail(self, detail: TicketDetail) -> None:
+        from .extension_form import extension_lines
         current = self._current_row()
         if current is None or current.id != detail.row.id:
             return  # the cursor moved on meanwhile
@@ -481,13 +482,14 @@ class InboxScreen(Screen):
 
     @work(thread=True, exclusive=True, group="page", exit_on_error=False)
     def _find_ticket(self, ticket_id: int) -> None:
+        from deskapp.services import tickets
         row = self.app.read(lambda s: tickets.get_row(s, ticket_id))
         self.app.call_from_thread(self._jump_to, row)
 
     def _jump_to(self, row: TicketRow) -> None:
         self.source = f"queue:{row.queue}"
         self.query_one("#sources", OptionList).highlighted = [k for k, _ in SOURCES].index(self.source)
-        self.filter = tickets.TicketFilter(queue=row.queue, statuses=tickets.ALL_STATUSES,
+        self.filter = filters.TicketFilter(queue=row.queue, statuses=filters.ALL_STATUSES,
                                            search=f"#{row.number}")
         self.marked.clear()
         self.reload(first=True, keep=False)
@@ -549,7 +551,7 @@ class InboxScreen(Screen):
 
     def action_filter(self) -> None:
         f = self.filter
-        if f.statuses == tickets.ACTIVE_STATUSES:
+        if f.statuses == filters.ACTIVE_STATUSES:
             status = "active"
         elif len(f.statuses) == 1:
             status = f.statuses[0]
@@ -577,9 +579,9 @@ class InboxScreen(Screen):
             if choice is None:
                 return
             if choice.status == "active":
-                statuses_ = tickets.ACTIVE_STATUSES
+                statuses_ = filters.ACTIVE_STATUSES
             elif choice.status == "all":
-                statuses_ = tickets.ALL_STATUSES
+                statuses_ = filters.ALL_STATUSES
             else:
                 statuses_ = (choice.status,)
             self.filter = replace(
@@ -654,6 +656,7 @@ class InboxScreen(Screen):
 
     @work(thread=True, group="write", exit_on_error=False)
     def _save_note(self, ticket_id: int, text: str) -> None:
+        from deskapp.services import tickets
         app = self.app
         app.write(lambda s: tickets.add_note(s, app.agent, ticket_id, text_=text, now=app.now()))
         app.call_from_thread(self._after_change, "Notiz gespeichert.", [])
@@ -665,6 +668,7 @@ class InboxScreen(Screen):
 
     @work(thread=True, group="write", exit_on_error=False)
     def _toggle_flag(self, row: TicketRow) -> None:
+        from deskapp.services import tickets
         app = self.app
         try:
             app.write(lambda s: tickets.toggle_flag(s, app.agent, row, flag="flagged", now=app.now()))
@@ -675,6 +679,7 @@ class InboxScreen(Screen):
 
     @work(thread=True, group="write", exit_on_error=False)
     def _change(self, targets: list[TicketRow], action: str, **kwargs) -> None:
+        from deskapp.services import tickets
         app = self.app
         result = app.write(lambda s: tickets.bulk(s, app.agent, targets, action, now=app.now(), **kwargs))
         if result.done:
@@ -809,6 +814,8 @@ class InboxScreen(Screen):
         agent, now, policy = app.agent, app.now(), app.policy
 
         def run(session):
+            from deskapp.services import orders
+            from .order_dialogs import order_registry
             if action == "release":
                 return orders.release_order(session, agent, order_id=order.order_id, now=now, policy=policy,
                                             registry=order_registry(app))
@@ -897,6 +904,7 @@ class InboxScreen(Screen):
         )
 
     def action_decide_refused(self) -> None:
+        from .extension_form import extension_refusal
         request = self._extension_shown()
         if request is not None:
             self.notify(extension_refusal(request), severity="warning", timeout=8)
@@ -906,6 +914,7 @@ class InboxScreen(Screen):
         app = self.app
         agent, now, policy = app.agent, app.now(), app.policy
         def run(session):
+            from deskapp.services import extensions
             return extensions.decide(session, agent, request_id=request.request_id, approve=approve,
                                      reason=reason, now=now, policy=policy)
 
@@ -922,6 +931,7 @@ class InboxScreen(Screen):
         app.call_from_thread(self._after_change, done, [])
 
     def action_extension(self) -> None:
+        from .extension_form import ExtensionForm, filed_text, linked_task_id
         row = self._current_row()
         if row is None:
             return

@@ -9,10 +9,17 @@ must step aside for the full start (which owns the error messages).
 from __future__ import annotations
 
 import sqlite3
+import subprocess
+import sys
+import threading
 
 import pytest
 
 from deskapp import quickstart
+from deskapp.app import DeskApp
+from deskapp.settings import Policy
+from screens.inbox import InboxScreen
+from tests.conftest import NOW
 from deskapp.services import agents, settings_store, tickets
 from models.engine import make_engine, read_session, write_session
 from models.migrate import head_revision, upgrade
@@ -89,3 +96,44 @@ def test_not_a_database_steps_aside(tmp_path):
     junk.write_text("this is not a database")
     assert quickstart.prepare(str(junk), os_login="tom", requested=None) is None
 
+
+
+def test_first_frame_modules_do_not_import_the_orm():
+    """The desk's first frame must not wait for SQLAlchemy/SQLModel/Alembic/pendulum."""
+    code = (
+        "import sys, deskapp.cli, deskapp.quickstart, deskapp.app, screens.inbox\n"
+        "heavy = [m for m in ('sqlalchemy', 'sqlmodel', 'alembic', 'pendulum') if m in sys.modules]\n"
+        "print(','.join(heavy))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""
+
+
+async def test_inbox_shows_the_quick_page_before_the_engine_exists(desk):
+    """Rows are on screen while the worker is still building the engine; then the
+    services take over with the same rows and the detail pane fills in."""
+    path, engine = desk
+    quick = quickstart.prepare(str(path), os_login="tom", requested=None)
+    release = threading.Event()
+
+    def slow_factory():
+        release.wait(10)
+        return engine
+
+    app = DeskApp(engine_factory=slow_factory, first_page=quick.first_page, agent=quick.agent,
+                  policy=Policy(), clock=lambda: NOW, poll=False)
+    async with app.run_test(size=(140, 40)) as pilot:
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, InboxScreen)
+        table = screen.query_one("#tickets")
+        assert table.row_count == 100
+        assert screen.page.rows[0] == quick.first_page.rows[0]
+        assert screen.current is None  # the detail needs the services: it waits for the engine
+        release.set()
+        for _ in range(5):
+            await pilot.pause()
+            while app.workers:
+                await app.workers.wait_for_complete()
+        assert screen.current is not None and screen.current.row.id == quick.first_page.rows[0].id
+        assert table.row_count == 100

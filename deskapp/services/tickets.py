@@ -14,7 +14,6 @@ import dataclasses
 import datetime as dt
 import re
 import uuid
-from dataclasses import dataclass
 
 from sqlalchemy import and_, bindparam, func, literal_column, or_, select, text, tuple_, update
 from sqlalchemy.orm import aliased
@@ -42,51 +41,16 @@ from .readmodels import (
     may_work_queue,
 )
 
-ACTIVE_STATUSES: tuple[str, ...] = (TicketStatus.NEW, TicketStatus.OPEN, TicketStatus.WAITING)
-ALL_STATUSES: tuple[str, ...] = tuple(TicketStatus)
-VIEWS = ("mine", "unassigned", "flagged")
-# The extension requests the agent filed (texts.VIEW["requests"]); shown with every status.
-REQUESTS_VIEW = "requests"
-FLAGS = tuple(texts.FLAG)
-
-PageKey = tuple[int, dt.datetime, int]
-
-
-@dataclass(frozen=True)
-class TicketFilter:
-    """What the inbox shows. ``queue`` or ``view`` picks the list; the rest narrows it."""
-
-    queue: str | None = Queue.SUPPORT
-    view: str | None = None
-    statuses: tuple[str, ...] = ACTIVE_STATUSES
-    priority: int | None = None
-    assignee: str | None = None  # a login, or "-" for unassigned
-    flag: str | None = None
-    search: str = ""
-
-    def describe(self) -> str:
-        """The active narrowing in German words, for the list's title."""
-        parts = []
-        if self.statuses != ACTIVE_STATUSES:
-            parts.append("Status: " + ", ".join(texts.STATUS[TicketStatus(s)] for s in self.statuses))
-        if self.priority is not None:
-            parts.append("Priorität: " + texts.PRIORITY[Priority(self.priority)])
-        if self.assignee:
-            parts.append("Bearbeiter: " + ("niemand" if self.assignee == "-" else self.assignee))
-        if self.flag:
-            parts.append("Markierung: " + texts.FLAG.get(self.flag, self.flag))
-        if self.search:
-            parts.append(f"Suche: „{self.search}“")
-        return " · ".join(parts)
-
-
-@dataclass(frozen=True)
-class ChangeToken:
-    """Cheap fingerprint of the ticket table: differs after any ticket change."""
-
-    last_update: dt.datetime | None
-    last_id: int | None
-    last_event: int | None
+from .filters import (  # noqa: F401  (re-exported: callers use tickets.TicketFilter & co.)
+    ACTIVE_STATUSES,
+    ALL_STATUSES,
+    FLAGS,
+    REQUESTS_VIEW,
+    VIEWS,
+    ChangeToken,
+    PageKey,
+    TicketFilter,
+)
 
 
 # --------------------------------------------------------------------------- reading
