@@ -1,0 +1,1 @@
+"""The deskapp benchmark: ``python -m bench`` (see bench/README.md)."""
