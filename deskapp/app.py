@@ -109,7 +109,8 @@ class DeskApp(App):
         self.push_screen(InboxScreen())
         if self.notice:
             self.notify(self.notice, timeout=6)
-        self.run_worker(self._warm_up, thread=True, group="warm-up", exit_on_error=False)
+        # After the first frame: the warm-up competes for the GIL with the first paint.
+        self.call_after_refresh(self.run_worker, self._warm_up, thread=True, group="warm-up", exit_on_error=False)
 
     def _warm_up(self) -> None:
         """Import what the next keys need (ORM, services, screens) off the UI thread.
@@ -208,9 +209,11 @@ class DeskApp(App):
         except Exception as exc:  # the database went away: say so instead of crashing the desk
             self.call_from_thread(self.notify, f"Datenbankfehler: {exc}", severity="error", timeout=8)
             return
-        text = f"{count_label(report.sent)} verschickt ({per_stage_label(report)})."
         if report.sent:
-            text += " Sie liegen im Postausgang (Taste O)."
+            text = (f"{count_label(report.sent)} erstellt ({per_stage_label(report)}); "
+                    "sie liegen im Postausgang (Taste O) und gehen mit dem nächsten Mailversand raus.")
+        else:
+            text = "Keine Erinnerungen fällig."
         self.call_from_thread(self.notify, text, title="Erinnerungen", timeout=8)
 
     def action_help(self) -> None:

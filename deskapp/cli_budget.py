@@ -30,6 +30,10 @@ MAIL_FAILED = (
     "{failed} nicht zugestellt: {error} Was nicht zugestellt ist, bleibt in der Warteschlange "
     "und wird beim nächsten Lauf erneut versucht."
 )
+MSG_NO_DATABASE = (
+    "Die Datenbank {path} gibt es nicht – Pfad vertippt? Eine neue legt »deskapp seed demo --db …« "
+    "oder »deskapp db upgrade --db …« an."
+)
 MAIL_ONE = "1 Mail"
 MAIL_MANY = "{n} Mails"
 EXIT_DELIVERY_FAILED = 1
@@ -83,6 +87,19 @@ def register(sub) -> None:
     send.set_defaults(handler=_cmd_mail_send)
 
 
+def open_existing(url_or_path: str):
+    """``open_database`` for jobs that need a desk: a missing SQLite file is refused (exit 3)
+    instead of created — a cron line with a typo must not leave an empty database behind."""
+    from models.engine import normalize_url
+
+    from .database import DatabaseProblem, open_database, sqlite_path
+
+    path = sqlite_path(normalize_url(url_or_path))
+    if path is not None and not path.exists():
+        raise DatabaseProblem(MSG_NO_DATABASE.format(path=path))
+    return open_database(url_or_path)
+
+
 def _count(n: int, one: str, many: str) -> str:
     return one if n == 1 else many.format(n=n)
 
@@ -93,7 +110,6 @@ def _cmd_reminders_run(args) -> int:
     from models.engine import read_session
 
     from .cli import _date_arg, _now, _required_db
-    from .database import open_database
     from .formatting import date_de, hours_label, today_berlin
     from .services import settings_store
     from .services.errors import InvalidInput
@@ -104,7 +120,7 @@ def _cmd_reminders_run(args) -> int:
     today = _date_arg(args.today) if args.today else today_berlin(now)
     if today > today_berlin(now) and not args.dry_run:
         raise InvalidInput(MSG_FUTURE_TODAY.format(day=date_de(today)))
-    engine = open_database(url)
+    engine = open_existing(url)
     try:
         with read_session(engine) as session:
             policy = settings_store.load_policy(session)
@@ -145,13 +161,12 @@ def _cmd_mail_send(args) -> int:
     from models.engine import read_session
 
     from .cli import _fail, _now, _required_db
-    from .database import open_database
     from .services import mail, settings_store
     from .settings import settings_file_path
 
     url = _required_db(args, "deskapp mail send")
     config = mail.load_smtp_config()  # a bad setting is refused before the database is touched
-    engine = open_database(url)
+    engine = open_existing(url)
     try:
         if config is None:
             with read_session(engine) as session:

@@ -18,9 +18,20 @@ EPILOG = (
     "4 Agent unbekannt/nicht erlaubt · 5 Konflikt (schon entschieden, inzwischen geändert)"
 )
 MSG_INT = "{option} braucht eine ganze Zahl, nicht '{value}'."
+MSG_DECISION = "Entscheidung '{value}' gibt es nicht: approve (genehmigen) oder reject (ablehnen)."
+# The decision as typed: the documented English words, and the German ones agents say.
+DECISIONS = {"approve": True, "genehmigen": True, "reject": False, "ablehnen": False}
 REQUESTED = "Antrag {request} gestellt · Ticket #{ticket} im Admin-Channel · {route}"
 APPROVED = "Antrag {request} genehmigt: Budget gültig bis {until} · Ticket #{ticket} erledigt"
 REJECTED = "Antrag {request} abgelehnt: {reason} · Ticket #{ticket} erledigt"
+REBOOK_HINT = (
+    " Auf der Kommandozeile: --rebooked-package N mit einem dieser Pakete: {packages}."
+)
+REBOOK_NONE = (
+    " Auf der Kommandozeile: erst ein Paket buchen (Desk: Karte, Taste b), dann "
+    "--rebooked-package N angeben."
+)
+REBOOK_PACKAGE = "{id} ({label}, gekauft {purchased})"
 DB_HELP = "SQLAlchemy-URL oder Dateipfad der Datenbank"
 REBOOKED_HELP = (
     "Unter {hours} Std Restbudget: das nachgebuchte Paket (Nummer), gekauft in den letzten {days} Tagen"
@@ -78,7 +89,8 @@ def register(sub) -> None:
     )
     _common(decide)
     decide.add_argument("--request", required=True, metavar="N", help="Nummer des Antrags")
-    decide.add_argument("decision", choices=["approve", "reject"], help="approve: genehmigen · reject: ablehnen")
+    # Checked by the handler (not argparse ``choices``): the refusal is one German line.
+    decide.add_argument("decision", metavar="approve|reject", help="approve: genehmigen · reject: ablehnen")
     decide.add_argument("--reason", default="", help="Begründung (für reject nötig)")
     decide.set_defaults(handler=_cmd_decide)
 
@@ -112,6 +124,16 @@ def _months_arg(raw: str, policy) -> int:
     return months
 
 
+def _decision_arg(raw: str) -> bool:
+    """True for approve, False for reject; ``InvalidInput`` for anything else."""
+    from .services.errors import InvalidInput
+
+    approve = DECISIONS.get(raw.strip().lower())
+    if approve is None:
+        raise InvalidInput(MSG_DECISION.format(value=raw))
+    return approve
+
+
 def _agent(session, args):
     from .cli import _os_login
     from .services import agents
@@ -140,7 +162,7 @@ def _cmd_request(args) -> int:
     from models.engine import write_session
 
     from .cli import _date_arg, _now, _required_db
-    from .database import open_database
+    from .cli_budget import open_existing
     from .services import customers, extensions, settings_store
     from .services.errors import InvalidInput, NotFound
 
@@ -148,7 +170,7 @@ def _cmd_request(args) -> int:
     until = _date_arg(args.until) if args.until else None
     task_id = _int_arg(args.task, "--task")
     rebooked = _int_arg(args.rebooked_package, "--rebooked-package")
-    engine = open_database(url)
+    engine = open_existing(url)
     now = _now()
     try:
         with write_session(engine) as session:
@@ -159,10 +181,15 @@ def _cmd_request(args) -> int:
                 customer = customers.resolve(session, args.customer)
             except NotFound as exc:
                 raise InvalidInput(exc.message) from None
-            result = extensions.request_extension(
-                session, agent, customer_id=customer.id, valid_until=until, months=months, task_id=task_id,
-                rebooked_package_id=rebooked, now=now, policy=policy,
-            )
+            try:
+                result = extensions.request_extension(
+                    session, agent, customer_id=customer.id, valid_until=until, months=months, task_id=task_id,
+                    rebooked_package_id=rebooked, now=now, policy=policy,
+                )
+            except InvalidInput as exc:
+                if rebooked is None and exc.message.startswith(_REBOOK_PREFIX):
+                    raise InvalidInput(exc.message + _rebook_hint(session, agent, customer.id, now, policy)) from None
+                raise
             route = extensions.extension_view(session, agent, result.request_id, now=now).routing_note
     finally:
         engine.dispose()
@@ -174,18 +201,34 @@ def _cmd_request(args) -> int:
     return 0
 
 
+_REBOOK_PREFIX = "Restbudget unter"  # the start of extensions.MSG_REBOOK_FIRST
+
+
+def _rebook_hint(session, agent, customer_id, now, policy) -> str:
+    """How to name the rebooking on the command line, with the packages that qualify."""
+    from .formatting import date_de
+    from .services import extensions
+
+    recent = extensions.draft(session, agent, customer_id, now=now, policy=policy).recent_packages
+    if not recent:
+        return REBOOK_NONE
+    return REBOOK_HINT.format(packages=", ".join(
+        REBOOK_PACKAGE.format(id=p.id, label=p.label or "–", purchased=date_de(p.purchased_on)) for p in recent
+    ))
+
+
 def _cmd_decide(args) -> int:
     from models.engine import write_session
 
     from .cli import _now, _required_db
-    from .database import open_database
+    from .cli_budget import open_existing
     from .formatting import date_de
     from .services import extensions, settings_store
 
     url = _required_db(args, "deskapp extension decide")
     request_id = _int_arg(args.request, "--request")
-    approve = args.decision == "approve"
-    engine = open_database(url)
+    approve = _decision_arg(args.decision)
+    engine = open_existing(url)
     now = _now()
     try:
         with write_session(engine) as session:

@@ -12,7 +12,7 @@ import uuid
 from decimal import Decimal
 from typing import Optional
 
-from sqlalchemy import Index, Text, UniqueConstraint
+from sqlalchemy import Index, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from .types import Money, UTCDateTime
@@ -177,6 +177,15 @@ class Ticket(SQLModel, table=True):
         Index("ix_ticket_all", "priority", "created_at", "id"),
         Index("ix_ticket_updated", "updated_at"),
         Index("ix_ticket_customer", "customer_id", "status"),
+        # Migration 0003: the sidebar counts (index-only over the active tickets) and the
+        # flagged view (a partial index of tickets with any flag; see _flag_clause).
+        Index("ix_ticket_status_queue", "status", "queue"),
+        Index("ix_ticket_status_assignee", "status", "assignee_id"),
+        Index("ix_ticket_extension_request", "extension_request_id", "status"),
+        Index(
+            "ix_ticket_flagged", "priority", "created_at", "id", "status", "flags",
+            sqlite_where=text("flags <> ''"), postgresql_where=text("flags <> ''"),
+        ),
     )
     id: Optional[int] = Field(default=None, primary_key=True)
     number: int = Field(unique=True)

@@ -34,6 +34,9 @@ MSG_REASON = "Bitte einen Grund wählen."
 
 
 def _span(absence: absences.AbsenceView) -> str:
+    """'am 23.11.26' for one day, else '23.11.26–27.11.26'."""
+    if absence.starts_on == absence.ends_on:
+        return f"am {date_de(absence.starts_on)}"
     return f"{date_de(absence.starts_on)}–{date_de(absence.ends_on)}"
 
 
@@ -55,8 +58,13 @@ class AbsenceDialog(FormDialog):
                 Select([(f"{a.login} — {a.display_name}", a.login) for a in self.people],
                        prompt="– bitte wählen –", id="login"),
             )
-            yield from self.field_row("Von (TT.MM.JJ)", "starts", Input(date_de(self.today), id="starts"))
-            yield from self.field_row("Bis (TT.MM.JJ)", "ends", Input(date_de(self.today), id="ends"))
+            # The labels fit the 14-column label cell; the date format is in the placeholder.
+            yield from self.field_row(
+                "Erster Tag", "starts", Input(date_de(self.today), placeholder="TT.MM.JJ", id="starts")
+            )
+            yield from self.field_row(
+                "Letzter Tag", "ends", Input(date_de(self.today), placeholder="TT.MM.JJ", id="ends")
+            )
             yield from self.field_row(
                 "Grund", "reason",
                 Select([(label, code) for code, label in texts.ABSENCE_REASON.items()],

@@ -34,6 +34,7 @@ MSG_DEADLINE_INPUT = "Deadline als TT.MM.JJ (z. B. 31.03.26) oder leer lassen."
 MSG_LOADING = "Budget wird geladen …"
 
 BUDGET_FORM_CSS = """
+.dialog .title { width: 100%; }
 .dialog #validity { margin-top: 1; height: auto; }
 .dialog #workaround { margin-top: 1; height: auto; }
 """
@@ -54,6 +55,13 @@ class BudgetForm(FormDialog):
             )
         self._busy = False
         self.show_error(field, exc.message)
+
+    @on(Input.Changed)
+    def _field_edited(self, event: Input.Changed) -> None:
+        """A field's message goes once the agent changes that field (it is checked again on save)."""
+        if event.input.id:
+            for error in self.query(f"#{event.input.id}-error"):
+                error.display = False
 
 
 def _prefix(message: str) -> str:
@@ -253,8 +261,13 @@ class LogTimeDialog(BudgetForm):
 
     @on(Input.Changed, "#minutes")
     def _minutes_changed(self, event: Input.Changed) -> None:
-        self.query_one("#minutes-error", Static).display = False
         self._update_figures(event.value)
+
+    def show_error(self, field: str | None, message: str) -> None:
+        # The message under the field replaces the live verdict (it says the same once more).
+        if field == "minutes":
+            self.query_one("#verdict", Static).update("")
+        super().show_error(field, message)
 
     def _update_figures(self, raw: str) -> None:
         if self.time_budget is None:

@@ -4,8 +4,8 @@ One thread worker reads the whole card through ``deskapp.services.card.customer_
 (and the credit-limit history) and posts it back; ``_show`` renders it. Actions on real-time
 orders: ``o`` order (a dialog with live headroom), ``L`` change the credit limit (contract
 processing), ``S`` settle the order under the cursor, ``D`` settle by date. Hour budget:
-``b`` book a package, ``T`` the tasks, ``t`` log time (on the task under the cursor, if the
-task list has the focus) — dialogs in ``screens.budget_dialogs``, ``screens.tasks``.
+``b`` book a package, ``T`` the tasks, ``t`` log time (on the ticket or task under the cursor,
+if its list has the focus) — dialogs in ``screens.budget_dialogs``, ``screens.tasks``.
 ``e`` extension form.
 
 The screen's result is the id of a ticket the agent chose with Enter (to open it in the
@@ -48,6 +48,10 @@ ORDER_STYLE = {
     OrderStatus.REJECTED: "dim",
     OrderStatus.SETTLED: "dim",
 }
+
+
+# "Stundenpaket 60:00 Std" whole: a label cut without … read as "Stundenpaket 6".
+PACKAGE_LABEL_WIDTH = 22
 
 
 def _right(value: str, style: str = "") -> Text:
@@ -101,19 +105,25 @@ class Section(Vertical):
 class CardScreen(Screen[int | None]):
     CSS_PATH = "card.tcss"
     HELP_TITLE = "Kundenkarte"
+    # Below 118 columns the master data gives way to the hour budget (see card.tcss).
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (118, "-wide")]
     AUTO_FOCUS = None
+    # The footer shows them in this order and cuts what does not fit: short labels so that
+    # every shown key fits at 120 columns, the hour-budget keys first (they fit at 100).
+    # `?` and the palette list every key, the hidden ones too; the tooltip says it long.
     BINDINGS = [
         Binding("escape", "back", "Zurück", id="card.back"),
-        Binding("r", "refresh", "Aktualisieren", id="card.refresh"),
-        Binding("y", "copy_id", "ID kopieren", id="card.copy_id", show=False),
-        Binding("o", "order", "Bestellen", id="card.order"),
-        Binding("S", "settle", "Abrechnen", id="card.settle"),
-        Binding("D", "settle_until", "Abrechnen bis Datum", id="card.settle_until", show=False),
-        Binding("L", "credit_limit", "Kreditlimit ändern", id="card.credit_limit"),
         Binding("b", "book_package", "Paket buchen", id="card.book_package"),
+        Binding("t", "log_time", "Zeit erfassen", id="card.log_time",
+                tooltip="Zeit auf das Ticket oder die Aufgabe unter dem Cursor, sonst auf den Kunden"),
         Binding("T", "tasks", "Aufgaben", id="card.tasks"),
-        Binding("t", "log_time", "Zeit erfassen", id="card.log_time", show=False),
-        Binding("e", "extension", "Verlängerung beantragen", id="card.extension"),
+        Binding("e", "extension", "Verlängern", id="card.extension", tooltip="Budgetverlängerung beantragen"),
+        Binding("o", "order", "Bestellen", id="card.order"),
+        Binding("L", "credit_limit", "Limit", id="card.credit_limit", tooltip="Kreditlimit ändern"),
+        Binding("S", "settle", "Abrechnen", id="card.settle", tooltip="Bestellung unter dem Cursor abrechnen"),
+        Binding("D", "settle_until", "Abrechnen bis Datum", id="card.settle_until", show=False),
+        Binding("r", "refresh", "Aktualisieren", id="card.refresh", show=False),
+        Binding("y", "copy_id", "ID kopieren", id="card.copy_id", show=False),
     ]
 
     class Loaded(Message):
@@ -168,9 +178,10 @@ class CardScreen(Screen[int | None]):
 
         cols(
             "card-packages",
-            ("Paket", "label", 14), ("Gekauft", "purchased", None), ("Gebucht", "booked", None),
-            ("Verbraucht", "used", None), ("Blockiert", "blocked", None), ("Rest", "remaining", None),
-            ("Gültig bis", "until", None), ("Preis", "price", None), ("Status", "status", None),
+            ("Paket", "label", PACKAGE_LABEL_WIDTH), ("Gekauft", "purchased", None), ("Gebucht", "booked", None),
+            ("Genutzt", "used", None), ("Blockiert", "blocked", None), ("Rest", "remaining", None),
+            # Status before the price: on a narrow terminal the price is what scrolls off.
+            ("Gültig bis", "until", None), ("Status", "status", None), ("Preis", "price", None),
         )
         cols(
             "card-tickets",
@@ -312,14 +323,15 @@ class CardScreen(Screen[int | None]):
     # ------------------------------------------------------------------ rendering
 
     @staticmethod
-    def _grid() -> Table:
+    def _grid(label_width: int = 0) -> Table:
+        """Label and value; where the box is narrow the value is cut with …, never the label."""
         grid = Table.grid(padding=(0, 1))
-        grid.add_column(style="dim", no_wrap=True)
-        grid.add_column(no_wrap=True)
+        grid.add_column(style="dim", no_wrap=True, min_width=label_width or None)
+        grid.add_column(no_wrap=True, overflow="ellipsis")
         return grid
 
     def _master(self, card: CustomerCard) -> Group:
-        grid = self._grid()
+        grid = self._grid(label_width=len("Kunde seit"))
         grid.add_row("Nr.", card.number)
         grid.add_row("ID", str(card.id))
         grid.add_row("E-Mail", card.email or "–")
@@ -343,7 +355,7 @@ class CardScreen(Screen[int | None]):
 
     def _budget(self, card: CustomerCard) -> Table:
         b = card.budget
-        grid = self._grid()
+        grid = self._grid(label_width=len("Verfallen (Rest)"))
         grid.columns[1].justify = "right"
         valid_style = "bold"
         if "budget_critical" in card.flags:
@@ -395,24 +407,29 @@ class CardScreen(Screen[int | None]):
 
     @staticmethod
     def _package_cells(p, today: dt.date, soon_days: int) -> list:
+        # Short words: the status column gets what the 120-column card leaves (19 characters).
         if p.expired:
-            status = Text("verfallen · verlängerbar" if p.remaining_minutes > 0 else "verfallen", style="red")
+            # An expired remainder can still be extended (key e): say so, in red.
+            if p.remaining_minutes > 0:
+                status = Text("verlängerbar", style="bold red")
+            else:
+                status = Text("verfallen", style="red")
         elif p.remaining_minutes + p.blocked_minutes <= 0:
             status = Text("aufgebraucht", style="dim")
         elif (p.valid_until - today).days <= soon_days:
-            status = Text(f"läuft ab in {_days((p.valid_until - today).days, dative=True)}", style="yellow")
+            status = Text(f"noch {_days((p.valid_until - today).days)}", style="yellow")
         else:
             status = Text("gültig", style="green")
         return [
-            p.label or f"Paket {p.id}",
+            _first_line(p.label or f"Paket {p.id}", PACKAGE_LABEL_WIDTH),
             date_de(p.purchased_on),
             _right(hhmm(p.booked_minutes)),
             _right(hhmm(p.used_minutes)),
             _right(hhmm(p.blocked_minutes)),
             _right(hhmm(p.remaining_minutes), "bold" if not p.expired else "dim"),
             date_de(p.valid_until),
-            _right(money(p.price)),
             status,
+            _right(money(p.price)),
         ]
 
     @staticmethod
@@ -635,16 +652,19 @@ class CardScreen(Screen[int | None]):
             self.app.push_screen(TasksScreen(customer_id=card.id, customer=card.name), lambda _: self.load())
 
     def action_log_time(self) -> None:
-        """Time on the task under the cursor (tasks list focused), else on the customer."""
+        """Time on the ticket or task under the cursor (its list focused), else on the customer."""
         from .budget_dialogs import LogTimeDialog, announce_time
 
         card = self.card
         if card is None:
             return
-        task = None
+        task = ticket = None
         tasks = self.query_one("#card-tasks", CardTable)
+        tickets = self.query_one("#card-tickets", CardTable)
         if tasks.has_focus and card.tasks and tasks.row_count:
             task = card.tasks[min(tasks.cursor_row, len(card.tasks) - 1)]
+        elif tickets.has_focus and card.open_tickets and tickets.row_count:
+            ticket = card.open_tickets[min(tickets.cursor_row, len(card.open_tickets) - 1)]
 
         def logged(result) -> None:
             if announce_time(self, result, card.name):
@@ -652,7 +672,9 @@ class CardScreen(Screen[int | None]):
 
         self.app.push_screen(
             LogTimeDialog(customer_id=card.id, customer=card.name, task_id=task.id if task else None,
-                          task_title=task.title if task else ""),
+                          task_title=task.title if task else "",
+                          ticket_id=ticket.id if ticket else None,
+                          ticket_number=ticket.number if ticket else None),
             logged,
         )
 

@@ -21,7 +21,7 @@ DialogScreen { align: center middle; }
     width: 64; height: auto; max-height: 80%;
     border: thick $accent; background: $panel; padding: 1 2;
 }
-.dialog .title { text-style: bold; margin-bottom: 1; }
+.dialog .title { text-style: bold; margin-bottom: 1; width: 100%; }
 .dialog .hint { color: $text-muted; margin-top: 1; }
 .dialog OptionList { height: auto; max-height: 16; }
 .dialog TextArea { height: 8; }

@@ -48,7 +48,9 @@ EXTENSION_SHORT = {"waiting": "wartet", "approved": "genehmigt", "rejected": "ab
 EXTENSION_STYLE = {"waiting": "bold magenta", "approved": "bold green", "rejected": "bold red"}
 
 FORM_CSS = """
-ExtensionForm .dialog { width: 118; max-height: 100%; padding: 0 2; }
+ExtensionForm .dialog { width: 118; max-width: 100%; max-height: 100%; padding: 0 2; overflow-y: auto; }
+ExtensionForm SelectCurrent Static#label { height: 1; text-wrap: nowrap; text-overflow: ellipsis; }
+ExtensionForm SelectOverlay { text-wrap: nowrap; text-overflow: ellipsis; }
 ExtensionForm #ext-body, ExtensionForm #ext-columns { height: auto; }
 ExtensionForm #ext-fields { width: 50; height: auto; }
 ExtensionForm #ext-side { width: 1fr; height: auto; margin-left: 2; }
@@ -256,8 +258,9 @@ class ExtensionForm(FormDialog):
         task.value = self.task_id if self.task_id in open_ids else NO_TASK
         rebooking = self.query_one("#rebooking", Select)
         rebooking.set_options([
-            (_one_line(f"{p.label or f'Paket {p.id}'} · gekauft {date_de(p.purchased_on)} · "
-                       f"{hours_label(p.booked_minutes)}"), p.id)
+            # Date and hours first: in the narrow select they tell the packages apart.
+            (_one_line(f"gekauft {date_de(p.purchased_on)} · {hours_label(p.booked_minutes)} · "
+                       f"{p.label or f'Paket {p.id}'}"), p.id)
             for p in draft.recent_packages
         ] + [("Neues Paket jetzt erfassen", NEW_PACKAGE)])
         self.query_one("#purchased", Input).value = date_de(draft.today)
@@ -394,8 +397,9 @@ class ExtensionForm(FormDialog):
         preview = self.update_preview()
         local = self._local_errors
         if preview is None or not preview.ok or local:
-            wrong = set(local) | set(preview.errors if preview is not None else ())
-            first = next((f for f in FIELDS if f in wrong), "months")
+            # Focus the first field whose message is shown (not one whose error is folded
+            # into another: a missing new package is reported under its own fields).
+            first = next((f for f in FIELDS if self.query_one(f"#{f}-error").display), "months")
             self.show_error(None, "Noch nicht vollständig – bitte die markierten Felder korrigieren; "
                                   "beantragt wird nichts.")
             self.query_one(f"#{first}").focus()

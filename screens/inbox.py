@@ -100,14 +100,14 @@ class InboxScreen(Screen):
         Binding("slash", "search", "Suchen", id="search"),
         Binding("f", "filter", "Filter", id="filter"),
         Binding("c", "claim", "Übernehmen", id="claim"),
-        Binding("A", "assign", "Zuweisen", id="assign"),
+        Binding("A", "assign", "Zuweisen", id="assign", show=False),
         Binding("s", "status", "Status", id="status"),
         Binding("C", "close", "Schließen", id="close"),
         Binding("n", "note", "Notiz", id="note"),
-        Binding("space", "mark", "Markieren", id="mark"),
+        Binding("space", "mark", "Markieren", id="mark", show=False),
         Binding("F", "flag", "★ Merken", id="flag", show=False),
         Binding("u", "customer", "Kunde", id="customer"),
-        Binding("t", "log_time", "Zeit erfassen", id="log_time", show=False),
+        Binding("t", "log_time", "Zeit erfassen", id="log_time"),
         Binding("R", "radar", "Budget-Radar", id="radar", show=False),
         Binding("e", "extension", "Verlängerung beantragen", id="extension.request", show=False),
         Binding("r", "refresh", "Aktualisieren", id="refresh", show=False),
@@ -177,22 +177,31 @@ class InboxScreen(Screen):
         if first_page is not None:  # read before the ORM was loaded (deskapp.quickstart)
             self.app.first_page = None
             self._show_page(first_page, None, "around")
-        self.reload(first=True)
+            # The services' reload (it builds the engine) waits until the first frame is out.
+            self.call_after_refresh(self.reload, first=True)
+        else:
+            self.reload(first=True)
         poll = getattr(self.app, "poll", True)
         if poll:
             self.set_interval(self.app.policy.inbox_poll_seconds, self.check_for_changes)
 
     # ------------------------------------------------------------------ loading
 
-    def reload(self, *, first: bool = False, keep: bool = True) -> None:
-        """Re-read the current page (or the first one) and the counts."""
+    def reload(self, *, first: bool = False, keep: bool = True, sidebar: bool = True) -> None:
+        """Re-read the current page (or the first one) and the counts.
+
+        Switching the list (queue, view, filter, search) leaves the sidebar's counts as
+        they are: only the list's own total is counted again.
+        """
         start = None
         if keep and not first and self.page and self.page.rows:
             start = self.page.rows[0].key
         if first:
             self.row_offset = 0
+        if not keep:
+            self.total = None  # the title says "…" until the new list is counted
         self._load_page(start=start, mode="around")
-        self._load_counts()
+        self._load_counts(sidebar)
 
     @work(thread=True, exclusive=True, group="page", exit_on_error=False)
     def _load_page(self, *, start=None, mode: str = "around", key=None) -> None:
@@ -218,13 +227,14 @@ class InboxScreen(Screen):
             app.call_from_thread(self._show_page, page, token, mode, outcome)
 
     @work(thread=True, exclusive=True, group="counts", exit_on_error=False)
-    def _load_counts(self) -> None:
+    def _load_counts(self, sidebar: bool = True) -> None:
         app = self.app
         actor, filt = app.agent, self.filter
 
         def fetch(session):
             from deskapp.services import tickets
-            return tickets.sidebar_counts(session, actor), tickets.count(session, actor, filt)
+            counts = tickets.sidebar_counts(session, actor) if sidebar else None
+            return counts, tickets.count(session, actor, filt)
 
         counts, total = app.read(fetch)
         app.call_from_thread(self._show_counts, counts, total)
@@ -244,8 +254,12 @@ class InboxScreen(Screen):
         if token != self._token:
             self.app.call_from_thread(self._changed_elsewhere)
 
+    def on_screen_resume(self) -> None:
+        self.check_for_changes()  # back from a card or dialog: catch up at once
+
     def check_for_changes(self) -> None:
-        if self._token is not None:
+        # Only while the inbox is on top: a card or dialog above it needs no repaint below.
+        if self._token is not None and self.is_current:
             self._poll()
 
     def _changed_elsewhere(self) -> None:
@@ -260,6 +274,7 @@ class InboxScreen(Screen):
         self._requests = outcome or {}
         table = self.query_one(TicketTable)
         previous = self._current_row()
+        previous_index = table.cursor_row
         if self._want_id is None and previous is not None:
             self._want_id = previous.id
         if mode == "after" and page.rows and self.page:
@@ -287,6 +302,10 @@ class InboxScreen(Screen):
             ids = [r.id for r in page.rows]
             if self._want_id in ids:
                 target = ids.index(self._want_id)
+            elif previous is not None and previous.id == self._want_id:
+                # The ticket left the list (closed, decided): stay at its place, i.e. on
+                # the next one, as mutt does, instead of jumping to the top.
+                target = min(previous_index, len(page.rows) - 1) if page.rows else 0
         self._want_id = None
         if page.rows:
             table.move_cursor(row=target, animate=False)
@@ -325,6 +344,9 @@ class InboxScreen(Screen):
 
     def _show_counts(self, counts, total: int) -> None:
         self.total = total
+        if counts is None:
+            self._update_title()
+            return
         options = self.query_one("#sources", OptionList)
         highlighted = options.highlighted
         for index, (key, label) in enumerate(SOURCES):
@@ -389,7 +411,7 @@ class InboxScreen(Screen):
             lines.append(f"  {datetime_de(event.created_at)} {event.agent_login or 'System'}: {_event_text(event)}")
         self.query_one("#detail-body", Static).update("\n".join(lines))
         self.query_one("#detail").border_title = f"Ticket #{row.number}"
-        self.refresh_bindings()  # the order actions depend on the ticket shown
+        self._refresh_bindings_if_changed()  # the order/extension actions depend on the ticket shown
 
     # ------------------------------------------------------------------ events
 
@@ -397,7 +419,7 @@ class InboxScreen(Screen):
     def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         if event.row_key is None or event.row_key.value is None:
             return
-        self.refresh_bindings()  # the shown ticket's order actions no longer apply
+        self._refresh_bindings_if_changed()  # the shown ticket's order actions no longer apply
         self._load_detail(int(event.row_key.value))
 
     @on(DataTable.RowSelected)
@@ -426,7 +448,7 @@ class InboxScreen(Screen):
         if not event.value.strip():
             event.input.display = False
         self.query_one(TicketTable).focus()
-        self.reload(first=True, keep=False)
+        self.reload(first=True, keep=False, sidebar=False)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.state == WorkerState.ERROR:
@@ -469,7 +491,7 @@ class InboxScreen(Screen):
         options = self.query_one("#sources", OptionList)
         options.highlighted = [k for k, _ in SOURCES].index(key)
         self.marked.clear()
-        self.reload(first=True, keep=False)
+        self.reload(first=True, keep=False, sidebar=False)
 
     def show_ticket(self, ticket_id: int) -> None:
         """Put the cursor on a ticket: on this page if it is here, else in its queue."""
@@ -492,7 +514,7 @@ class InboxScreen(Screen):
         self.filter = filters.TicketFilter(queue=row.queue, statuses=filters.ALL_STATUSES,
                                            search=f"#{row.number}")
         self.marked.clear()
-        self.reload(first=True, keep=False)
+        self.reload(first=True, keep=False, sidebar=False)
 
     def action_open_ticket(self) -> None:
         detail = self.query_one("#detail")
@@ -514,7 +536,7 @@ class InboxScreen(Screen):
             self.query_one(TicketTable).focus()
             if self.filter.search:
                 self.filter = replace(self.filter, search="")
-                self.reload(first=True, keep=False)
+                self.reload(first=True, keep=False, sidebar=False)
         elif self.marked:
             marked = list(self.marked.values())
             self.marked.clear()
@@ -525,7 +547,7 @@ class InboxScreen(Screen):
         elif self.filter.search:
             self.filter = replace(self.filter, search="")
             self.query_one("#search", Input).display = False
-            self.reload(first=True, keep=False)
+            self.reload(first=True, keep=False, sidebar=False)
 
     def action_search(self) -> None:
         search = self.query_one("#search", Input)
@@ -588,7 +610,7 @@ class InboxScreen(Screen):
                 self.filter, statuses=statuses_, priority=choice.priority, assignee=choice.assignee,
                 flag=choice.flag,
             )
-            self.reload(first=True, keep=False)
+            self.reload(first=True, keep=False, sidebar=False)
 
         self.app.push_screen(
             FilterDialog(current=current, statuses=statuses, priorities=priorities, assignees=assignees,
@@ -834,6 +856,23 @@ class InboxScreen(Screen):
             app.call_from_thread(self._after_change, "", [exc.message])
             return
         app.call_from_thread(self._after_change, _decision_text(action, order, result), [])
+
+    # Actions whose availability depends on the ticket under the cursor.
+    _DYNAMIC_ACTIONS = (
+        "log_time", "claim", "extension", "release", "reject", "contact", "retry",
+        "approve", "deny", "decide_refused",
+    )
+
+    def _refresh_bindings_if_changed(self) -> None:
+        """Rebuild the footer only when the ticket-dependent keys change.
+
+        A footer rebuild on every cursor move costs a full repaint, and Textual keeps
+        the replaced footer keys alive (about 1 MB per page walked).
+        """
+        state = tuple(self.check_action(action, ()) for action in self._DYNAMIC_ACTIONS)
+        if state != getattr(self, "_bindings_state", None):
+            self._bindings_state = state
+            self.refresh_bindings()
 
     def check_action(self, action: str, parameters: tuple) -> bool | None:
         if action == "log_time":

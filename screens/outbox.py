@@ -33,6 +33,20 @@ EMPTY = "Der Postausgang ist leer."
 EMPTY_FILTERED = "Keine Mails mit Status „{status}“."
 
 
+COLUMNS = (("Status", "status"), ("Erstellt", "created"), ("An", "to"), ("Betreff", "subject"),
+           ("Vers.", "attempts"), ("Letzter Fehler", "error"))
+
+
+def column_widths(screen_width: int) -> tuple[int, ...]:
+    """Widths of ``COLUMNS``: the subject gets the most of what the fixed columns leave."""
+    status, created, attempts = 13, 14, 5  # "Warteschlange", "23.11.26 03:34"
+    rest = max(0, screen_width - status - created - attempts - 2 * len(COLUMNS) - 5)  # padding, scrollbar
+    to = max(16, min(30, rest * 26 // 100))
+    error = max(14, min(40, rest * 18 // 100))
+    subject = max(16, rest - to - error)
+    return status, created, to, subject, attempts, error
+
+
 class MailTable(DataTable):
     """The list; moving down past the last row asks the screen for older mails."""
 
@@ -124,6 +138,7 @@ class OutboxScreen(Screen):
         self.has_more = False
         self.counts: dict[str, int] = {}
         self._fetching = False
+        self._widths: tuple[int, ...] = ()
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -134,17 +149,26 @@ class OutboxScreen(Screen):
         yield Footer()
 
     def on_mount(self) -> None:
-        table = self.query_one(MailTable)
-        fixed = {"status": 14, "created": 14, "to": 26, "attempts": 8, "error": 28}
-        subject = max(16, self.app.size.width - sum(fixed.values()) - 2 * (len(fixed) + 1) - 4)
-        table.add_column("Status", key="status", width=fixed["status"])
-        table.add_column("Erstellt", key="created", width=fixed["created"])
-        table.add_column("An", key="to", width=fixed["to"])
-        table.add_column("Betreff", key="subject", width=subject)
-        table.add_column("Versuche", key="attempts", width=fixed["attempts"])
-        table.add_column("Letzter Fehler", key="error", width=fixed["error"])
-        table.focus()
+        self._build_columns()
+        self.query_one(MailTable).focus()
         self.reload()
+
+    def _build_columns(self) -> None:
+        table = self.query_one(MailTable)
+        self._widths = column_widths(self.app.size.width)
+        table.clear(columns=True)
+        for (label, key), width in zip(COLUMNS, self._widths):
+            table.add_column(label, key=key, width=width)
+        for row in self.rows:
+            table.add_row(*self._cells(row), key=str(row.id))
+
+    def on_resize(self, event) -> None:
+        if self._widths and self._widths != column_widths(self.app.size.width):
+            keep = self.query_one(MailTable).cursor_row
+            self._build_columns()
+            table = self.query_one(MailTable)
+            if table.row_count:
+                table.move_cursor(row=min(keep, table.row_count - 1), animate=False)
 
     # ------------------------------------------------------------------ loading
 
@@ -200,13 +224,10 @@ class OutboxScreen(Screen):
 
     def _update_title(self) -> None:
         counts = self.counts
-        parts = [
-            "Postausgang",
-            f"{counts.get('queued', 0)} in der Warteschlange",
-            f"{counts.get('sending', 0)} wird gesendet",
-            f"{counts.get('sent', 0)} gesendet",
-            f"Filter: {FILTER_LABEL[self.status]}",
-        ]
+        parts = ["Postausgang", f"{counts.get('queued', 0)} in der Warteschlange"]
+        if counts.get("sending"):  # only while a delivery runs (or one was cut off)
+            parts.append(f"{counts['sending']} wird gesendet")
+        parts += [f"{counts.get('sent', 0)} gesendet", f"Filter: {FILTER_LABEL[self.status]}"]
         shown = f"{len(self.rows)}{'+' if self.has_more else ''} angezeigt"
         self.query_one("#outbox-title", Static).update(" · ".join(parts + [shown]))
         empty = self.query_one("#outbox-empty", Static)

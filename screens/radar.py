@@ -30,6 +30,28 @@ RadarScreen #radar-empty { color: $text-muted; padding: 1 2; }
 """
 
 
+# Column widths; the customer's name takes what the terminal leaves (between these bounds).
+COLUMNS_BEFORE = (("Verfall am", "expiry", 10), ("Noch", "days", 8))
+COLUMNS_AFTER = (
+    ("Nr.", "number", 7), ("Verfällt", "expiring", 8), ("Zeitraum", "horizon", 8), ("Gültig", "valid", 7),
+    ("Blockiert", "blocked", 9), ("Verfallen", "expired", 9),
+)
+CUSTOMER_WIDTH = (14, 32)
+
+
+def _customer_width(screen_width: int) -> int:
+    fixed = sum(w for _, _, w in COLUMNS_BEFORE + COLUMNS_AFTER)
+    padding = 2 * (len(COLUMNS_BEFORE) + len(COLUMNS_AFTER) + 1) + 2  # cell padding and the scrollbar
+    low, high = CUSTOMER_WIDTH
+    return max(low, min(high, screen_width - fixed - padding))
+
+
+class RadarTable(DataTable):
+    """The list; Enter opens the customer's card, and the footer says so."""
+
+    BINDINGS = [Binding("enter", "select_cursor", "Kundenkarte", id="radar.open")]
+
+
 def _days_text(days: int) -> str:
     if days == 0:
         return "heute"
@@ -41,7 +63,7 @@ class RadarScreen(Screen[None]):
     HELP_TITLE = "Budget-Radar"
     BINDINGS = [
         Binding("escape", "back", "Zurück", id="radar.back"),
-        Binding("enter", "open_customer", "Kundenkarte", id="radar.open"),
+        Binding("enter", "open_customer", "Kundenkarte", show=False),
         Binding("1", "horizon(0)", "1. Zeitraum", show=False),
         Binding("2", "horizon(1)", "2. Zeitraum", show=False),
         Binding("3", "horizon(2)", "3. Zeitraum", show=False),
@@ -57,6 +79,7 @@ class RadarScreen(Screen[None]):
         self.total: int | None = None
         self._more = False
         self._paging = False
+        self._customer_width: int | None = None
 
     @property
     def horizons(self) -> tuple[int, ...]:
@@ -71,23 +94,35 @@ class RadarScreen(Screen[None]):
         with Vertical():
             yield Static("", id="radar-tabs")
             yield Static("", id="radar-title")
-            yield DataTable(id="radar", cursor_type="row", zebra_stripes=True)
+            yield RadarTable(id="radar", cursor_type="row", zebra_stripes=True)
             yield Static("", id="radar-empty")
         yield Footer()
 
     def on_mount(self) -> None:
         self.sub_title = "Budget-Radar"
         table = self.query_one("#radar", DataTable)
-        for label, key, width in (
-            ("Verfall am", "expiry", 10), ("noch", "days", 8), ("Kunde", "customer", 26), ("Nr.", "number", 8),
-            ("verfällt", "expiring", 8), ("im Zeitraum", "horizon", 11), ("gültig", "valid", 7),
-            ("blockiert", "blocked", 9), ("verfallen", "expired", 9),
-        ):
-            table.add_column(label, key=key, width=width)
+        self._build_columns()
         self.query_one("#radar-empty").display = False
         table.focus()
         self._show_tabs()
         self.load()
+
+    def _build_columns(self) -> None:
+        self._customer_width = _customer_width(self.app.size.width)
+        table = self.query_one("#radar", DataTable)
+        table.clear(columns=True)
+        for label, key, width in (*COLUMNS_BEFORE, ("Kunde", "customer", self._customer_width), *COLUMNS_AFTER):
+            table.add_column(label, key=key, width=width)
+        for row in self.rows:
+            table.add_row(*self._cells(row), key=str(row.customer_id))
+
+    def on_resize(self, event) -> None:
+        if self._customer_width != _customer_width(self.app.size.width):
+            keep = self.query_one("#radar", DataTable).cursor_row
+            self._build_columns()
+            table = self.query_one("#radar", DataTable)
+            if table.row_count:
+                table.move_cursor(row=min(keep, table.row_count - 1), animate=False)
 
     def on_screen_resume(self) -> None:
         if self.rows or self.total is not None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from rich.table import Table
+from rich.columns import Columns
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -31,12 +31,29 @@ from models.enums import TaskStatus
 from .budget_dialogs import LogTimeDialog, TaskDialog, announce_time
 from .dialogs import ChoiceDialog
 
+# Column widths; the title takes what the terminal leaves (between these bounds).
+FIXED_COLUMNS = (("Nr.", "id", 4), ("Schätzung", "estimate", 9), ("Erfasst", "logged", 7),
+                 ("Deadline", "deadline", 8), ("Status", "status", 8))
+HINT_WIDTH = 24  # "Schätzung überschritten", "⚑ Budgetverfall 09.12.26"
+TITLE_WIDTH = (16, 60)
+
 TASKS_CSS = """
 TasksScreen #tasks-summary { height: auto; padding: 0 1; border: round $primary 50%; }
 TasksScreen #tasks-note { height: auto; padding: 0 1; }
 TasksScreen #tasks { height: 1fr; }
 TasksScreen #tasks-empty { color: $text-muted; padding: 1 2; }
 """
+
+
+class TaskTable(DataTable):
+    """The list; Enter edits the task under the cursor, and the footer says so."""
+
+    BINDINGS = [Binding("enter", "select_cursor", "Bearbeiten", id="tasks.edit")]
+
+    def check_action(self, action: str, parameters: tuple) -> bool | None:
+        if action == "select_cursor":  # greyed out on a closed task, like the screen's keys
+            return self.screen.check_action("edit", parameters)
+        return super().check_action(action, parameters)
 
 
 class TasksScreen(Screen[bool]):
@@ -47,7 +64,7 @@ class TasksScreen(Screen[bool]):
     BINDINGS = [
         Binding("escape", "back", "Zurück", id="tasks.back"),
         Binding("n", "new", "Neue Aufgabe", id="tasks.new"),
-        Binding("enter", "edit", "Bearbeiten", id="tasks.edit"),
+        Binding("enter", "edit", "Bearbeiten", show=False),
         Binding("t", "log_time", "Zeit erfassen", id="tasks.log_time"),
         Binding("C", "close_task", "Erledigt", id="tasks.close"),
         Binding("d,delete", "delete", "Löschen", id="tasks.delete"),
@@ -64,13 +81,15 @@ class TasksScreen(Screen[bool]):
         self.expiries: tuple[dt.date, ...] = ()
         self.changed = False
         self._loaded = False
+        self._title_width: int | None = None
+        self._today: dt.date | None = None
 
     def compose(self) -> ComposeResult:
         yield Header()
         with Vertical():
             yield Static("", id="tasks-summary")
             yield Static("", id="tasks-note")
-            yield DataTable(id="tasks", cursor_type="row", zebra_stripes=True)
+            yield TaskTable(id="tasks", cursor_type="row", zebra_stripes=True)
             yield Static("Keine Aufgaben. n legt eine an.", id="tasks-empty")
         yield Footer()
 
@@ -78,15 +97,32 @@ class TasksScreen(Screen[bool]):
         self.sub_title = f"Aufgaben von {self.customer}"
         self.query_one("#tasks-summary").border_title = f"Aufgaben · {self.customer}"
         table = self.query_one("#tasks", DataTable)
-        for label, key, width in (
-            ("Nr.", "id", 5), ("Aufgabe", "title", 34), ("Schätzung", "estimate", 9), ("Erfasst", "logged", 8),
-            ("Deadline", "deadline", 8), ("Status", "status", 8), ("Hinweis", "hint", 36),
-        ):
-            table.add_column(label, key=key, width=width)
+        self._build_columns(self.app.size.width)
         self.query_one("#tasks-empty").display = False
         self.query_one("#tasks-note").display = False
         table.focus()
         self.load()
+
+    @staticmethod
+    def _wanted_title_width(screen_width: int) -> int:
+        fixed = sum(width for _, _, width in FIXED_COLUMNS) + HINT_WIDTH
+        padding = 2 * (len(FIXED_COLUMNS) + 2) + 2  # cell padding and the scrollbar
+        low, high = TITLE_WIDTH
+        return max(low, min(high, screen_width - fixed - padding))
+
+    def _build_columns(self, screen_width: int) -> None:
+        self._title_width = self._wanted_title_width(screen_width)
+        table = self.query_one("#tasks", DataTable)
+        table.clear(columns=True)
+        columns = [*FIXED_COLUMNS[:1], ("Aufgabe", "title", self._title_width), *FIXED_COLUMNS[1:],
+                   ("Hinweis", "hint", HINT_WIDTH)]
+        for label, key, width in columns:
+            table.add_column(label, key=key, width=width)
+
+    def on_resize(self, event) -> None:
+        if self._title_width != self._wanted_title_width(self.app.size.width):
+            self._build_columns(self.app.size.width)
+            self._fill_rows()
 
     # ------------------------------------------------------------------ loading
 
@@ -106,36 +142,42 @@ class TasksScreen(Screen[bool]):
 
     def _show(self, tasks: tuple[TaskView, ...], state, expiries: tuple[dt.date, ...], today: dt.date) -> None:
         self.tasks, self.expiries, self._loaded = tasks, expiries, True
-        grid = Table.grid(padding=(0, 3))
-        for _ in range(4):
-            grid.add_column(no_wrap=True)
-        next_expiry = "–" if state.next_expiry is None else f"{date_de(state.next_expiry)} (noch {state.days_left} T)"
-        grid.add_row(
+        if state.next_expiry is None:
+            next_expiry = "–"
+        else:
+            days = "1 Tag" if state.days_left == 1 else f"{state.days_left} Tage"
+            next_expiry = f"{date_de(state.next_expiry)} (noch {days})"
+        # The figures side by side; on a narrow terminal they move to a second line whole.
+        summary = Columns([
             Text.assemble(("Gültig ", "dim"), (hours_label(state.valid), "bold")),
             Text.assemble(("Blockiert ", "dim"), hours_label(state.blocked)),
             Text.assemble(("Verfallen ", "dim"), hours_label(state.expired)),
             Text.assemble(("Nächster Verfall ", "dim"), next_expiry),
-        )
-        self.query_one("#tasks-summary", Static).update(grid)
+        ], padding=(0, 3))
+        self.query_one("#tasks-summary", Static).update(summary)
         hits = [t for t in tasks if t.workaround and t.status == TaskStatus.OPEN]
         note = self.query_one("#tasks-note", Static)
         if hits:
             what = "1 offene Aufgabe" if len(hits) == 1 else f"{len(hits)} offene Aufgaben"
             note.update(Text.assemble(
                 (f" {texts.FLAG_SYMBOL['workaround']} {texts.FLAG['workaround']} ", "bold black on yellow"),
-                f" {what}: {texts.WORKAROUND_HINT}.",
+                f" {what} — wirkt wie eine Budgetverlängerung, erst Freigabe einholen",
             ))
         note.display = bool(hits)
+        self._today = today
+        self._fill_rows()
+        self.query_one("#tasks", DataTable).display = bool(tasks)
+        self.query_one("#tasks-empty").display = not tasks
+        self.refresh_bindings()
+
+    def _fill_rows(self) -> None:
         table = self.query_one("#tasks", DataTable)
         keep = table.cursor_row
         table.clear()
-        for t in tasks:
-            table.add_row(*self._cells(t, today), key=str(t.id))
+        for t in self.tasks:
+            table.add_row(*self._cells(t, self._today), key=str(t.id))
         if table.row_count:
             table.move_cursor(row=min(keep, table.row_count - 1), animate=False)
-        table.display = bool(tasks)
-        self.query_one("#tasks-empty").display = not tasks
-        self.refresh_bindings()
 
     @staticmethod
     def _cells(t: TaskView, today: dt.date) -> list:
@@ -144,7 +186,8 @@ class TasksScreen(Screen[bool]):
         if done:
             hint = Text("")
         elif t.workaround:
-            hint = Text(f"{texts.FLAG_SYMBOL['workaround']} {texts.FLAG['workaround']} ({date_de(t.expiry_hit)})",
+            # The note above the list says what it means; the row names the expiry it sits on.
+            hint = Text(f"{texts.FLAG_SYMBOL['workaround']} Budgetverfall {date_de(t.expiry_hit)}",
                         style="bold yellow")
         elif t.deadline is not None and t.deadline < today:
             hint = Text("Deadline überschritten", style="red")

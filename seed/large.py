@@ -391,6 +391,27 @@ def _counter(session: Session, name: str) -> int:
     return row.value if row is not None else 0
 
 
+def _analyze(engine: Engine) -> None:
+    """Fresh planner statistics for the loaded tables, on both backends.
+
+    Without them PostgreSQL plans the first inbox page blind (59 ms instead of a few ms
+    at 100,000 tickets) until autovacuum gets round to it, and SQLite knows nothing about
+    how selective its indexes are. SQLite samples (``analysis_limit``) to stay quick.
+    """
+    if engine.dialect.name == "sqlite":
+        with engine.begin() as conn:
+            conn.exec_driver_sql("PRAGMA analysis_limit = 1000")
+            conn.exec_driver_sql("ANALYZE")
+        return
+    # PostgreSQL: only the loaded tables (other schemas of the database are not ours).
+    # VACUUM too, so the visibility map is set and the counts are index-only
+    # scans (no heap fetches) at once. VACUUM cannot run inside a transaction.
+    with engine.connect() as conn:
+        conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+        tables = ", ".join(t.__table__.name for t in (Customer, HourPackage, Ticket))
+        conn.exec_driver_sql(f"VACUUM ANALYZE {tables}")
+
+
 def build_large(
     engine: Engine,
     *,
@@ -468,7 +489,9 @@ def build_large(
             session, roster[agents.SYSTEM_LOGIN], "seed.large", "database", "large", new=summary, now=now
         )
         session.flush()
-    stages["commit"] = round(time.perf_counter() - t, 3)
+    t = lap("commit", t)
+    _analyze(engine)
+    stages["analyze"] = round(time.perf_counter() - t, 3)
 
     return LargeSummary(
         customers=customers,

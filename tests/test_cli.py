@@ -37,7 +37,7 @@ def test_every_command_has_help(argv, capsys):
     with pytest.raises(SystemExit) as exit_:
         main(argv)
     assert exit_.value.code == 0
-    assert "usage: deskapp" in capsys.readouterr().out
+    assert "Aufruf: deskapp" in capsys.readouterr().out
 
 
 def test_unknown_command_is_one_line_exit_2(capsys):
@@ -170,3 +170,16 @@ def test_console_script_prints_no_traceback(tmp_path):
     assert result.returncode == 3
     assert "Traceback" not in result.stderr
     assert result.stderr.strip().count("\n") == 0
+
+
+def test_argparse_refusals_speak_german(capsys):
+    """A missing or unknown argument is one German line, exit 2 (walk: agents read it)."""
+    with pytest.raises(SystemExit) as exit_:
+        main(["extension", "request", "--db", "x.sqlite3"])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert "diese Angaben fehlen: --customer, --months" in err
+    assert "the following" not in err
+    with pytest.raises(SystemExit):
+        main(["seed", "bogus", "--db", "x.sqlite3"])
+    assert "ungültige Wahl: 'bogus'" in capsys.readouterr().err

@@ -316,3 +316,41 @@ async def test_queue_switch_by_number_key(desk):
         await settle(pilot)
         assert "Vertragsbearbeitung" in title(app)
         assert [r.queue for r in inbox(app).page.rows] == ["contract"]
+
+
+async def test_closing_a_ticket_keeps_the_cursor_in_place(desk):
+    """C closes the ticket; it leaves the list and the cursor lands on the next one
+    (as in mutt), not on the top of the page."""
+    engine, data = desk
+    tom = data["people"]["tom"]
+    app = make_app(engine, tom)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        for _ in range(3):
+            await pilot.press("j")
+        await settle(pilot)
+        before = visible_numbers(app)
+        closed = current(app)
+        assert closed.number == before[3]
+        await pilot.press("C")
+        await settle(pilot)
+        assert closed.number not in visible_numbers(app)
+        assert current(app).number == before[4]
+        assert inbox(app).current.row.number == before[4]  # the detail follows
+
+
+async def test_cursor_moves_do_not_rebuild_the_footer(desk):
+    """The footer is rebuilt only when the ticket-dependent keys change (a rebuild per
+    cursor move repaints the screen and leaks the old footer keys in Textual)."""
+    engine, data = desk
+    app = make_app(engine, data["people"]["tom"])
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        screen = inbox(app)
+        calls = []
+        original = screen.refresh_bindings
+        screen.refresh_bindings = lambda: (calls.append(1), original())[1]
+        for _ in range(8):
+            await pilot.press("j")
+        await settle(pilot)
+        assert len(calls) <= 1  # ordinary support tickets all offer the same keys

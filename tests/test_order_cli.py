@@ -79,7 +79,7 @@ def test_order_commands_have_help(argv, capsys):
         main(argv)
     assert exit_.value.code == 0
     out = capsys.readouterr().out
-    assert "usage: deskapp" in out and "6 Vergabestelle fehlgeschlagen" in " ".join(out.split())
+    assert "Aufruf: deskapp" in out and "6 Vergabestelle fehlgeschlagen" in " ".join(out.split())
 
 
 # --------------------------------------------------------------------------- the three outcomes

@@ -127,7 +127,7 @@ async def test_reminders_from_the_palette_land_in_the_outbox(ui_engine):
         await pilot.press("enter")
         await settle(pilot)
         notes = [n.message for n in app._notifications]
-        assert any(m.startswith("1 Erinnerung verschickt (6 Monate: 0, 3 Monate: 0, 1 Monat: 1)") for m in notes), notes
+        assert any(m.startswith("1 Erinnerung erstellt (6 Monate: 0, 3 Monate: 0, 1 Monat: 1)") for m in notes), notes
 
         await pilot.press("O")
         await settle(pilot)

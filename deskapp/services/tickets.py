@@ -15,7 +15,7 @@ import datetime as dt
 import re
 import uuid
 
-from sqlalchemy import and_, bindparam, func, literal_column, or_, select, text, tuple_, update
+from sqlalchemy import and_, bindparam, func, insert, literal_column, or_, select, text, tuple_, update
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
@@ -110,8 +110,17 @@ def _to_row(r) -> TicketRow:
     )
 
 
+# The predicate of the partial index ix_ticket_flagged (migration 0003), repeated literally:
+# SQLite and PostgreSQL use a partial index only when the query states its WHERE as is.
+_HAS_FLAGS = Ticket.flags != literal_column("''")
+
+
 def _flag_clause(flag: str):
-    return (literal_column("' '") + Ticket.flags + literal_column("' '")).like(f"% {flag} %")
+    """``flag`` is one of the ticket's space-separated flags (served by ix_ticket_flagged)."""
+    return and_(
+        _HAS_FLAGS,
+        (literal_column("' '") + Ticket.flags + literal_column("' '")).like(f"% {flag} %"),
+    )
 
 
 def _search_clause(session: Session, query: str):
@@ -316,10 +325,14 @@ def count(session: Session, actor: AgentRef, filt: TicketFilter) -> int:
 
 def sidebar_counts(session: Session, actor: AgentRef) -> SidebarCounts:
     active = Ticket.status.in_(ACTIVE_STATUSES)
-    per_queue = dict(
-        session.execute(select(Ticket.queue, func.count()).where(active).group_by(Ticket.queue)).all()
-    )
-    queues = {q.value: int(per_queue.get(q.value, 0)) for q in Queue}
+    # Grouped by (status, queue), the order of ix_ticket_status_queue: an index-only scan
+    # of the active tickets. Grouped by queue alone, SQLite walks ix_ticket_inbox instead
+    # (every ticket, resolved ones too) to save the sort.
+    per_queue: dict[str, int] = {}
+    grouped = select(Ticket.status, Ticket.queue, func.count()).where(active).group_by(Ticket.status, Ticket.queue)
+    for _status, queue, n in session.execute(grouped):
+        per_queue[queue] = per_queue.get(queue, 0) + int(n)
+    queues = {q.value: per_queue.get(q.value, 0) for q in Queue}
     views = {
         "mine": count(session, actor, TicketFilter(queue=None, view="mine")),
         "unassigned": count(session, actor, TicketFilter(queue=None, view="unassigned")),
@@ -599,14 +612,68 @@ def claim(session: Session, actor: AgentRef, seen: TicketRow, *, now: dt.datetim
             f"#{seen.number} ist schon {seen.assignee_login} zugewiesen; mit A neu zuweisen.", seen
         )
     values = {"assignee_id": actor.id}
-    events = [TicketEvent(kind=EventKind.CLAIM, old="", new=actor.login)]
+    events = [{"kind": EventKind.CLAIM, "old": "", "new": actor.login}]
     if seen.status == TicketStatus.NEW:
         values["status"] = TicketStatus.OPEN
-        events.append(TicketEvent(kind=EventKind.STATUS, old=seen.status, new=TicketStatus.OPEN))
-    return _apply(
-        session, actor, seen, values, action="ticket.claim", events=events, now=now,
-        extra_where=(Ticket.assignee_id.is_(None),),
+        events.append({"kind": EventKind.STATUS, "old": seen.status, "new": TicketStatus.OPEN})
+    # The hot path of the desk (two agents racing for the same ticket), so it is kept to
+    # three statements inside the write lock: the conditional UPDATE that reads the new
+    # state back (RETURNING), the events in one executemany, and the audit entry (flushed
+    # at commit). The same guarantees as _apply: version check, one winner, Conflict
+    # naming who changed what.
+    stmt = _CLAIM_OPEN if "status" in values else _CLAIM
+    params = {"ticket_id": seen.id, "seen_version": seen.version, "assignee": actor.id, "now": now}
+    # Plain Core on the session's connection: no ORM bookkeeping (identity-map sync).
+    conn = session.connection()
+    returned = conn.execute(stmt, params).first()
+    if returned is None:
+        current = get_row(session, seen.id)
+        raise Conflict(_describe_conflict(session, seen, current), current)
+    conn.execute(
+        _INSERT_EVENTS,
+        [{"ticket_id": seen.id, "agent_id": actor.id, "text": "", "created_at": now, **e} for e in events],
     )
+    old = {"assignee_id": seen.assignee_login}
+    if "status" in values:
+        old["status"] = seen.status
+    audit.record(session, actor, "ticket.claim", "ticket", seen.number, old=old, new=values, now=now)
+    # The version matched, so every other ticket column is as ``seen`` read it; the customer
+    # name comes with ``seen`` too (it is not part of the ticket and cannot change a claim).
+    return dataclasses.replace(
+        seen,
+        status=returned.status,
+        assignee_login=actor.login,
+        flags=tuple(returned.flags.split()),
+        updated_at=returned.updated_at,
+        version=returned.version,
+    )
+
+
+def _claim_update(*, opens: bool):
+    """Built once (building the statement costs more than running it): take the ticket if
+    it is still unassigned and as seen; ``opens``: a new ticket becomes open."""
+    values = {
+        "assignee_id": bindparam("assignee"),
+        "version": Ticket.version + 1,
+        "updated_at": bindparam("now", type_=UTCDateTime()),
+    }
+    if opens:
+        values["status"] = literal_column(f"'{TicketStatus.OPEN.value}'")
+    return (
+        update(Ticket)
+        .where(
+            Ticket.id == bindparam("ticket_id"),
+            Ticket.version == bindparam("seen_version"),
+            Ticket.assignee_id.is_(None),
+        )
+        .values(**values)
+        .returning(Ticket.status, Ticket.flags, Ticket.updated_at, Ticket.version)
+    )
+
+
+_CLAIM = _claim_update(opens=False)
+_CLAIM_OPEN = _claim_update(opens=True)
+_INSERT_EVENTS = insert(TicketEvent.__table__)
 
 
 def assign(
