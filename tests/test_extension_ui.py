@@ -228,10 +228,11 @@ async def test_service_refusals_show_in_the_form(desk):
     async with app.run_test(size=SIZE) as pilot:
         await open_card(pilot)
         form = await open_form(pilot)
+        # Said up front, next to the budget, before the agent fills anything in.
+        assert "wartet schon Verlängerungsantrag 1" in flat(shown(form, "#target-error"))
         await pilot.press("ctrl+s")
         await settle(pilot)
-        assert app.screen is form
-        assert "wartet schon Verlängerungsantrag 1" in flat(shown(form, "#form-error"))
+        assert app.screen is form  # nothing filed
     with read_session(engine) as s:
         assert extensions.my_requests(s, data["people"]["tom"]) == []
 

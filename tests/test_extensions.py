@@ -209,6 +209,12 @@ def test_filing_refuses_other_than_one_or_two_months(engine, people, ivo, months
 
 def test_a_budget_has_one_waiting_request_at_a_time(engine, people, ivo):
     first = _file(engine, people["tom"])
+    with read_session(engine) as s:
+        form = extensions.draft(s, people["lena"], IVO, now=NOW, policy=Policy())
+    assert form.targets[0].waiting_request == first.request_id  # the form can say so up front
+    checked = extensions.preview(form, valid_until=None, months=1, task_id=None, rebooked_package_id=None,
+                                 new_package=None, policy=Policy())
+    assert f"wartet schon Verlängerungsantrag {first.request_id}" in checked.errors["target"]
     with pytest.raises(Conflict, match=f"wartet schon Verlängerungsantrag {first.request_id}"):
         _file(engine, people["lena"], months=2)
     _decide(engine, people["isabel"], first.request_id, approve=False, reason="Erst Aufgaben planen")

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 from sqlalchemy import select, update
@@ -120,6 +120,7 @@ class ExtensionTarget:
     remaining_minutes: int  # unblocked remainder, valid or expired
     expired: bool
     label: str  # German one-liner for a select
+    waiting_request: int | None = None  # a request for this budget already waits (the form says so)
 
 
 @dataclass(frozen=True)
@@ -340,7 +341,9 @@ def draft(
         customer_id=customer.id,
         customer_name=customer.name,
         customer_number=customer.number,
-        targets=targets_of(budget),
+        targets=tuple(
+            replace(t, waiting_request=_waiting_for(session, t.package_ids)) for t in targets_of(budget)
+        ),
         open_tasks=tuple(budgets.task_view(session, t, policy, expiries=expiries) for t in tasks),
         recent_packages=tuple(budgets.package_view(p, budget) for p in recent),
         addressee_name=route.addressee.display_name if route.addressee else None,
@@ -391,6 +394,8 @@ def preview(
         target = next((t for t in draft.targets if t.valid_until == valid_until), None)
         if target is None:
             errors["target"] = MSG_NO_TARGET_ON.format(day=date_de(valid_until))
+    if target is not None and target.waiting_request is not None:
+        errors["target"] = MSG_ALREADY_WAITING.format(request_id=target.waiting_request)
     months_problem = rules.months_error(months, policy)
     if months_problem:
         errors["months"] = months_problem
@@ -479,6 +484,8 @@ def request_extension(
         form, valid_until=valid_until, months=months, task_id=task_id,
         rebooked_package_id=rebooked_package_id, new_package=new_package, policy=policy,
     )
+    if checked.target is not None and checked.target.waiting_request is not None:
+        raise Conflict(MSG_ALREADY_WAITING.format(request_id=checked.target.waiting_request))
     for key in ("target", "months", "task", "rebooking"):
         if key in checked.errors:
             raise InvalidInput(checked.errors[key])
