@@ -519,21 +519,10 @@ def close_task(
 ) -> TaskView:
     """Mark a task done: its estimate no longer blocks budget."""
     _require_agent(actor)
-    task = session.get(Task, task_id)
-    if task is None:
-        raise NotFound(MSG_TASK_MISSING.format(task_id=task_id))
+    task = _task_for_change(session, task_id)
     if task.status == TaskStatus.DONE:
         raise InvalidInput(MSG_TASK_DONE.format(task_id=task_id))
-    if task.status == TaskStatus.DELETED:
-        raise InvalidInput(MSG_TASK_DELETED.format(task_id=task_id))
-    result = session.execute(
-        update(Task)
-        .where(Task.id == task_id, Task.version == task.version, Task.status == TaskStatus.OPEN)
-        .values(status=TaskStatus.DONE, version=Task.version + 1)
-    )
-    if result.rowcount != 1:
-        raise Conflict(MSG_TASK_CHANGED.format(task_id=task_id))
-    session.refresh(task)
+    _versioned_update(session, task, task.version, policy, Task.status == TaskStatus.OPEN, status=TaskStatus.DONE)
     audit.record(
         session, actor, "task.close", "task", task_id,
         old={"status": TaskStatus.OPEN}, new={"status": TaskStatus.DONE}, now=now,
@@ -660,15 +649,8 @@ def update_task(
         raise Conflict(MSG_TASK_CHANGED.format(task_id=task_id), current=task_view(session, task, policy))
     if not changed:
         return task_view(session, task, policy)
-    result = session.execute(
-        update(Task)
-        .where(Task.id == task_id, Task.version == version, Task.status == TaskStatus.OPEN)
-        .values(**{k: new[k] for k in changed}, version=Task.version + 1)
-    )
-    if result.rowcount != 1:
-        session.refresh(task)
-        raise Conflict(MSG_TASK_CHANGED.format(task_id=task_id), current=task_view(session, task, policy))
-    session.refresh(task)
+    _versioned_update(session, task, version, policy, Task.status == TaskStatus.OPEN,
+                      **{k: new[k] for k in changed})
     audit.record(
         session, actor, "task.update", "task", task_id,
         old={k: old[k] for k in changed},
@@ -693,20 +675,26 @@ def delete_task(
     if task.version != version:
         raise Conflict(MSG_TASK_CHANGED.format(task_id=task_id), current=task_view(session, task, policy))
     old_status = task.status
-    result = session.execute(
-        update(Task)
-        .where(Task.id == task_id, Task.version == version, Task.status != TaskStatus.DELETED)
-        .values(status=TaskStatus.DELETED, version=Task.version + 1)
-    )
-    if result.rowcount != 1:
-        session.refresh(task)
-        raise Conflict(MSG_TASK_CHANGED.format(task_id=task_id), current=task_view(session, task, policy))
-    session.refresh(task)
+    _versioned_update(session, task, version, policy, Task.status != TaskStatus.DELETED,
+                      status=TaskStatus.DELETED)
     audit.record(
         session, actor, "task.delete", "task", task_id,
         old={"status": old_status, "title": task.title}, new={"status": TaskStatus.DELETED}, now=now,
     )
     return task_view(session, task, policy)
+
+
+def _versioned_update(session: Session, task: Task, version: int, policy: Policy, status_ok, **values) -> None:
+    """One conditional UPDATE of ``task`` as seen at ``version``; ``Conflict`` (with the
+    task as it is now) when someone changed it first."""
+    result = session.execute(
+        update(Task)
+        .where(Task.id == task.id, Task.version == version, status_ok)
+        .values(**values, version=Task.version + 1)
+    )
+    session.refresh(task)
+    if result.rowcount != 1:
+        raise Conflict(MSG_TASK_CHANGED.format(task_id=task.id), current=task_view(session, task, policy))
 
 
 def _task_for_change(session: Session, task_id: int) -> Task:
