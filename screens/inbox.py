@@ -156,7 +156,8 @@ class InboxScreen(Screen):
     def on_mount(self) -> None:
         table = self.query_one(TicketTable)
         # The subject takes what the other columns leave (each column pads 1 each side).
-        fixed = {"mark": 1, "number": 6, "age": 6, "prio": 8, "status": 8, "customer": 18,
+        # "number" fits "#100001": a busy desk passes ticket 99,999.
+        fixed = {"mark": 1, "number": 7, "age": 6, "prio": 8, "status": 8, "customer": 18,
                  "assignee": 7, "flags": 5}
         sidebar = 28
         subject = max(20, self.app.size.width - sidebar - sum(fixed.values()) - 2 * (len(fixed) + 1) - 5)

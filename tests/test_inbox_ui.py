@@ -354,3 +354,13 @@ async def test_cursor_moves_do_not_rebuild_the_footer(desk):
             await pilot.press("j")
         await settle(pilot)
         assert len(calls) <= 1  # ordinary support tickets all offer the same keys
+
+
+async def test_six_digit_ticket_numbers_fit_their_column(desk):
+    """At 100,000 tickets the number column cut "#100001" to "#10000" (walk on the large seed)."""
+    engine, data = desk
+    app = make_app(engine, data["people"]["tom"])
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        table = inbox(app).query_one("#tickets")
+        assert table.columns["number"].width >= len("#100001")
