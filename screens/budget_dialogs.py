@@ -34,7 +34,6 @@ MSG_DEADLINE_INPUT = "Deadline als TT.MM.JJ (z. B. 31.03.26) oder leer lassen."
 MSG_LOADING = "Budget wird geladen …"
 
 BUDGET_FORM_CSS = """
-.dialog .title { width: 100%; }
 .dialog #validity { margin-top: 1; height: auto; }
 .dialog #workaround { margin-top: 1; height: auto; }
 """
