@@ -21,7 +21,7 @@ def run_queries(results: Results, backend: str, name: str, url: str, expect: Exp
     from sqlalchemy import text
 
     from deskapp.formatting import utcnow
-    from deskapp.services import agents, tickets
+    from deskapp.services import agents, ticket_detail, tickets
     from deskapp.services.card import customer_card
     from deskapp.settings import Policy
     from models.engine import make_engine, read_session
@@ -80,7 +80,7 @@ def run_queries(results: Results, backend: str, name: str, url: str, expect: Exp
               lambda s: tickets.list_page(s, tom, inbox_search, limit=page), None)
         timed("change_token", "change token (the 2 s poll)", tickets.change_token, None)
         timed("detail", "ticket detail (the lower pane)",
-              lambda s: tickets.detail(s, detail_id, now=now, policy=policy), None)
+              lambda s: ticket_detail.detail(s, detail_id, now=now, policy=policy), None)
         if customer_id is not None:
             timed("customer_card", "customer card",
                   lambda s: customer_card(s, customer_id, now=now, policy=policy), None)

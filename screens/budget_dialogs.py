@@ -25,7 +25,7 @@ from deskapp.rules.budget import deadline_on_expiry, validity_end
 from deskapp.rules.timeinput import parse_hours, parse_minutes
 from deskapp.services import budget
 from deskapp.services.errors import DeskError, InvalidInput
-from deskapp.services.readmodels import PackageView, TaskView
+from deskapp.services.budget import PackageView, TaskView
 
 from .order_dialogs import MSG_DATE, FieldError, FormDialog, parse_date_de, parse_limit
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 
-from deskapp.services.readmodels import BudgetPoint
+if TYPE_CHECKING:  # annotations only: the card loads the budget service in its worker
+    from deskapp.services.budget import BudgetPoint
 
 BARS = "▁▂▃▄▅▆▇█"
 

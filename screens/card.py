@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from typing import TYPE_CHECKING
 
 from rich.console import Group
 from rich.table import Table
@@ -33,13 +34,17 @@ from deskapp import texts
 from deskapp.formatting import age_de, date_de, datetime_de, hhmm, hours_label, money, today_berlin
 from deskapp.services import orders
 from deskapp.services.errors import DeskError
-from deskapp.services.readmodels import CreditLimitChangeView, CustomerCard, OrderView, TicketRow
+from deskapp.services.orders import CreditLimitChangeView, OrderView
+from deskapp.services.readmodels import TicketRow
 from models.enums import OrderStatus, Priority, Queue, TicketStatus
 
 from .budget_widgets import trend_label, trend_text
 from .dialogs import ChoiceDialog
 from .order_dialogs import CreditLimitDialog, OrderDialog, SettleUntilDialog, order_headline
 from .styles import PRIORITY_STYLE, STATUS_STYLE
+
+if TYPE_CHECKING:  # annotations only: the card service is loaded in the worker
+    from deskapp.services.card import CustomerCard
 
 ORDER_STYLE = {
     OrderStatus.EXECUTED: "",

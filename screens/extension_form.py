@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import on, work
@@ -26,9 +27,12 @@ from deskapp.formatting import date_de, datetime_de, hours_label
 from deskapp.rules.extension import needs_rebooking
 from deskapp.services import extensions
 from deskapp.services.errors import DeskError
-from deskapp.services.readmodels import ExtensionView, TicketDetail
+from deskapp.services.extensions import ExtensionView
 
 from .order_dialogs import FormDialog, parse_date_de, parse_limit
+
+if TYPE_CHECKING:  # annotations only: the composer pulls in orders too
+    from deskapp.services.ticket_detail import TicketDetail
 
 # The form's fields in the order they are shown (each has its error line under it).
 FIELDS = ("target", "task", "months", "rebooking", "hours", "price", "purchased")

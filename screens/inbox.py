@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import on, work
@@ -25,18 +26,16 @@ from deskapp import texts
 from deskapp.formatting import age_de, date_de, datetime_de, money
 from deskapp.services import filters
 from deskapp.services.errors import Conflict, DeskError
-from deskapp.services.readmodels import (
-    ExtensionRow,
-    ExtensionView,
-    HeldOrderView,
-    TicketDetail,
-    TicketPage,
-    TicketRow,
-)
+from deskapp.services.readmodels import TicketPage, TicketRow
 from models.enums import EventKind, OrderStatus, Priority, Queue, TicketKind, TicketStatus
 
 from .styles import PRIORITY_STYLE, STATUS_STYLE
 from .dialogs import ChoiceDialog, FilterChoice, FilterDialog, NoteDialog
+
+if TYPE_CHECKING:  # annotations only: the first frame comes before SQLAlchemy is imported
+    from deskapp.services.extensions import ExtensionRow, ExtensionView
+    from deskapp.services.orders import HeldOrderView
+    from deskapp.services.ticket_detail import TicketDetail
 
 SOURCES: list[tuple[str, str]] = [(f"queue:{q.value}", texts.QUEUE[q]) for q in Queue] + [
     (f"view:{v}", texts.VIEW[v])
@@ -242,10 +241,10 @@ class InboxScreen(Screen):
 
     @work(thread=True, exclusive=True, group="detail", exit_on_error=False)
     def _load_detail(self, ticket_id: int) -> None:
-        from deskapp.services import tickets
+        from deskapp.services import ticket_detail
         app = self.app
         now, policy, viewer = app.now(), app.policy, app.agent
-        detail = app.read(lambda s: tickets.detail(s, ticket_id, now=now, policy=policy, viewer=viewer))
+        detail = app.read(lambda s: ticket_detail.detail(s, ticket_id, now=now, policy=policy, viewer=viewer))
         app.call_from_thread(self._show_detail, detail)
 
     @work(thread=True, exclusive=True, group="poll", exit_on_error=False)

@@ -15,7 +15,7 @@ import pytest
 
 from deskapp.rules import extension as rules
 from deskapp.services.extensions import ExtensionDraft, ExtensionTarget, NewPackage, preview
-from deskapp.services.readmodels import PackageView, TaskView
+from deskapp.services.budget import PackageView, TaskView
 from deskapp.settings import Policy
 
 POLICY = Policy()

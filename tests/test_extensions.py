@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import func, select, update
 
 from deskapp.rules.budget import add_months
-from deskapp.services import agents, budget, customers, extensions, journal, tickets
+from deskapp.services import agents, budget, customers, extensions, journal, ticket_detail, tickets
 from deskapp.services.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from deskapp.services.extensions import NewPackage
 from deskapp.settings import Policy
@@ -372,7 +372,7 @@ def test_both_absent_the_request_waits_for_the_first_return(engine, people, ivo)
     with read_session(engine) as s:
         ticket = s.get(Ticket, result.ticket_id)
         assert ticket.assignee_id is None and ticket.queue == Queue.ADMIN
-        view = tickets.detail(s, ticket.id, now=NOW, viewer=people["isabel"]).extension
+        view = ticket_detail.detail(s, ticket.id, now=NOW, viewer=people["isabel"]).extension
         assert view.routing_note == "Isabel und Rebekka abwesend – wartet auf die erste Rückkehr"
         notes = s.execute(select(TicketEvent.text).where(TicketEvent.ticket_id == ticket.id,
                                                          TicketEvent.kind == EventKind.NOTE)).scalars().all()
@@ -660,9 +660,9 @@ def test_the_requests_view_shows_the_requesters_tickets_in_every_state(engine, p
 def test_ticket_detail_carries_the_request_for_the_viewer(engine, people, ivo):
     filed = _file(engine, people["tom"])
     with read_session(engine) as s:
-        for_isabel = tickets.detail(s, filed.ticket_id, now=NOW, viewer=people["isabel"])
-        for_tom = tickets.detail(s, filed.ticket_id, now=NOW, viewer=people["tom"])
-        plain = tickets.detail(s, filed.ticket_id, now=NOW)
+        for_isabel = ticket_detail.detail(s, filed.ticket_id, now=NOW, viewer=people["isabel"])
+        for_tom = ticket_detail.detail(s, filed.ticket_id, now=NOW, viewer=people["tom"])
+        plain = ticket_detail.detail(s, filed.ticket_id, now=NOW)
     ext = for_isabel.extension
     assert (ext.request_id, ext.status, ext.requested_by, ext.addressee) == (filed.request_id, "waiting", "tom", "isabel")
     assert (ext.old_valid_until, ext.proposal, ext.months, ext.remaining_minutes) == (UNTIL, dt.date(2026, 4, 26), 1, 1425)
@@ -674,7 +674,7 @@ def test_ticket_detail_carries_the_request_for_the_viewer(engine, people, ivo):
     assert plain.extension.may_decide == "Kein Agent angemeldet."
     _decide(engine, people["isabel"], filed.request_id)
     with read_session(engine) as s:
-        done = tickets.detail(s, filed.ticket_id, now=NOW, viewer=people["isabel"]).extension
+        done = ticket_detail.detail(s, filed.ticket_id, now=NOW, viewer=people["isabel"]).extension
     assert done.status == "approved" and done.may_decide.startswith("Verlängerungsantrag 1 ist schon entschieden")
 
 

@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from deskapp.services import customers, orders, tickets
+from deskapp.services import customers, orders, ticket_detail, tickets
 from deskapp.services.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from deskapp.services.registry import SimulatedRegistry
 from deskapp.services.tickets import TicketFilter
@@ -82,7 +82,7 @@ def ticket_by_number(engine, number):
 def history(engine, number):
     with read_session(engine) as s:
         t = tickets.find_by_number(s, number)
-        return [(e.kind, e.text, e.new) for e in tickets.detail(s, t.id, now=dt.datetime.now(dt.timezone.utc)).events]
+        return [(e.kind, e.text, e.new) for e in ticket_detail.detail(s, t.id, now=dt.datetime.now(dt.timezone.utc)).events]
 
 
 def messages(engine, customer):
@@ -509,9 +509,9 @@ def test_held_order_view_explains_the_case(engine, people, now):
 def test_ticket_detail_carries_the_order(engine, people, held, now):
     with read_session(engine) as s:
         row = tickets.find_by_number(s, held.ticket_number)
-        detail = tickets.detail(s, row.id, now=now, policy=POLICY)
+        detail = ticket_detail.detail(s, row.id, now=now, policy=POLICY)
         plain = tickets.open_ticket(s, people["tom"], queue="support", subject="Frage", now=now)
-        assert tickets.detail(s, plain.id, now=now, policy=POLICY).order is None
+        assert ticket_detail.detail(s, plain.id, now=now, policy=POLICY).order is None
     assert detail.order.process_number == "VG-2026-000001"
     assert detail.order.over_limit == Decimal("25.50")
     assert detail.order.exposure == Decimal("525.50")
@@ -637,6 +637,6 @@ def test_overdue_held_orders_are_marked_in_the_list(engine, people, customer, no
                if r.kind == "held_order")
     with read_session(engine) as s:
         row = tickets.find_by_number(s, old.ticket_number)
-        assert "overdue" in tickets.detail(s, row.id, now=now, policy=POLICY).row.flags
-        assert tickets.detail(s, row.id, now=now, policy=POLICY).order.overdue
+        assert "overdue" in ticket_detail.detail(s, row.id, now=now, policy=POLICY).row.flags
+        assert ticket_detail.detail(s, row.id, now=now, policy=POLICY).order.overdue
     _ = fresh

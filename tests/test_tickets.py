@@ -14,7 +14,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select, update
 
-from deskapp.services import customers, tickets
+from deskapp.services import customers, ticket_detail, tickets
 from deskapp.services.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from deskapp.services.tickets import ALL_STATUSES, TicketFilter
 from models.engine import read_session, write_session
@@ -79,7 +79,7 @@ def snapshot(engine):
 
 def events(engine, ticket_id):
     with read_session(engine) as s:
-        return tickets.detail(s, ticket_id).events
+        return ticket_detail.detail(s, ticket_id).events
 
 
 def list_order(rows):
@@ -648,7 +648,7 @@ def test_detail_tells_the_story(engine, people, now):
         t = tickets.claim(s, tom, t, now=now + MINUTE)
         tickets.add_note(s, tom, t.id, text_="Rückruf vereinbart", now=now + 2 * MINUTE)
     with read_session(engine) as s:
-        d = tickets.detail(s, t.id)
+        d = ticket_detail.detail(s, t.id)
         by_number = tickets.find_by_number(s, t.number)
     assert d.body == "Bitte verlängern." and d.customer_number == c.number
     assert d.row.customer_name == "Ivo Moring" and by_number.id == t.id

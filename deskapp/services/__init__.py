@@ -2,4 +2,28 @@
 
 No Textual here. Every function that changes something runs inside the caller's
 ``write_session`` (one transaction) and writes the audit log.
+
+The modules import one way, lowest first; a module imports only from the rows below its
+own (``a | b`` on one row: siblings that do not import each other). import-linter checks
+this order (contract ``services-order`` in ``pyproject.toml``).
+
+1. ``errors | readmodels | filters`` — what a service refuses with; the read models
+   several services and screens share (agent, ticket row and page, customer hit; free of
+   SQLAlchemy for the lean start); the inbox's filter vocabulary.
+2. ``audit | counters | versioning | registry`` — the audit log, number counters, the one
+   version-checked update (``versioning.bump``), the order registry client.
+3. ``agents | customers | settings_store`` — who acts (and their logins); customers and
+   the row lock on a customer's money (``customers.lock_customer``); stored policy.
+4. ``tickets | journal | absences`` — the inbox and triage (including closing a ticket a
+   decision settled, ``tickets.resolve_with_note``); customer file and message log;
+   absences.
+5. ``budget | orders`` — hour budgets and tasks; orders against the credit limit. Both
+   open or close tickets and write the journal.
+6. ``extensions | reminders | radar | mail`` — extension requests (on budgets and
+   tickets), budget reminders, the expiry radar, outgoing mail.
+7. ``ticket_detail | card`` — composers: the open ticket with the order or request it
+   carries; the customer card.
+
+Every result type lives beside the service that returns it; only the shared ones are in
+``readmodels``.
 """

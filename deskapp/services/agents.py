@@ -9,6 +9,7 @@ from sqlmodel import Session, select
 from models.enums import Role
 from models.tables import Absence, Agent, DeskMeta
 
+from . import audit
 from .errors import InvalidInput, PermissionDenied, UnknownAgent
 from .readmodels import AgentRef
 
@@ -102,6 +103,14 @@ def create_agent(
     return to_ref(agent)
 
 
+def login_of(session: Session, agent_id: int | None) -> str | None:
+    """The login of agent ``agent_id``; None for no agent (or one that is gone)."""
+    if agent_id is None:
+        return None
+    agent = session.get(Agent, agent_id)
+    return agent.login if agent is not None else None
+
+
 def is_absent(session: Session, agent_id: int, day: dt.date) -> bool:
     hit = session.exec(
         select(Absence.id).where(
@@ -122,8 +131,6 @@ def record_absence(
     now: dt.datetime,
     note: str = "",
 ) -> None:
-    from . import audit
-
     if last_day < first_day:
         raise InvalidInput("Das Ende der Abwesenheit liegt vor ihrem Beginn.")
     absence = Absence(agent_id=agent_id, first_day=first_day, last_day=last_day, reason=reason, note=note)

@@ -12,7 +12,7 @@ import uuid
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import case, func, select
 from sqlmodel import Session
 
 from models.enums import Role, TaskStatus
@@ -23,9 +23,10 @@ from ..formatting import BERLIN, hours_label, to_berlin, today_berlin
 from ..rules import budget as rules
 from ..settings import Policy
 from . import audit
+from .customers import lock_customer
 from .errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from .orders import lock_customer
-from .readmodels import AgentRef, BudgetPoint, PackageView, TaskView
+from .readmodels import AgentRef
+from .versioning import bump
 
 # Who may book a package (a rebooking is recorded by support or contract processing).
 BOOKING_ROLES = frozenset({Role.SUPPORT, Role.CONTRACT, Role.ADMIN})
@@ -60,6 +61,44 @@ MSG_OVER_BUDGET = (
 MSG_WARN = "Achtung: gültiges Restbudget nur noch {remaining} (unter {threshold})."
 MSG_CRITICAL = "Kritisch: gültiges Restbudget nur noch {remaining} (unter {threshold})."
 DEFAULT_LABEL = "Stundenpaket {hours}"
+
+
+@dataclass(frozen=True)
+class PackageView:
+    id: int
+    label: str
+    purchased_on: dt.date
+    valid_until: dt.date
+    booked_minutes: int
+    used_minutes: int
+    blocked_minutes: int
+    remaining_minutes: int  # booked - used - blocked (unblocked remainder)
+    expired: bool
+    price: Decimal
+
+
+
+@dataclass(frozen=True)
+class BudgetPoint:
+    """One point of a customer's budget over time: the minutes left (blocked ones
+    included) in the packages valid on ``day``."""
+
+    day: dt.date
+    minutes: int
+
+
+@dataclass(frozen=True)
+class TaskView:
+    id: int
+    title: str
+    estimate_minutes: int
+    deadline: dt.date | None
+    status: str
+    workaround: bool
+    # The package expiry the deadline sits on (the workaround), if any.
+    expiry_hit: dt.date | None = None
+    version: int = 0  # for the optimistic check of update_task / delete_task
+    logged_minutes: int = 0  # time logged on the task so far (filled by list_tasks)
 
 
 @dataclass(frozen=True)
@@ -687,13 +726,9 @@ def delete_task(
 def _versioned_update(session: Session, task: Task, version: int, policy: Policy, status_ok, **values) -> None:
     """One conditional UPDATE of ``task`` as seen at ``version``; ``Conflict`` (with the
     task as it is now) when someone changed it first."""
-    result = session.execute(
-        update(Task)
-        .where(Task.id == task.id, Task.version == version, status_ok)
-        .values(**values, version=Task.version + 1)
-    )
+    won = bump(session, Task, task.id, version, status_ok, **values)
     session.refresh(task)
-    if result.rowcount != 1:
+    if not won:
         raise Conflict(MSG_TASK_CHANGED.format(task_id=task.id), current=task_view(session, task, policy))
 
 
@@ -721,6 +756,9 @@ def budget_warning(valid_minutes: int, policy: Policy) -> tuple[str, str]:
 
 __all__ = [
     "TASK_LIST_LIMIT",
+    "BudgetPoint",
+    "PackageView",
+    "TaskView",
     "TimeBudget",
     "TimeLogged",
     "book_package",

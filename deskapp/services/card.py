@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from dataclasses import dataclass, field
+from decimal import Decimal
 
 from sqlalchemy import func, select
 from sqlmodel import Session
@@ -28,17 +30,58 @@ from models.tables import (
 from ..formatting import today_berlin
 from ..settings import Policy
 from . import budget as budget_service
-from . import orders
+from . import orders, tickets
+from .budget import BudgetPoint, PackageView, TaskView
 from .errors import NotFound
-from .readmodels import (
-    BudgetSummary,
-    CustomerCard,
-    LogEntryView,
-)
-from . import tickets
+from .journal import LogEntryView
+from .orders import OrderView
+from .readmodels import TicketRow
 
 CARD_LIST_LIMIT = 50  # open tickets, open tasks, message log, customer file
 CARD_ORDER_LIMIT = 20
+
+
+@dataclass(frozen=True)
+class BudgetSummary:
+    valid_minutes: int
+    blocked_minutes: int
+    expired_minutes: int
+    next_expiry: dt.date | None
+    days_left: int | None
+    booked_minutes: int = 0
+    used_minutes: int = 0
+
+
+@dataclass(frozen=True)
+class CustomerCard:
+    id: uuid.UUID
+    number: str
+    name: str
+    email: str
+    phone: str
+    created_at: dt.datetime
+    credit_limit: Decimal
+    exposure: Decimal
+    headroom: Decimal
+    budget: BudgetSummary
+    packages: tuple[PackageView, ...]
+    orders: tuple[OrderView, ...]
+    open_tickets: tuple[TicketRow, ...]
+    tasks: tuple[TaskView, ...]
+    message_log: tuple[LogEntryView, ...]
+    customer_file: tuple[LogEntryView, ...]
+    flags: tuple[str, ...] = field(default=())  # repeat_case | over_limit | budget_warn | budget_critical
+    # The lists above are bounded; these are the full counts behind them.
+    open_tickets_total: int = 0
+    tasks_total: int = 0
+    orders_total: int = 0
+    message_log_total: int = 0
+    customer_file_total: int = 0
+    # Tasks created in the repeat-case window whose deadline sat on a budget expiry.
+    workaround_count: int = 0
+    as_of: dt.datetime | None = None
+    # The budget over the last months, oldest first (services.budget.budget_history).
+    budget_trend: tuple[BudgetPoint, ...] = ()
 
 
 def _as_uuid(customer_id: uuid.UUID | str) -> uuid.UUID:
@@ -184,4 +227,4 @@ def customer_card(
     )
 
 
-__all__ = ["CARD_LIST_LIMIT", "CARD_ORDER_LIMIT", "customer_card"]
+__all__ = ["CARD_LIST_LIMIT", "CARD_ORDER_LIMIT", "BudgetSummary", "CustomerCard", "customer_card"]

@@ -1,4 +1,6 @@
-"""Customers: creation, lookup and search. The card itself lives in ``card.py``."""
+"""Customers: creation, lookup, search and the row lock that serialises a customer's
+money (orders, hour packages, extension requests, reminders). The card itself lives in
+``card.py``."""
 
 from __future__ import annotations
 
@@ -14,6 +16,8 @@ from models.tables import Customer
 from . import audit, counters
 from .errors import InvalidInput, NotFound
 from .readmodels import AgentRef, CustomerHit
+
+MSG_NO_CUSTOMER = "Kunde {customer_id} gibt es nicht."
 
 
 def create_customer(
@@ -51,10 +55,24 @@ def create_customer(
         session, actor, "customer.create", "customer", customer.id,
         new={"number": number, "name": name, "credit_limit": credit_limit}, now=now,
     )
-    return _hit(customer)
+    return to_hit(customer)
 
 
-def _hit(c: Customer) -> CustomerHit:
+def lock_customer(session: Session, customer_id: uuid.UUID) -> Customer:
+    """The customer row, locked until the transaction ends.
+
+    ``FOR UPDATE`` on PostgreSQL; SQLite ignores it, where ``write_session`` already
+    holds the database's write lock (``BEGIN IMMEDIATE``).
+    """
+    customer = session.execute(
+        select(Customer).where(Customer.id == customer_id).with_for_update()
+    ).scalar_one_or_none()
+    if customer is None:
+        raise NotFound(MSG_NO_CUSTOMER.format(customer_id=customer_id))
+    return customer
+
+
+def to_hit(c: Customer) -> CustomerHit:
     return CustomerHit(id=c.id, number=c.number, name=c.name, email=c.email)
 
 
@@ -68,7 +86,7 @@ def resolve(session: Session, ref: str) -> CustomerHit:
         customer = session.execute(select(Customer).where(Customer.number == ref)).scalar()
     if customer is None:
         raise NotFound(f"Kunde '{ref}' gibt es nicht.")
-    return _hit(customer)
+    return to_hit(customer)
 
 
 def search(session: Session, query: str, *, limit: int = 50) -> list[CustomerHit]:
@@ -88,4 +106,4 @@ def search(session: Session, query: str, *, limit: int = 50) -> list[CustomerHit
             pass
         stmt = stmt.where(or_(*clauses))
     rows = session.execute(stmt.order_by(Customer.name, Customer.number).limit(limit)).scalars()
-    return [_hit(c) for c in rows]
+    return [to_hit(c) for c in rows]

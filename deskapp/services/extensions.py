@@ -22,10 +22,10 @@ import uuid
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlmodel import Session
 
-from models.enums import ExtensionStatus, Queue, Role, TaskStatus, TicketKind, TicketStatus
+from models.enums import ExtensionStatus, Queue, Role, TaskStatus, TicketKind
 from models.tables import Agent, Customer, ExtensionRequest, HourPackage, Task, Ticket
 from models.types import CENT
 
@@ -35,10 +35,12 @@ from ..rules import extension as rules
 from ..settings import Policy
 from . import audit, journal, tickets
 from . import budget as budgets
-from .agents import is_absent
+from .agents import is_absent, login_of
+from .budget import PackageView, TaskView
+from .customers import lock_customer
 from .errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from .orders import lock_customer
-from .readmodels import AgentRef, ExtensionRow, ExtensionView, PackageView, TaskView
+from .readmodels import AgentRef
+from .versioning import bump
 
 # Who may file a request (DOMAIN.md: agents request budget extensions).
 REQUEST_ROLES = frozenset({Role.SUPPORT, Role.CONTRACT, Role.ADMIN})
@@ -109,6 +111,54 @@ MAIL_BODY = (
     "ist jetzt bis {new} gültig.\n\n"
     "Mit freundlichen Grüßen\nIhr Support-Team"
 )
+
+
+@dataclass(frozen=True)
+class ExtensionView:
+    """An extension request as the admin channel (and its requester) sees it now."""
+
+    request_id: int
+    status: str  # ExtensionStatus: waiting | approved | rejected
+    requested_by: str  # login
+    addressee: str | None  # login; None while approver and deputy are both absent
+    routing_note: str  # German, e.g. "an Rebekka (Vertretung, Isabel abwesend)"
+    customer_id: uuid.UUID
+    customer_name: str
+    old_valid_until: dt.date
+    proposal: dt.date  # proposed new validity while waiting; the applied one once approved
+    months: int
+    remaining_minutes: int
+    rebooking_needed: bool
+    message: str  # the admin-channel post
+    reason: str  # why it was rejected ("" otherwise)
+    decided_by: str | None  # login
+    decided_at: dt.datetime | None
+    may_decide: str | None  # None: the viewing agent may decide now; else the German reason why not
+    package_ids: tuple[int, ...] = ()
+    task_id: int | None = None
+    ticket_id: int | None = None
+    ticket_number: int | None = None
+    created_at: dt.datetime | None = None
+
+    @property
+    def waiting(self) -> bool:
+        return self.status == "waiting"
+
+
+@dataclass(frozen=True)
+class ExtensionRow:
+    """One of the agent's own extension requests (the "my requests" list)."""
+
+    request_id: int
+    customer_name: str
+    status: str  # waiting | approved | rejected
+    created_at: dt.datetime
+    proposal: dt.date  # the proposed validity (the applied one once approved)
+    new_valid_until: dt.date | None  # the applied validity once approved, else None
+    reason: str
+    ticket_number: int | None
+    addressee: str | None = None
+    decided_by: str | None = None
 
 
 @dataclass(frozen=True)
@@ -251,17 +301,10 @@ def _may_decide(session: Session, viewer: AgentRef | None, req: ExtensionRequest
     return MSG_DEPUTY_DAY.format(login=viewer.login, approver=_names(approvers) if approvers else "–")
 
 
-def _login(session: Session, agent_id: int | None) -> str | None:
-    if agent_id is None:
-        return None
-    agent = session.get(Agent, agent_id)
-    return agent.login if agent is not None else None
-
-
 def _decided_message(session: Session, req: ExtensionRequest) -> str:
     return MSG_DECIDED.format(
         request_id=req.id,
-        login=_login(session, req.decided_by_id) or "–",
+        login=login_of(session, req.decided_by_id) or "–",
         decision=texts.EXTENSION_STATUS.get(req.status, req.status),
         when=datetime_de(req.decided_at),
     )
@@ -580,29 +623,11 @@ def _claim(session: Session, req: ExtensionRequest, values: dict) -> None:
     on SQLite ``BEGIN IMMEDIATE`` serialises the callers and the loser sees the decision
     when it loads the request.
     """
-    result = session.execute(
-        update(ExtensionRequest)
-        .where(
-            ExtensionRequest.id == req.id,
-            ExtensionRequest.version == req.version,
-            ExtensionRequest.status == ExtensionStatus.WAITING,
-        )
-        .values(**values, version=ExtensionRequest.version + 1)
-        .execution_options(synchronize_session=False)
-    )
-    if result.rowcount != 1:
+    if not bump(session, ExtensionRequest, req.id, req.version, ExtensionRequest.status == ExtensionStatus.WAITING,
+                **values):
         current = session.get(ExtensionRequest, req.id, populate_existing=True)
         raise Conflict(_decided_message(session, current))
     session.refresh(req)
-
-
-def _close_ticket(session: Session, actor: AgentRef, ticket: Ticket | None, *, note: str, now: dt.datetime) -> None:
-    if ticket is None:
-        return
-    tickets.add_note(session, actor, ticket.id, text_=note, now=now)
-    row = tickets.get_row(session, ticket.id)
-    if row.status != TicketStatus.RESOLVED:
-        tickets.set_status(session, actor, row, status=TicketStatus.RESOLVED, now=now)
 
 
 def decide(
@@ -638,7 +663,7 @@ def decide(
         if req.status != ExtensionStatus.WAITING and actor.id != req.requested_by_id:
             raise Conflict(refusal)
         raise PermissionDenied(refusal)
-    requester = _login(session, req.requested_by_id) or "–"
+    requester = login_of(session, req.requested_by_id) or "–"
     ticket = _request_ticket(session, req.id)
     if not approve:
         _claim(session, req, {
@@ -656,7 +681,7 @@ def decide(
                 proposal=date_de(req.new_valid_until), reason=reason,
             ),
         )
-        _close_ticket(session, actor, ticket, note=NOTE_REJECTED.format(reason=reason), now=now)
+        tickets.resolve_with_note(session, actor, ticket.id if ticket else None, note=NOTE_REJECTED.format(reason=reason), now=now)
         return _result(session, req, ticket, valid_until=req.old_valid_until)
 
     packages = [session.get(HourPackage, pid) for pid in _package_ids(req)]
@@ -673,13 +698,7 @@ def decide(
         "decided_by_id": actor.id, "decided_at": now,
     })
     for package in packages:
-        result = session.execute(
-            update(HourPackage)
-            .where(HourPackage.id == package.id, HourPackage.version == package.version)
-            .values(valid_until=new_until, version=HourPackage.version + 1)
-            .execution_options(synchronize_session=False)
-        )
-        if result.rowcount != 1:
+        if not bump(session, HourPackage, package.id, package.version, valid_until=new_until):
             session.refresh(package)
             raise Conflict(MSG_PACKAGE_CHANGED.format(
                 package_id=package.id, until=date_de(package.valid_until), old=date_de(req.old_valid_until)
@@ -707,7 +726,7 @@ def decide(
         session, customer_id=req.customer_id, kind=MAIL_KIND, subject=MAIL_SUBJECT.format(**facts),
         body=MAIL_BODY.format(**facts), now=now, actor=actor,
     )
-    _close_ticket(session, actor, ticket, note=NOTE_APPROVED.format(**facts), now=now)
+    tickets.resolve_with_note(session, actor, ticket.id if ticket else None, note=NOTE_APPROVED.format(**facts), now=now)
     return _result(session, req, ticket, valid_until=new_until)
 
 
@@ -723,7 +742,7 @@ def _result(session: Session, req: ExtensionRequest, ticket: Ticket | None, *, v
         reason=req.reason,
         ticket_id=ticket.id if ticket else 0,
         ticket_number=ticket.number if ticket else 0,
-        decided_by=_login(session, req.decided_by_id),
+        decided_by=login_of(session, req.decided_by_id),
     )
 
 
@@ -762,8 +781,8 @@ def extension_view(
     return ExtensionView(
         request_id=req.id,
         status=req.status,
-        requested_by=_login(session, req.requested_by_id) or "–",
-        addressee=_login(session, req.addressee_id),
+        requested_by=login_of(session, req.requested_by_id) or "–",
+        addressee=login_of(session, req.addressee_id),
         routing_note=_routing_note(session, req),
         customer_id=req.customer_id,
         customer_name=customer.name if customer else "",
@@ -774,7 +793,7 @@ def extension_view(
         rebooking_needed=req.rebooking_needed,
         message=req.message,
         reason=req.reason,
-        decided_by=_login(session, req.decided_by_id),
+        decided_by=login_of(session, req.decided_by_id),
         decided_at=req.decided_at,
         may_decide=_may_decide(session, viewer, req, today_berlin(now)),
         package_ids=tuple(_package_ids(req)),

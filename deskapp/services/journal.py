@@ -13,8 +13,9 @@ from models.enums import MailStatus
 from models.tables import Customer, CustomerFileEntry, MessageLogEntry, OutgoingMail
 
 from . import audit
+from .customers import MSG_NO_CUSTOMER
 from .errors import InvalidInput, NotFound, PermissionDenied
-from .readmodels import AgentRef, LogEntryView
+from .readmodels import AgentRef
 
 MAX_TEXT = 10_000
 MAX_SUBJECT = 255
@@ -22,13 +23,20 @@ MAX_KIND = 32
 
 # User-facing text (German).
 FILE_ENTRY_TITLE = "Kundenakte"
-MSG_NO_CUSTOMER = "Kunde {customer_id} gibt es nicht."
 MSG_EMPTY_ENTRY = "Ein leerer Eintrag wird nicht in die Kundenakte geschrieben."
 MSG_LONG_ENTRY = "Der Eintrag ist zu lang (höchstens 10.000 Zeichen)."
 MSG_SYSTEM_FILE = "Der System-Agent schreibt nicht in die Kundenakte."
 MSG_SUBJECT = "Eine Nachricht braucht einen Betreff (höchstens 255 Zeichen)."
 MSG_BODY = "Eine Nachricht braucht einen Text (höchstens 10.000 Zeichen)."
 MSG_KIND = "Unbekannte Nachrichtenart."
+
+
+@dataclass(frozen=True)
+class LogEntryView:
+    created_at: dt.datetime
+    title: str
+    text: str
+    author: str = ""
 
 
 @dataclass(frozen=True)
@@ -138,4 +146,4 @@ def log_message(
     )
 
 
-__all__ = ["MessageLogged", "add_file_entry", "log_message"]
+__all__ = ["LogEntryView", "MessageLogged", "add_file_entry", "log_message"]

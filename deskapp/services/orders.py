@@ -31,9 +31,11 @@ from ..formatting import BERLIN, age_de, datetime_de, money, today_berlin
 from ..rules import limits
 from ..settings import Policy
 from . import audit, counters, journal, tickets
+from .customers import MSG_NO_CUSTOMER, lock_customer, to_hit
 from .errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from .readmodels import AgentRef, CreditLimitChangeView, CustomerHit, HeldOrderView, OrderView, may_work_queue
+from .readmodels import AgentRef, CustomerHit, may_work_queue
 from .registry import Registry, RegistryError
+from .versioning import bump
 
 # Executed-but-unsettled orders and held orders count against the limit.
 EXPOSURE_STATUSES = (OrderStatus.EXECUTED, OrderStatus.HELD)
@@ -51,7 +53,6 @@ DECISION_ACTIONS = {"order.release": "release", "order.reject": "reject"}
 MSG_AMOUNT = "Der Betrag muss ein positiver Euro-Betrag mit höchstens zwei Nachkommastellen sein."
 MSG_AMOUNT_TOO_BIG = "Der Betrag ist zu groß."
 MSG_ITEM = "Eine Bestellung braucht einen Artikel (höchstens 255 Zeichen)."
-MSG_NO_CUSTOMER = "Kunde {customer_id} gibt es nicht."
 MSG_NO_ORDER = "Bestellung {order_id} gibt es nicht."
 MSG_NOT_SETTLEABLE = "Nur ausgeführte Bestellungen können abgerechnet werden (Bestellung {order_id} ist {status})."
 MSG_SETTLE_DENIED = "{login} darf Bestellungen nicht als abgerechnet markieren."
@@ -168,6 +169,63 @@ Ihre Bestellung „{item}“ über {amount} (Vorgangsnummer {process}) ist nun a
 Mit freundlichen Grüßen
 Ihr Support-Team"""
 
+
+@dataclass(frozen=True)
+class OrderView:
+    id: int
+    item: str
+    amount: Decimal
+    status: str
+    process_number: str | None
+    created_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class HeldOrderView:
+    """An order as contract processing (or Technik) decides on it, as it stands now."""
+
+    order_id: int
+    process_number: str | None
+    item: str
+    amount: Decimal
+    status: str  # OrderStatus
+    customer_id: uuid.UUID
+    customer_number: str
+    customer_name: str
+    credit_limit: Decimal
+    exposure: Decimal  # the customer's current exposure (a held order counts in it)
+    over_limit: Decimal  # how far this order puts / would put the customer over the limit (>= 0)
+    reason_codes: tuple[str, ...]  # deskapp.rules.limits codes
+    reasons: tuple[str, ...]  # the same in German sentences
+    created_at: dt.datetime
+    age: dt.timedelta
+    age_label: str  # German, e.g. "3 Std"
+    working_minutes: int  # age in working time (Mon–Fri office hours, Berlin)
+    overdue: bool  # held and older than the policy's working hours
+    error: str  # the registry's message of a failed order
+    decided_by: str | None  # login of whoever released/rejected it
+    decided_at: dt.datetime | None
+    ticket_id: int | None = None  # the held-order ticket, if any
+    ticket_number: int | None = None
+
+    @property
+    def conspicuous(self) -> bool:
+        return bool(self.reason_codes)
+
+    @property
+    def is_held(self) -> bool:
+        return self.status == "held"
+
+
+@dataclass(frozen=True)
+class CreditLimitChangeView:
+    created_at: dt.datetime
+    old_limit: Decimal
+    new_limit: Decimal
+    reason: str
+    agent_login: str
+
+
 @dataclass(frozen=True)
 class OrderResult:
     order_id: int
@@ -194,20 +252,6 @@ def exposure(session: Session, customer_id: uuid.UUID) -> Decimal:
     return session.execute(
         select(total).where(Order.customer_id == customer_id, Order.status.in_(EXPOSURE_STATUSES))
     ).scalar_one()
-
-
-def lock_customer(session: Session, customer_id: uuid.UUID) -> Customer:
-    """The customer row, locked until the transaction ends.
-
-    ``FOR UPDATE`` on PostgreSQL; SQLite ignores it, where ``write_session`` already
-    holds the database's write lock (``BEGIN IMMEDIATE``).
-    """
-    customer = session.execute(
-        select(Customer).where(Customer.id == customer_id).with_for_update()
-    ).scalar_one_or_none()
-    if customer is None:
-        raise NotFound(MSG_NO_CUSTOMER.format(customer_id=customer_id))
-    return customer
 
 
 def validate_amount(amount) -> Decimal:
@@ -286,10 +330,6 @@ def _facts(order: Order, customer: Customer, *, limit: Decimal | None = None) ->
     )
 
 
-def _hit(customer: Customer) -> CustomerHit:
-    return CustomerHit(id=customer.id, number=customer.number, name=customer.name, email=customer.email)
-
-
 def place_order(
     session: Session,
     actor: AgentRef,
@@ -325,7 +365,7 @@ def _execute_or_hold(
     """
     limit = customer.credit_limit
     before = exposure(session, customer.id)  # a new or failed order is not in it yet
-    hit = _hit(customer)
+    hit = to_hit(customer)
     facts = _facts(order, customer, limit=limit)
     if skip_credit_check or before + order.amount <= limit:
         try:
@@ -506,13 +546,7 @@ def _claim(session: Session, order: Order, *, from_status: str, values: dict, re
     """
     if order.status != from_status:
         raise refusal(session, order)
-    result = session.execute(
-        update(Order)
-        .where(Order.id == order.id, Order.version == order.version, Order.status == from_status)
-        .values(**values, version=Order.version + 1)
-        .execution_options(synchronize_session=False)
-    )
-    if result.rowcount != 1:
+    if not bump(session, Order, order.id, order.version, Order.status == from_status, **values):
         raise refusal(session, order)
     session.refresh(order)
 
@@ -524,21 +558,11 @@ def _order_ticket(session: Session, order_id: int, kind: str, *, active_only: bo
     return session.execute(stmt.order_by(Ticket.id.desc()).limit(1)).scalar()
 
 
-def _close_ticket(session: Session, actor: AgentRef, ticket: Ticket | None, *, note: str, now: dt.datetime) -> None:
-    """A note saying what was decided, then status resolved (both in the ticket's history)."""
-    if ticket is None:
-        return
-    tickets.add_note(session, actor, ticket.id, text_=note, now=now)
-    row = tickets.get_row(session, ticket.id)
-    if row.status != TicketStatus.RESOLVED:
-        tickets.set_status(session, actor, row, status=TicketStatus.RESOLVED, now=now)
-
-
 def _result(order: Order, customer: Customer, *, notice: str, ticket_number: int | None, exposure_now: Decimal,
             reasons: tuple[str, ...] = ()) -> OrderResult:
     return OrderResult(
         order_id=order.id, status=order.status, process_number=order.process_number, ticket_number=ticket_number,
-        customer=_hit(customer), item=order.item, amount=order.amount, limit=customer.credit_limit,
+        customer=to_hit(customer), item=order.item, amount=order.amount, limit=customer.credit_limit,
         exposure=exposure_now, headroom=customer.credit_limit - exposure_now, conspicuous_reasons=reasons,
         notice=notice,
     )
@@ -566,8 +590,9 @@ def release_order(
         old={"status": OrderStatus.HELD}, new={"status": OrderStatus.EXECUTED, "process_number": process}, now=now,
     )
     # The ticket first: a conflict there rolls everything back before the registry is asked.
-    _close_ticket(session, actor, _order_ticket(session, order.id, TicketKind.HELD_ORDER),
-                  note=TICKET_NOTE_RELEASED.format(process=process), now=now)
+    held = _order_ticket(session, order.id, TicketKind.HELD_ORDER)
+    tickets.resolve_with_note(session, actor, held.id if held else None,
+                              note=TICKET_NOTE_RELEASED.format(process=process), now=now)
     try:
         registry.register(order.item, customer.number)
     except RegistryError as exc:
@@ -612,8 +637,9 @@ def reject_order(session: Session, actor: AgentRef, *, order_id: int, reason: st
         old={"status": OrderStatus.HELD},
         new={"status": OrderStatus.REJECTED, "process_number": process, "reason": reason}, now=now,
     )
-    _close_ticket(session, actor, _order_ticket(session, order.id, TicketKind.HELD_ORDER),
-                  note=TICKET_NOTE_REJECTED.format(process=process, reason=reason), now=now)
+    held = _order_ticket(session, order.id, TicketKind.HELD_ORDER)
+    tickets.resolve_with_note(session, actor, held.id if held else None,
+                              note=TICKET_NOTE_REJECTED.format(process=process, reason=reason), now=now)
     journal.log_message(
         session, customer_id=customer.id, kind="order_rejected",
         subject=CUSTOMER_REJECTED_SUBJECT.format(process=process, **facts),
@@ -671,7 +697,8 @@ def retry_order(
     result = _execute_or_hold(session, actor, order, customer, now=now, policy=policy, registry=registry,
                               action="order.retry", skip_credit_check=released)
     if result.status == OrderStatus.EXECUTED:
-        _close_ticket(session, actor, tech, note=TICKET_NOTE_RETRY_OK.format(item=order.item), now=now)
+        tickets.resolve_with_note(session, actor, tech.id if tech else None,
+                                  note=TICKET_NOTE_RETRY_OK.format(item=order.item), now=now)
         if order.process_number:
             facts = _facts(order, customer)
             journal.log_message(
@@ -680,8 +707,8 @@ def retry_order(
                 body=CUSTOMER_EXECUTED_LATE_BODY.format(process=order.process_number, **facts), now=now, actor=actor,
             )
     elif result.status == OrderStatus.HELD:
-        _close_ticket(session, actor, tech, now=now,
-                      note=TICKET_NOTE_RETRY_HELD.format(item=order.item, process=order.process_number))
+        tickets.resolve_with_note(session, actor, tech.id if tech else None, now=now,
+                                  note=TICKET_NOTE_RETRY_HELD.format(item=order.item, process=order.process_number))
     return result
 
 
@@ -727,13 +754,7 @@ def change_credit_limit(
     old = customer.credit_limit
     if old == limit:
         raise InvalidInput(MSG_LIMIT_SAME.format(limit=money(old)))
-    result = session.execute(
-        update(Customer)
-        .where(Customer.id == customer.id, Customer.version == customer.version)
-        .values(credit_limit=limit, version=Customer.version + 1)
-        .execution_options(synchronize_session=False)
-    )
-    if result.rowcount != 1:
+    if not bump(session, Customer, customer.id, customer.version, credit_limit=limit):
         raise Conflict(MSG_CUSTOMER_CHANGED.format(number=customer.number))
     session.refresh(customer)
     session.add(CreditLimitChange(
@@ -780,12 +801,8 @@ def settle_order(session: Session, actor: AgentRef, *, order_id: int, now: dt.da
         raise InvalidInput(
             MSG_NOT_SETTLEABLE.format(order_id=order_id, status=texts.ORDER_STATUS[OrderStatus(order.status)])
         )
-    result = session.execute(
-        update(Order)
-        .where(Order.id == order_id, Order.version == order.version, Order.status == OrderStatus.EXECUTED)
-        .values(status=OrderStatus.SETTLED, settled_at=now, version=Order.version + 1)
-    )
-    if result.rowcount != 1:
+    if not bump(session, Order, order_id, order.version, Order.status == OrderStatus.EXECUTED,
+                status=OrderStatus.SETTLED, settled_at=now):
         raise Conflict(MSG_ORDER_CHANGED.format(order_id=order_id))
     session.refresh(order)
     audit.record(
@@ -901,14 +918,16 @@ def held_order_view(session: Session, order_id: int, *, now: dt.datetime, policy
 
 __all__ = [
     "EXPOSURE_STATUSES",
+    "CreditLimitChangeView",
+    "HeldOrderView",
     "OrderResult",
+    "OrderView",
     "change_credit_limit",
     "conspicuous_reasons",
     "contact_customer",
     "credit_limit_history",
     "exposure",
     "held_order_view",
-    "lock_customer",
     "order_view",
     "place_order",
     "reject_order",

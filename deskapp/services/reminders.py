@@ -48,7 +48,7 @@ from ..rules import reminders as rules
 from ..settings import Policy
 from . import agents, audit, journal
 from .budget import load_budget
-from .orders import lock_customer
+from .customers import lock_customer
 from .readmodels import AgentRef
 
 BATCH = 500

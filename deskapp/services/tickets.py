@@ -6,6 +6,9 @@ the exception: held orders are about speed, so it runs oldest first within a pri
 ``(priority DESC, created_at ASC, id ASC)``, keyset-paged the same way. Every change is one
 conditional ``UPDATE … WHERE version = :seen``: zero rows means another agent was first,
 and the caller gets a ``Conflict`` that says who changed what, with the current state.
+
+The open ticket with what it carries (an order, an extension request) is composed in
+``ticket_detail``, above orders and extensions: this module imports neither.
 """
 
 from __future__ import annotations
@@ -14,33 +17,22 @@ import dataclasses
 import datetime as dt
 import re
 import uuid
+from dataclasses import dataclass
 
 from sqlalchemy import and_, bindparam, func, insert, literal_column, or_, select, text, tuple_, update
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
 from models.enums import EventKind, Priority, Queue, TicketKind, TicketStatus
-from models.tables import Agent, Customer, ExtensionRequest, Order, Task, Ticket, TicketEvent
+from models.tables import Agent, Customer, ExtensionRequest, Ticket, TicketEvent
 from models.types import UTCDateTime
 
 from .. import texts
-from ..formatting import date_de, hhmm, money, utcnow
 from ..rules import limits
 from ..settings import Policy
 from . import audit, counters
+from .agents import to_ref
 from .errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from .readmodels import (
-    AgentRef,
-    BulkResult,
-    SidebarCounts,
-    TicketDetail,
-    TicketEventView,
-    TicketLink,
-    TicketPage,
-    TicketRow,
-    may_work_queue,
-)
-
 from .filters import (  # noqa: F401  (re-exported: callers use tickets.TicketFilter & co.)
     ACTIVE_STATUSES,
     ALL_STATUSES,
@@ -51,6 +43,20 @@ from .filters import (  # noqa: F401  (re-exported: callers use tickets.TicketFi
     PageKey,
     TicketFilter,
 )
+from .readmodels import AgentRef, TicketPage, TicketRow, may_work_queue
+from .versioning import bump
+
+
+@dataclass(frozen=True)
+class BulkResult:
+    done: tuple[int, ...]  # ticket numbers
+    refused: tuple[str, ...]  # one German sentence per ticket not changed
+
+
+@dataclass(frozen=True)
+class SidebarCounts:
+    queues: dict[str, int]
+    views: dict[str, int]
 
 
 # --------------------------------------------------------------------------- reading
@@ -384,96 +390,6 @@ def find_by_number(session: Session, number: int) -> TicketRow:
     return _to_row(r)
 
 
-def detail(
-    session: Session,
-    ticket_id: int,
-    *,
-    now: dt.datetime | None = None,
-    policy: Policy | None = None,
-    viewer: AgentRef | None = None,
-) -> TicketDetail:
-    """The ticket with its links, history and, for an order's ticket, the order as it stands now.
-
-    For an extension request's ticket ``extension`` is the request as it stands now;
-    its ``may_decide`` answers for ``viewer`` (without a viewer: nobody may decide).
-    """
-    row = get_row(session, ticket_id)
-    ticket = session.get(Ticket, ticket_id)
-    customer_number = ""
-    if ticket.customer_id is not None:
-        customer = session.get(Customer, ticket.customer_id)
-        customer_number = customer.number if customer else ""
-    links: list[TicketLink] = []
-    if ticket.order_id is not None:
-        order = session.get(Order, ticket.order_id)
-        if order is not None:
-            label = f"Bestellung {order.item} über {money(order.amount)}"
-            if order.process_number:
-                label = f"Vorgang {order.process_number}: {label}"
-            links.append(TicketLink("order", label))
-    if ticket.extension_request_id is not None:
-        req = session.get(ExtensionRequest, ticket.extension_request_id)
-        if req is not None:
-            links.append(
-                TicketLink(
-                    "extension_request",
-                    f"Verlängerungsantrag {req.id}: bis {date_de(req.new_valid_until)}",
-                )
-            )
-    if ticket.task_id is not None:
-        task = session.get(Task, ticket.task_id)
-        if task is not None:
-            deadline = f", Deadline {date_de(task.deadline)}" if task.deadline else ""
-            gone = " – gelöscht" if task.status == "deleted" else ""  # TaskStatus.DELETED
-            links.append(
-                TicketLink("task", f"Aufgabe {task.id}: {task.title} ({hhmm(task.estimate_minutes)} Std{deadline}){gone}")
-            )
-    author = aliased(Agent)
-    events = session.execute(
-        select(
-            TicketEvent.kind,
-            func.coalesce(author.login, "").label("login"),
-            TicketEvent.text,
-            TicketEvent.old,
-            TicketEvent.new,
-            TicketEvent.created_at,
-        )
-        .outerjoin(author, author.id == TicketEvent.agent_id)
-        .where(TicketEvent.ticket_id == ticket_id)
-        .order_by(TicketEvent.created_at, TicketEvent.id)
-    ).all()
-    order_view = None
-    if ticket.order_id is not None:
-        # orders builds on tickets (it opens them); imported here to keep that one-way at import time.
-        from .orders import held_order_view
-        from .settings_store import load_policy
-
-        order_view = held_order_view(
-            session, ticket.order_id,
-            now=now if now is not None else utcnow(),
-            policy=policy if policy is not None else load_policy(session),
-        )
-        if order_view.overdue and row.status != TicketStatus.RESOLVED and "overdue" not in row.flags:
-            row = dataclasses.replace(row, flags=row.flags + ("overdue",))
-    extension_view = None
-    if ticket.extension_request_id is not None:
-        # extensions builds on tickets (it opens them); imported here like orders above.
-        from .extensions import extension_view as _extension_view
-
-        extension_view = _extension_view(
-            session, viewer, ticket.extension_request_id, now=now if now is not None else utcnow()
-        )
-    return TicketDetail(
-        row=row,
-        body=ticket.body,
-        customer_number=customer_number,
-        links=tuple(links),
-        events=tuple(TicketEventView(e.kind, e.login, e.text, e.old, e.new, e.created_at) for e in events),
-        order=order_view,
-        extension=extension_view,
-    )
-
-
 # --------------------------------------------------------------------------- writing
 
 
@@ -530,13 +446,6 @@ def open_ticket(
     return get_row(session, ticket.id)
 
 
-def _login(session: Session, agent_id: int | None) -> str:
-    if agent_id is None:
-        return ""
-    agent = session.get(Agent, agent_id)
-    return agent.login if agent else ""
-
-
 def _describe_conflict(session: Session, seen: TicketRow, current: TicketRow) -> str:
     """'#1042 wurde inzwischen von lena geändert: Bearbeiter – → lena, Status neu → offen.'"""
     changes = []
@@ -585,12 +494,7 @@ def _apply(
     extra_where: tuple = (),
 ) -> TicketRow:
     """The one conditional update every ticket change goes through."""
-    result = session.execute(
-        update(Ticket)
-        .where(Ticket.id == seen.id, Ticket.version == seen.version, *extra_where)
-        .values(**values, version=Ticket.version + 1, updated_at=now)
-    )
-    if result.rowcount != 1:
+    if not bump(session, Ticket, seen.id, seen.version, *extra_where, **values, updated_at=now):
         current = get_row(session, seen.id)
         raise Conflict(_describe_conflict(session, seen, current), current)
     for event in events:
@@ -686,8 +590,6 @@ def assign(
         target = session.execute(select(Agent).where(Agent.login == assignee_login)).scalar()
         if target is None or not target.active or assignee_login == "system":
             raise InvalidInput(f"Unbekannter Agent '{assignee_login}'.")
-        from .agents import to_ref
-
         if not may_work_queue(to_ref(target), seen.queue):
             raise InvalidInput(
                 f"{assignee_login} kann die Queue {texts.QUEUE[Queue(seen.queue)]} nicht bearbeiten."
@@ -748,6 +650,18 @@ def add_note(session: Session, actor: AgentRef, ticket_id: int, *, text_: str, n
     return get_row(session, ticket_id)
 
 
+def resolve_with_note(session: Session, actor: AgentRef, ticket_id: int | None, *, note: str, now: dt.datetime) -> None:
+    """Close a ticket a decision elsewhere settled (an order, an extension request): a note
+    saying what was decided, then status resolved (both in the ticket's history).
+    No ticket (``None``): nothing to do."""
+    if ticket_id is None:
+        return
+    add_note(session, actor, ticket_id, text_=note, now=now)
+    row = get_row(session, ticket_id)
+    if row.status != TicketStatus.RESOLVED:
+        set_status(session, actor, row, status=TicketStatus.RESOLVED, now=now)
+
+
 # --------------------------------------------------------------------------- many at once
 
 
@@ -787,8 +701,10 @@ def bulk(
 __all__ = [
     "ACTIVE_STATUSES",
     "ALL_STATUSES",
+    "BulkResult",
     "ChangeToken",
     "REQUESTS_VIEW",
+    "SidebarCounts",
     "TicketFilter",
     "add_note",
     "assign",
@@ -796,13 +712,13 @@ __all__ = [
     "change_token",
     "claim",
     "count",
-    "detail",
     "find_by_number",
     "get_row",
     "list_page",
     "oldest_first",
     "open_ticket",
     "page_around",
+    "resolve_with_note",
     "set_status",
     "sidebar_counts",
     "toggle_flag",
