@@ -830,7 +830,7 @@ def settle_orders_until(
 def _berlin_midnight(day: dt.date) -> dt.datetime:
     """Midnight at the start of ``day`` in Berlin, as an aware UTC datetime."""
     local = pendulum.datetime(day.year, day.month, day.day, tz=BERLIN)
-    return dt.datetime.fromtimestamp(local.timestamp(), tz=dt.timezone.utc)
+    return dt.datetime.fromtimestamp(local.timestamp(), tz=dt.UTC)
 
 
 # --------------------------------------------------------------------------- reading
