@@ -19,7 +19,6 @@ from typing import Any
 
 from textual.message import Message
 
-
 # -- any screen -------------------------------------------------------------------------
 
 
@@ -172,3 +171,11 @@ class AbsenceFormReady(Message):
 @dataclass
 class AbsenceDeleted(Message):
     absence: Any  # absences.AbsenceView
+
+
+# -- the App ----------------------------------------------------------------------------
+
+
+@dataclass
+class RemindersSent(Message):
+    text: str  # what the reminder job did, in German
