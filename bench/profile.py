@@ -1,6 +1,6 @@
 """Profile the desk's start: ``python -m bench.profile [--db PATH]``.
 
-Two views of the path deskapp/cli.py → deskapp/app.py → screens/inbox.py, written to
+Two views of the path deskapp/cli.py → deskapp/app.py → screens/inbox/, written to
 ``bench/.cache/profile/``:
 
 * ``importtime.txt`` — ``python -X importtime`` of the lean start's modules and of the

@@ -11,8 +11,12 @@ import threading
 import uuid
 from typing import TYPE_CHECKING, Callable, TypeVar
 
+from textual import on
 from textual.app import App
 from textual.binding import Binding
+
+from screens.messages import RemindersSent
+from screens.workers import WorkerNotices
 
 from .formatting import utcnow
 from .services.readmodels import AgentRef, TicketPage
@@ -37,9 +41,10 @@ WARM_UP = (
 )
 
 
-class DeskApp(App):
+class DeskApp(WorkerNotices, App):
     TITLE = "deskapp"
     SUB_TITLE = "Support-Desk"
+    QUIET_GROUPS = frozenset({"warm-up"})  # a failed warm-up only means the first key imports
     BINDINGS = [
         Binding("ctrl+u", "customer_search", "Kunde suchen", id="customer_search"),
         Binding("ctrl+o", "absences", "Abwesenheiten", id="absences", show=False),
@@ -198,23 +203,20 @@ class DeskApp(App):
                         exit_on_error=False)
 
     def _send_reminders(self) -> None:
-        from .services.errors import DeskError
+        """The job; a failure raises and becomes the notice (screens.workers.WorkerNotices)."""
         from .services.reminders import count_label, per_stage_label, run_reminders
 
-        try:
-            report = run_reminders(self.engine, policy=self.policy, now=self.now())
-        except DeskError as exc:
-            self.call_from_thread(self.notify, exc.message, severity="error", timeout=8)
-            return
-        except Exception as exc:  # the database went away: say so instead of crashing the desk
-            self.call_from_thread(self.notify, f"Datenbankfehler: {exc}", severity="error", timeout=8)
-            return
+        report = run_reminders(self.engine, policy=self.policy, now=self.now())
         if report.sent:
             text = (f"{count_label(report.sent)} erstellt ({per_stage_label(report)}); "
                     "sie liegen im Postausgang (Taste O) und gehen mit dem nächsten Mailversand raus.")
         else:
             text = "Keine Erinnerungen fällig."
-        self.call_from_thread(self.notify, text, title="Erinnerungen", timeout=8)
+        self.post_message(RemindersSent(text))
+
+    @on(RemindersSent)
+    def _reminders_sent(self, event: RemindersSent) -> None:
+        self.notify(event.text, title="Erinnerungen", timeout=8)
 
     def action_help(self) -> None:
         from screens.help import HelpScreen

@@ -15,16 +15,16 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, Label, Select, Static
-from textual.worker import Worker, WorkerState
 
 from deskapp import texts
 from deskapp.formatting import date_de, today_berlin
 from deskapp.services import absences
-from deskapp.services.errors import DeskError
 from deskapp.services.readmodels import AgentRef
 
 from .dialogs import ChoiceDialog
+from .messages import AbsenceDeleted, AbsenceFormReady, AbsencesLoaded
 from .order_dialogs import FieldError, FormDialog, parse_date_de
+from .workers import WorkerNotices
 
 MSG_AGENT = "Bitte wählen, wer abwesend ist."
 MSG_FROM = "Erster Tag als TT.MM.JJ, z. B. 16.03.26."
@@ -107,8 +107,9 @@ class AbsenceDialog(FormDialog):
         return job
 
 
-class AbsencesScreen(Screen[None]):
+class AbsencesScreen(WorkerNotices, Screen[None]):
     HELP_TITLE = "Abwesenheiten"
+    WRITE_GROUPS = frozenset({"absences-write"})
     BINDINGS = [
         Binding("escape", "back", "Zurück", id="absences.back"),
         Binding("n", "add", "Eintragen", id="absences.add"),
@@ -149,9 +150,11 @@ class AbsencesScreen(Screen[None]):
         app = self.app
         today = today_berlin(app.now())
         rows = app.read(lambda s: absences.list_absences(s, from_day=today))
-        app.call_from_thread(self._show, rows, today)
+        self.post_message(AbsencesLoaded(rows, today))
 
-    def _show(self, rows: list[absences.AbsenceView], today: dt.date) -> None:
+    @on(AbsencesLoaded)
+    def _show(self, event: AbsencesLoaded) -> None:
+        rows, today = event.rows, event.today
         self.rows = list(rows)
         table = self.query_one(DataTable)
         keep = table.cursor_row
@@ -171,15 +174,6 @@ class AbsencesScreen(Screen[None]):
             f"Abwesenheiten ab {date_de(today)} ({len(self.rows)}) — heute abwesend: fett"
         )
         self.refresh_bindings()
-
-    @on(Worker.StateChanged)
-    def _worker_failed(self, event: Worker.StateChanged) -> None:
-        groups = ("absences", "absences-dialog", "absences-write")
-        if event.state != WorkerState.ERROR or event.worker.group not in groups:
-            return
-        error = event.worker.error
-        message = error.message if isinstance(error, DeskError) else f"Datenbankfehler: {error}"
-        self.notify(message, severity="error", timeout=8)
 
     # ------------------------------------------------------------------ actions
 
@@ -209,9 +203,12 @@ class AbsencesScreen(Screen[None]):
 
         app = self.app
         people = app.read(agents.list_agents)
-        app.call_from_thread(self._show_add, people, today_berlin(app.now()))
+        self.post_message(AbsenceFormReady(people, today_berlin(app.now())))
 
-    def _show_add(self, people: list[AgentRef], today: dt.date) -> None:
+    @on(AbsenceFormReady)
+    def _show_add(self, event: AbsenceFormReady) -> None:
+        people, today = event.people, event.today
+
         def added(result: absences.AbsenceView | None) -> None:
             if result is not None:
                 reason = texts.ABSENCE_REASON.get(result.reason, result.reason)
@@ -241,14 +238,12 @@ class AbsencesScreen(Screen[None]):
     def _delete(self, absence: absences.AbsenceView) -> None:
         app = self.app
         agent, now = app.agent, app.now()
-        try:
-            app.write(lambda s: absences.delete_absence(s, agent, absence_id=absence.id, now=now))
-        except DeskError as exc:
-            app.call_from_thread(self.notify, exc.message, severity="warning", timeout=8)
-            return
-        app.call_from_thread(self._deleted, absence)
+        app.write(lambda s: absences.delete_absence(s, agent, absence_id=absence.id, now=now))
+        self.post_message(AbsenceDeleted(absence))
 
-    def _deleted(self, absence: absences.AbsenceView) -> None:
+    @on(AbsenceDeleted)
+    def _deleted(self, event: AbsenceDeleted) -> None:
+        absence = event.absence
         self.notify(f"Abwesenheit von {absence.name} gelöscht.", timeout=4)
         self.load()
 

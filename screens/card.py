@@ -1,7 +1,8 @@
 """The customer card (Visitenkarte): everything an agent checks about a customer.
 
 One thread worker reads the whole card through ``deskapp.services.card.customer_card``
-(and the credit-limit history) and posts it back; ``_show`` renders it. Actions on real-time
+(and the credit-limit history) and posts it back (``CardLoaded``); ``_show`` puts the panes
+of ``screens.card_panes`` in place. Actions on real-time
 orders: ``o`` order (a dialog with live headroom), ``L`` change the credit limit (contract
 processing), ``S`` settle the order under the cursor, ``D`` settle by date. Hour budget:
 ``b`` book a package, ``T`` the tasks, ``t`` log time (on the ticket or task under the cursor,
@@ -14,100 +15,51 @@ inbox), or None when the agent just went back.
 
 from __future__ import annotations
 
-import datetime as dt
-import uuid
 from typing import TYPE_CHECKING
 
-from rich.console import Group
-from rich.table import Table
+import uuid
+
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.message import Message
+from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
-from textual.worker import Worker, WorkerState
 
 from deskapp import texts
-from deskapp.formatting import age_de, date_de, datetime_de, hhmm, hours_label, money, today_berlin
+from deskapp.formatting import date_de, datetime_de, money, today_berlin
 from deskapp.services import orders
-from deskapp.services.errors import DeskError
-from deskapp.services.orders import CreditLimitChangeView, OrderView
-from deskapp.services.readmodels import TicketRow
-from models.enums import OrderStatus, Priority, Queue, TicketStatus
+from models.enums import OrderStatus
 
-from .budget_widgets import trend_label, trend_text
+from .card_panes import (
+    ORDER_STYLE,
+    PACKAGE_LABEL_WIDTH,
+    CardTable,
+    Section,
+    alerts_line,
+    budget_box,
+    count_title,
+    credit_box,
+    first_line,
+    limit_cells,
+    master_box,
+    package_cells,
+    right,
+    task_cells,
+    ticket_cells,
+)
 from .dialogs import ChoiceDialog
+from .messages import CardLoaded, OrderSettled, WorkerFailed
 from .order_dialogs import CreditLimitDialog, OrderDialog, SettleUntilDialog, order_headline
-from .styles import PRIORITY_STYLE, STATUS_STYLE
+from .workers import WorkerNotices
 
-if TYPE_CHECKING:  # annotations only: the card service is loaded in the worker
+if TYPE_CHECKING:  # annotations only: the first frame comes before SQLAlchemy is imported
     from deskapp.services.card import CustomerCard
-
-ORDER_STYLE = {
-    OrderStatus.EXECUTED: "",
-    OrderStatus.HELD: "bold yellow",
-    OrderStatus.FAILED: "red",
-    OrderStatus.REJECTED: "dim",
-    OrderStatus.SETTLED: "dim",
-}
+    from deskapp.services.orders import CreditLimitChangeView, OrderView
 
 
-# "Stundenpaket 60:00 Std" whole: a label cut without … read as "Stundenpaket 6".
-PACKAGE_LABEL_WIDTH = 22
-
-
-def _right(value: str, style: str = "") -> Text:
-    return Text(value, justify="right", style=style)
-
-
-def _first_line(text: str, width: int) -> str:
-    line = text.strip().splitlines()[0] if text.strip() else ""
-    return line if len(line) <= width else line[: width - 1] + "…"
-
-
-def _count_title(title: str, shown: int, total: int) -> str:
-    if total > shown:
-        return f"{title} ({shown} von {total})"
-    return f"{title} ({total})"
-
-
-def _days(n: int, *, dative: bool = False) -> str:
-    """'16 Tage' — or, after 'in', the dative '16 Tagen'."""
-    if abs(n) == 1:
-        return f"{n} Tag"
-    return f"{n} Tagen" if dative else f"{n} Tage"
-
-
-class CardTable(DataTable):
-    """A section's list; j/k move like in the inbox."""
-
-    BINDINGS = [
-        Binding("j", "cursor_down", "Runter", show=False),
-        Binding("k", "cursor_up", "Hoch", show=False),
-    ]
-
-    def __init__(self, **kwargs) -> None:
-        super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
-
-
-class Section(Vertical):
-    """A titled box around one list, with a line for 'nothing here'."""
-
-    def __init__(self, title: str, table_id: str, empty: str) -> None:
-        super().__init__(id=f"{table_id}-section", classes="section")
-        self.border_title = title
-        self._table_id = table_id
-        self._empty = empty
-
-    def compose(self) -> ComposeResult:
-        yield CardTable(id=self._table_id)
-        yield Static(self._empty, classes="empty")
-
-
-class CardScreen(Screen[int | None]):
+class CardScreen(WorkerNotices, Screen[int | None]):
     CSS_PATH = "card.tcss"
     HELP_TITLE = "Kundenkarte"
     # Below 118 columns the master data gives way to the hour budget (see card.tcss).
@@ -131,11 +83,11 @@ class CardScreen(Screen[int | None]):
         Binding("y", "copy_id", "ID kopieren", id="card.copy_id", show=False),
     ]
 
-    class Loaded(Message):
-        def __init__(self, card: CustomerCard, limit_history: tuple[CreditLimitChangeView, ...]) -> None:
-            super().__init__()
-            self.card = card
-            self.limit_history = limit_history
+    # A failed load or write: its notice (screens.workers), then the card says it in place
+    # or reads itself again (_failed).
+    WRITE_GROUPS = frozenset({"card-write"})
+    FAILURE_TEXT = {"card": "Die Karte ließ sich nicht laden"}
+    NOTICE_TIMEOUT = 6
 
     def __init__(self, customer_id: uuid.UUID) -> None:
         super().__init__()
@@ -224,27 +176,22 @@ class CardScreen(Screen[int | None]):
             return card, tuple(orders.credit_limit_history(session, customer_id))
 
         card, history = app.read(fetch)
-        self.post_message(self.Loaded(card, history))
+        self.post_message(CardLoaded(card, history))
 
-    @on(Worker.StateChanged)
-    def _worker_failed(self, event: Worker.StateChanged) -> None:
-        if event.state != WorkerState.ERROR:
+    @on(WorkerFailed)
+    def _failed(self, event: WorkerFailed) -> None:
+        if event.group == "card-write":
+            self.load()  # refused or failed: show the card as it is now
             return
-        if event.worker.group == "card-write":
-            self._after_write(f"Datenbankfehler: {event.worker.error}", "error")
+        if event.group != "card":
             return
-        if event.worker.group != "card":
-            return
-        error = event.worker.error
-        message = error.message if isinstance(error, DeskError) else f"Die Karte ließ sich nicht laden: {error}"
         self.query_one("#card-body").loading = False
         failed = self.query_one("#card-error", Static)
-        failed.update(Text.assemble((message, "bold red"), "\n", ("Esc: zurück · r: erneut versuchen", "dim")))
+        failed.update(Text.assemble((event.text, "bold red"), "\n", ("Esc: zurück · r: erneut versuchen", "dim")))
         failed.display = True
-        self.notify(message, severity="error", timeout=6)
 
-    @on(Loaded)
-    def _show(self, event: Loaded) -> None:
+    @on(CardLoaded)
+    def _show(self, event: CardLoaded) -> None:
         card = event.card
         first = self.card is None
         self.card = card
@@ -253,10 +200,10 @@ class CardScreen(Screen[int | None]):
         self.query_one("#card-error").display = False
         self.query_one("#card-summary").display = True
         self.sub_title = f"Kunde {card.name} ({card.number})"
-        self.query_one("#card-master", Static).update(self._master(card))
-        self.query_one("#card-credit", Static).update(self._credit(card))
-        self.query_one("#card-budget", Static).update(self._budget(card))
-        alerts = self._alerts(card)
+        self.query_one("#card-master", Static).update(master_box(card))
+        self.query_one("#card-credit", Static).update(credit_box(card, self.limit_history))
+        self.query_one("#card-budget", Static).update(budget_box(card, self.app.policy))
+        alerts = alerts_line(card, self.app.policy)
         alert_line = self.query_one("#card-alerts", Static)
         alert_line.update(alerts)
         alert_line.display = bool(alerts.plain)
@@ -264,15 +211,15 @@ class CardScreen(Screen[int | None]):
         today = today_berlin(now)
         self._fill(
             "card-packages", "Buchungshistorie", len(card.packages), len(card.packages),
-            ((str(p.id), self._package_cells(p, today, self.app.policy.expiry_soon_days)) for p in card.packages),
+            ((str(p.id), package_cells(p, today, self.app.policy.expiry_soon_days)) for p in card.packages),
         )
         self._fill(
             "card-tickets", "Offene Tickets", len(card.open_tickets), card.open_tickets_total,
-            ((str(t.id), self._ticket_cells(t, now)) for t in card.open_tickets),
+            ((str(t.id), ticket_cells(t, now)) for t in card.open_tickets),
         )
         self._fill(
             "card-tasks", "Offene Aufgaben", len(card.tasks), card.tasks_total,
-            ((str(t.id), self._task_cells(t, today)) for t in card.tasks),
+            ((str(t.id), task_cells(t, today)) for t in card.tasks),
         )
         self._fill(
             "card-orders", "Bestellungen", len(card.orders), card.orders_total,
@@ -282,7 +229,7 @@ class CardScreen(Screen[int | None]):
                     [
                         datetime_de(o.created_at),
                         o.item,
-                        _right(money(o.amount)),
+                        right(money(o.amount)),
                         Text(texts.ORDER_STATUS.get(OrderStatus(o.status), o.status),
                              style=ORDER_STYLE.get(OrderStatus(o.status), "")),
                         o.process_number or "–",
@@ -293,18 +240,18 @@ class CardScreen(Screen[int | None]):
         )
         self._fill(
             "card-limits", "Kreditlimit-Verlauf", len(event.limit_history), len(event.limit_history),
-            ((str(i), self._limit_cells(c)) for i, c in enumerate(event.limit_history)),
+            ((str(i), limit_cells(c)) for i, c in enumerate(event.limit_history)),
         )
         # Most limits are never changed: the section appears with the first change.
         self.query_one("#card-limits-section").display = bool(event.limit_history)
         self._fill(
             "card-messages", "Nachrichtenlog", len(card.message_log), card.message_log_total,
-            ((str(i), [datetime_de(m.created_at), _first_line(m.title or m.text, 36)])
+            ((str(i), [datetime_de(m.created_at), first_line(m.title or m.text, 36)])
              for i, m in enumerate(card.message_log)),
         )
         self._fill(
             "card-file", "Kundenakte", len(card.customer_file), card.customer_file_total,
-            ((str(i), [datetime_de(f.created_at), f.author or "–", _first_line(f.text, 60)])
+            ((str(i), [datetime_de(f.created_at), f.author or "–", first_line(f.text, 60)])
              for i, f in enumerate(card.customer_file)),
         )
         if first:
@@ -321,163 +268,9 @@ class CardScreen(Screen[int | None]):
         if table.row_count:
             table.move_cursor(row=min(keep, table.row_count - 1), animate=False)
         section = self.query_one(f"#{table_id}-section", Section)
-        section.border_title = _count_title(title, shown, total)
+        section.border_title = count_title(title, shown, total)
         table.display = table.row_count > 0
         section.query_one(".empty").display = table.row_count == 0
-
-    # ------------------------------------------------------------------ rendering
-
-    @staticmethod
-    def _grid(label_width: int = 0) -> Table:
-        """Label and value; where the box is narrow the value is cut with …, never the label."""
-        grid = Table.grid(padding=(0, 1))
-        grid.add_column(style="dim", no_wrap=True, min_width=label_width or None)
-        grid.add_column(no_wrap=True, overflow="ellipsis")
-        return grid
-
-    def _master(self, card: CustomerCard) -> Group:
-        grid = self._grid(label_width=len("Kunde seit"))
-        grid.add_row("Nr.", card.number)
-        grid.add_row("ID", str(card.id))
-        grid.add_row("E-Mail", card.email or "–")
-        grid.add_row("Telefon", card.phone or "–")
-        grid.add_row("Kunde seit", date_de(card.created_at))
-        return Group(Text(card.name, style="bold"), grid)
-
-    def _credit(self, card: CustomerCard) -> Table:
-        grid = self._grid()
-        grid.columns[1].justify = "right"
-        grid.add_row("Kreditlimit", money(card.credit_limit))
-        grid.add_row("Obligo", money(card.exposure))
-        headroom_style = "bold red" if card.headroom < 0 else "bold green"
-        grid.add_row("Verfügbar", Text(money(card.headroom), style=headroom_style))
-        if self.limit_history:
-            grid.add_row("Geändert am", date_de(self.limit_history[0].created_at))
-        held = sum(1 for o in card.orders if o.status == OrderStatus.HELD)
-        if held:
-            grid.add_row("Angehalten", Text(f"{held} Bestellung" + ("en" if held > 1 else ""), style="yellow"))
-        return grid
-
-    def _budget(self, card: CustomerCard) -> Table:
-        b = card.budget
-        grid = self._grid(label_width=len("Verfallen (Rest)"))
-        grid.columns[1].justify = "right"
-        valid_style = "bold"
-        if "budget_critical" in card.flags:
-            valid_style = "bold red"
-        elif "budget_warn" in card.flags:
-            valid_style = "bold yellow"
-        grid.add_row("Gültig (Rest)", Text(hours_label(b.valid_minutes), style=valid_style))
-        grid.add_row("Blockiert", hours_label(b.blocked_minutes))
-        expired_style = "yellow" if b.expired_minutes else ""
-        grid.add_row("Verfallen (Rest)", Text(hours_label(b.expired_minutes), style=expired_style))
-        if b.next_expiry is None:
-            grid.add_row("Nächster Verfall", "–")
-        else:
-            style = "bold yellow" if b.days_left is not None and b.days_left <= self.app.policy.expiry_soon_days else ""
-            grid.add_row("Nächster Verfall", Text(date_de(b.next_expiry), style=style))
-            grid.add_row("", Text(f"noch {_days(b.days_left)}", style=style))
-        if card.packages and card.budget_trend:
-            grid.add_row(trend_label(card.budget_trend), trend_text(card.budget_trend))
-        return grid
-
-    def _alerts(self, card: CustomerCard) -> Text:
-        parts: list[Text] = []
-        policy = self.app.policy
-        if "repeat_case" in card.flags:
-            parts.append(Text.assemble(
-                (f" ⚠ {texts.CARD_FLAG['repeat_case']} ", "bold white on dark_red"),
-                f" {card.workaround_count}× Deadline auf Budgetverfall in {policy.repeat_case_window_months} "
-                "Monaten — Budgetablauf mit dem Kunden klären",
-            ))
-        hits = sum(1 for t in card.tasks if t.workaround)
-        if hits:
-            what = "1 offene Aufgabe" if hits == 1 else f"{hits} offene Aufgaben"
-            parts.append(Text.assemble(
-                (f" {texts.FLAG_SYMBOL['workaround']} {texts.FLAG['workaround']} ", "bold black on yellow"),
-                f" {what} — wirkt wie eine Budgetverlängerung, erst Freigabe einholen",
-            ))
-        if "over_limit" in card.flags:
-            parts.append(Text.assemble(
-                (f" {texts.CARD_FLAG['over_limit']} ", "bold white on red"),
-                f" um {money(-card.headroom)}",
-            ))
-        for flag, limit in (("budget_critical", policy.budget_critical_minutes),
-                            ("budget_warn", policy.budget_warn_minutes)):
-            if flag in card.flags:
-                parts.append(Text.assemble(
-                    (f" {texts.CARD_FLAG[flag]} ", "bold black on yellow"), f" unter {hours_label(limit)}"
-                ))
-        return Text("\n").join(parts)
-
-    @staticmethod
-    def _package_cells(p, today: dt.date, soon_days: int) -> list:
-        # Short words: the status column gets what the 120-column card leaves (19 characters).
-        if p.expired:
-            # An expired remainder can still be extended (key e): say so, in red.
-            if p.remaining_minutes > 0:
-                status = Text("verlängerbar", style="bold red")
-            else:
-                status = Text("verfallen", style="red")
-        elif p.remaining_minutes + p.blocked_minutes <= 0:
-            status = Text("aufgebraucht", style="dim")
-        elif (p.valid_until - today).days <= soon_days:
-            status = Text(f"noch {_days((p.valid_until - today).days)}", style="yellow")
-        else:
-            status = Text("gültig", style="green")
-        return [
-            _first_line(p.label or f"Paket {p.id}", PACKAGE_LABEL_WIDTH),
-            date_de(p.purchased_on),
-            _right(hhmm(p.booked_minutes)),
-            _right(hhmm(p.used_minutes)),
-            _right(hhmm(p.blocked_minutes)),
-            _right(hhmm(p.remaining_minutes), "bold" if not p.expired else "dim"),
-            date_de(p.valid_until),
-            status,
-            _right(money(p.price)),
-        ]
-
-    @staticmethod
-    def _ticket_cells(row: TicketRow, now: dt.datetime) -> list:
-        priority = Priority(row.priority)
-        status = TicketStatus(row.status)
-        return [
-            _right(f"#{row.number}"),
-            Text(texts.PRIORITY[priority], style=PRIORITY_STYLE[priority]),
-            Text(texts.STATUS[status], style=STATUS_STYLE[status]),
-            texts.QUEUE.get(Queue(row.queue), row.queue),
-            row.subject,
-            row.assignee_login or "–",
-            _right(age_de(row.created_at, now)),
-            Text("".join(texts.FLAG_SYMBOL.get(f, "?") for f in row.flags), style="bold yellow"),
-        ]
-
-    @staticmethod
-    def _limit_cells(change: CreditLimitChangeView) -> list:
-        style = "green" if change.new_limit > change.old_limit else "yellow"
-        return [
-            datetime_de(change.created_at),
-            Text.assemble(money(change.old_limit), " → ", (money(change.new_limit), style)),
-            _first_line(change.reason, 50),
-            change.agent_login or "–",
-        ]
-
-    @staticmethod
-    def _task_cells(t, today: dt.date) -> list:
-        if t.workaround:
-            hint = Text(f"{texts.FLAG_SYMBOL['workaround']} {texts.FLAG['workaround']} ({date_de(t.expiry_hit)})",
-                        style="bold yellow")
-        elif t.deadline is not None and t.deadline < today:
-            hint = Text("Deadline überschritten", style="red")
-        else:
-            hint = Text("")
-        return [
-            _right(str(t.id)),
-            t.title,
-            _right(hhmm(t.estimate_minutes)),
-            date_de(t.deadline),
-            hint,
-        ]
 
     # ------------------------------------------------------------------ actions
 
@@ -605,12 +398,12 @@ class CardScreen(Screen[int | None]):
     @work(thread=True, group="card-write", exit_on_error=False)
     def _settle(self, order: OrderView) -> None:
         app = self.app
-        try:
-            app.write(lambda s: orders.settle_order(s, app.agent, order_id=order.id, now=app.now()))
-        except DeskError as exc:
-            app.call_from_thread(self._after_write, exc.message, "warning")
-            return
-        app.call_from_thread(self._after_write, f"Bestellung {order.item} abgerechnet.", "information")
+        app.write(lambda s: orders.settle_order(s, app.agent, order_id=order.id, now=app.now()))
+        self.post_message(OrderSettled(order))
+
+    @on(OrderSettled)
+    def _settled(self, event: OrderSettled) -> None:
+        self._after_write(f"Bestellung {event.order.item} abgerechnet.", "information")
 
     def action_settle_until(self) -> None:
         card = self.card

@@ -13,14 +13,15 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.message import Message
 from textual.screen import ModalScreen
 from textual.timer import Timer
 from textual.widgets import DataTable, Input, Static
-from textual.worker import Worker, WorkerState, get_current_worker
+from textual.worker import get_current_worker
 
-from deskapp.services.errors import DeskError
 from deskapp.services.readmodels import CustomerHit
+
+from .messages import CustomersFound, WorkerFailed
+from .workers import WorkerNotices
 
 RESULT_LIMIT = 50
 
@@ -29,7 +30,7 @@ class HitTable(DataTable, can_focus=False):
     """The results. Never focused: the input keeps the keyboard, the screen moves the cursor."""
 
 
-class CustomerSearchScreen(ModalScreen[uuid.UUID | None]):
+class CustomerSearchScreen(WorkerNotices, ModalScreen[uuid.UUID | None]):
     DEBOUNCE_SECONDS = 0.2
     HELP_TITLE = "Kunde suchen"
     DEFAULT_CSS = """
@@ -56,11 +57,9 @@ class CustomerSearchScreen(ModalScreen[uuid.UUID | None]):
         Binding("pageup", "move(-10)", "Seite zurück", show=False),
     ]
 
-    class Found(Message):
-        def __init__(self, query: str, hits: list[CustomerHit]) -> None:
-            super().__init__()
-            self.query = query
-            self.hits = hits
+    # A failed search is said in the status line, not as a notice (_failed).
+    QUIET_GROUPS = frozenset({"customer-search"})
+    FAILURE_TEXT = {"customer-search": "Suche fehlgeschlagen"}
 
     def __init__(self, query: str = "") -> None:
         super().__init__()
@@ -101,10 +100,10 @@ class CustomerSearchScreen(ModalScreen[uuid.UUID | None]):
 
         hits = self.app.read(lambda s: customers.search(s, query, limit=RESULT_LIMIT + 1))
         if not get_current_worker().is_cancelled:
-            self.post_message(self.Found(query, hits))
+            self.post_message(CustomersFound(query, hits))
 
-    @on(Found)
-    def _show(self, event: Found) -> None:
+    @on(CustomersFound)
+    def _show(self, event: CustomersFound) -> None:
         if event.query != self.query_one(Input).value:
             return  # the agent typed on; the newer search is on its way
         self._query = event.query
@@ -126,12 +125,10 @@ class CustomerSearchScreen(ModalScreen[uuid.UUID | None]):
             self._choose_on_arrival = None
             self._choose()
 
-    @on(Worker.StateChanged)
-    def _failed(self, event: Worker.StateChanged) -> None:
-        if event.worker.group == "customer-search" and event.state == WorkerState.ERROR:
-            error = event.worker.error
-            message = error.message if isinstance(error, DeskError) else f"Suche fehlgeschlagen: {error}"
-            self.query_one("#hits-status", Static).update(message)
+    @on(WorkerFailed)
+    def _failed(self, event: WorkerFailed) -> None:
+        if event.group == "customer-search":
+            self.query_one("#hits-status", Static).update(event.text)
 
     # ------------------------------------------------------------------ choosing
 

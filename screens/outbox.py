@@ -3,7 +3,7 @@
 Without an SMTP server this is where mail ends; with one, ``deskapp mail send`` delivers
 it and the list shows what went out, what waits and why a mail failed. Paged by key
 (``services.mail.outbox_page``): moving past the last row fetches the next page. The
-database is read in thread workers only (see screens/inbox.py for the threading rules).
+database is read in thread workers only (see screens/messages.py for the threading rules).
 """
 
 from __future__ import annotations
@@ -16,12 +16,15 @@ from textual.containers import Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Footer, Header, Static
-from textual.worker import Worker, WorkerState, get_current_worker
+from textual.worker import get_current_worker
 
 from deskapp import texts
 from deskapp.formatting import datetime_de
 from deskapp.services import mail
 from deskapp.services.errors import DeskError
+
+from .messages import MailLoaded, OutboxLoaded, WorkerFailed
+from .workers import WorkerNotices
 
 # The filter cycles through these (None = every mail).
 FILTERS: tuple[str | None, ...] = (None, "queued", "sent")
@@ -116,7 +119,7 @@ class MailScreen(ModalScreen[None]):
         self.dismiss(None)
 
 
-class OutboxScreen(Screen):
+class OutboxScreen(WorkerNotices, Screen):
     HELP_TITLE = "Postausgang"
     DEFAULT_CSS = """
     OutboxScreen #outbox-title { padding: 0 1; background: $boost; text-style: bold; }
@@ -193,9 +196,11 @@ class OutboxScreen(Screen):
         except DeskError as exc:
             smtp = exc.message
         if not get_current_worker().is_cancelled:
-            app.call_from_thread(self._show, page, counts, smtp, before_id is not None)
+            self.post_message(OutboxLoaded(page, counts, smtp, appended=before_id is not None))
 
-    def _show(self, page: mail.OutboxPage, counts: dict[str, int], smtp: str, appended: bool) -> None:
+    @on(OutboxLoaded)
+    def _show(self, event: OutboxLoaded) -> None:
+        page, counts, smtp, appended = event.page, event.counts, event.smtp, event.appended
         self._fetching = False
         table = self.query_one(MailTable)
         if not appended:
@@ -242,7 +247,11 @@ class OutboxScreen(Screen):
     @work(thread=True, exclusive=True, group="mail", exit_on_error=False)
     def _open(self, mail_id: int) -> None:
         shown = self.app.read(lambda s: mail.outbox_mail(s, mail_id))
-        self.app.call_from_thread(self.app.push_screen, MailScreen(shown))
+        self.post_message(MailLoaded(shown))
+
+    @on(MailLoaded)
+    def _show_mail(self, event: MailLoaded) -> None:
+        self.app.push_screen(MailScreen(event.shown))
 
     # ------------------------------------------------------------------ events
 
@@ -256,12 +265,9 @@ class OutboxScreen(Screen):
     def _row_selected(self, event: DataTable.RowSelected) -> None:
         self.action_show_mail()
 
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        if event.state == WorkerState.ERROR:
-            self._fetching = False
-            error = event.worker.error
-            message = error.message if isinstance(error, DeskError) else f"Datenbankfehler: {error}"
-            self.notify(message, severity="error", timeout=8)
+    @on(WorkerFailed)
+    def _failed(self, _event: WorkerFailed) -> None:
+        self._fetching = False  # the next page may be asked for again
 
     # ------------------------------------------------------------------ actions
 

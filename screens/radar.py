@@ -16,11 +16,13 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
-from textual.worker import Worker, WorkerState, get_current_worker
+from textual.worker import get_current_worker
 
 from deskapp.formatting import date_de, hhmm, today_berlin
 from deskapp.services import radar as radar_service
-from deskapp.services.errors import DeskError
+
+from .messages import RadarLoaded, WorkerFailed
+from .workers import WorkerNotices
 
 RADAR_CSS = """
 RadarScreen #radar-tabs { height: 1; padding: 0 1; }
@@ -58,7 +60,7 @@ def _days_text(days: int) -> str:
     return "1 Tag" if days == 1 else f"{days} Tage"
 
 
-class RadarScreen(Screen[None]):
+class RadarScreen(WorkerNotices, Screen[None]):
     DEFAULT_CSS = RADAR_CSS
     HELP_TITLE = "Budget-Radar"
     BINDINGS = [
@@ -148,9 +150,11 @@ class RadarScreen(Screen[None]):
 
         rows, total = app.read(fetch)
         if not get_current_worker().is_cancelled:
-            app.call_from_thread(self._show, horizon, rows, total, after is not None, len(rows) >= size)
+            self.post_message(RadarLoaded(horizon, rows, total, appended=after is not None, more=len(rows) >= size))
 
-    def _show(self, horizon: int, rows, total, appended: bool, more: bool) -> None:
+    @on(RadarLoaded)
+    def _show(self, event: RadarLoaded) -> None:
+        horizon, rows, total, appended, more = event.horizon, event.rows, event.total, event.appended, event.more
         if horizon != self.horizon:
             return
         self._paging = False
@@ -212,14 +216,9 @@ class RadarScreen(Screen[None]):
     def _selected(self, event: DataTable.RowSelected) -> None:
         self.action_open_customer()
 
-    @on(Worker.StateChanged)
-    def _worker_failed(self, event: Worker.StateChanged) -> None:
-        if event.state != WorkerState.ERROR:
-            return
-        self._paging = False
-        error = event.worker.error
-        message = error.message if isinstance(error, DeskError) else f"Datenbankfehler: {error}"
-        self.notify(message, severity="error", timeout=8)
+    @on(WorkerFailed)
+    def _failed(self, _event: WorkerFailed) -> None:
+        self._paging = False  # the next page may be asked for again
 
     # ------------------------------------------------------------------ actions
 

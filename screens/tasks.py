@@ -8,6 +8,8 @@ one service call in a worker, then the list is read again.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import datetime as dt
 import uuid
 
@@ -19,17 +21,19 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
-from textual.worker import Worker, WorkerState
 
 from deskapp import texts
 from deskapp.formatting import date_de, hhmm, hours_label, today_berlin
 from deskapp.services import budget
-from deskapp.services.errors import DeskError
-from deskapp.services.budget import TaskView
 from models.enums import TaskStatus
 
 from .budget_dialogs import LogTimeDialog, TaskDialog, announce_time
 from .dialogs import ChoiceDialog
+from .messages import TaskChanged, TasksLoaded, WorkerFailed
+from .workers import WorkerNotices
+
+if TYPE_CHECKING:  # annotations only: the first frame comes before SQLAlchemy is imported
+    from deskapp.services.budget import TaskView
 
 # Column widths; the title takes what the terminal leaves (between these bounds).
 FIXED_COLUMNS = (("Nr.", "id", 4), ("Schätzung", "estimate", 9), ("Erfasst", "logged", 7),
@@ -56,11 +60,13 @@ class TaskTable(DataTable):
         return super().check_action(action, parameters)
 
 
-class TasksScreen(Screen[bool]):
+class TasksScreen(WorkerNotices, Screen[bool]):
     """Returns True when something was changed (the card reloads either way)."""
 
     DEFAULT_CSS = TASKS_CSS
     HELP_TITLE = "Aufgaben"
+    WRITE_GROUPS = frozenset({"tasks-write"})
+    REFUSAL_TIMEOUT = 6
     BINDINGS = [
         Binding("escape", "back", "Zurück", id="tasks.back"),
         Binding("n", "new", "Neue Aufgabe", id="tasks.new"),
@@ -138,9 +144,11 @@ class TasksScreen(Screen[bool]):
             )
 
         tasks, state, expiries = app.read(fetch)
-        app.call_from_thread(self._show, tasks, state, expiries, today)
+        self.post_message(TasksLoaded(tasks, state, expiries, today))
 
-    def _show(self, tasks: tuple[TaskView, ...], state, expiries: tuple[dt.date, ...], today: dt.date) -> None:
+    @on(TasksLoaded)
+    def _show(self, event: TasksLoaded) -> None:
+        tasks, state, expiries, today = event.tasks, event.budget, event.expiries, event.today
         self.tasks, self.expiries, self._loaded = tasks, expiries, True
         if state.next_expiry is None:
             next_expiry = "–"
@@ -205,13 +213,10 @@ class TasksScreen(Screen[bool]):
             hint,
         ]
 
-    @on(Worker.StateChanged)
-    def _worker_failed(self, event: Worker.StateChanged) -> None:
-        if event.state != WorkerState.ERROR:
-            return
-        error = event.worker.error
-        message = error.message if isinstance(error, DeskError) else f"Datenbankfehler: {error}"
-        self.notify(message, severity="error", timeout=8)
+    @on(WorkerFailed)
+    def _failed(self, event: WorkerFailed) -> None:
+        if event.refused:
+            self.load()  # changed meanwhile: show the tasks as they are now
 
     # ------------------------------------------------------------------ helpers
 
@@ -334,14 +339,14 @@ class TasksScreen(Screen[bool]):
             return budget.delete_task(session, app.agent, task_id=task.id, version=task.version, now=app.now(),
                                       policy=app.policy)
 
-        try:
-            app.write(run)
-        except DeskError as exc:
-            app.call_from_thread(self._after, exc.message, "warning")
-            return
+        app.write(run)  # a refusal raises: a warning (screens.workers), then the list again
+        self.post_message(TaskChanged(what, task))
+
+    @on(TaskChanged)
+    def _task_changed(self, event: TaskChanged) -> None:
         self.changed = True
-        verb = "erledigt" if what == "close" else "gelöscht"
-        app.call_from_thread(self._after, f"Aufgabe {task.id} „{task.title}“ {verb}.")
+        verb = "erledigt" if event.what == "close" else "gelöscht"
+        self._after(f"Aufgabe {event.task.id} „{event.task.title}“ {verb}.")
 
 
 __all__ = ["TasksScreen"]

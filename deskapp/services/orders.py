@@ -847,7 +847,7 @@ def settle_orders_until(
 def _berlin_midnight(day: dt.date) -> dt.datetime:
     """Midnight at the start of ``day`` in Berlin, as an aware UTC datetime."""
     local = pendulum.datetime(day.year, day.month, day.day, tz=BERLIN)
-    return dt.datetime.fromtimestamp(local.timestamp(), tz=dt.timezone.utc)
+    return dt.datetime.fromtimestamp(local.timestamp(), tz=dt.UTC)
 
 
 # --------------------------------------------------------------------------- reading
@@ -938,3 +938,24 @@ __all__ = [
     "validate_amount",
     "validate_limit",
 ]
+
+
+# Which decision a ticket's order waits for: release, reject and contact apply to a held
+# order on its held-order ticket; retry to a failed order on its registry-failure ticket.
+ORDER_ACTIONS = ("release", "reject", "contact", "retry")
+
+
+def order_action_applies(action: str, *, ticket_kind: str, order_status: str) -> bool:
+    """Whether ``action`` applies now to the order of a ticket of ``ticket_kind``.
+
+    Who may take it is decided when it is taken (``release_order`` & co. refuse); this
+    only says whether the order waits for it, so a screen offers the key or hides it.
+    """
+    if action == "retry":
+        return ticket_kind == TicketKind.REGISTRY_FAILURE and order_status == OrderStatus.FAILED
+    if action in ("release", "reject", "contact"):
+        return ticket_kind == TicketKind.HELD_ORDER and order_status == OrderStatus.HELD
+    raise ValueError(f"unknown order action {action!r}")
+
+
+__all__ += ["ORDER_ACTIONS", "order_action_applies"]

@@ -1,0 +1,146 @@
+"""The open ticket below the list: header, order or extension block, text, history.
+
+``TicketDetailPane.show`` renders a ``TicketDetail`` the screen received (``DetailLoaded``);
+it reads nothing itself. Enter maximizes it (the screen's ``open_ticket``).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from textual.app import ComposeResult
+from textual.containers import VerticalScroll
+from textual.widgets import Static
+
+from deskapp import texts
+from deskapp.formatting import datetime_de, money
+from deskapp.services.readmodels import TicketRow
+from models.enums import EventKind, OrderStatus, Priority, Queue, TicketKind, TicketStatus
+
+if TYPE_CHECKING:  # annotations only: the first frame comes before SQLAlchemy is imported
+    from deskapp.services.orders import HeldOrderView
+    from deskapp.services.ticket_detail import TicketDetail
+
+NOTHING_SHOWN = "Kein Ticket ausgewählt."
+
+
+class TicketDetailPane(VerticalScroll):
+    """The ticket pane (``#detail``); its text is one Static (``#detail-body``)."""
+
+    def compose(self) -> ComposeResult:
+        yield Static(NOTHING_SHOWN, id="detail-body")
+
+    def on_mount(self) -> None:
+        self.border_title = "Ticket"
+
+    def show_text(self, text: str) -> None:
+        """A line instead of a ticket (an empty list)."""
+        self.query_one("#detail-body", Static).update(text)
+
+    def show(self, detail: TicketDetail, *, login: str) -> None:
+        """``detail`` as ``login`` sees it (an extension request says who may decide)."""
+        self.query_one("#detail-body", Static).update("\n".join(detail_lines(detail, login)))
+        self.border_title = f"Ticket #{detail.row.number}"
+
+
+def detail_lines(detail: TicketDetail, login: str) -> list[str]:
+    from ..extension_form import extension_lines
+
+    row = detail.row
+    lines = [
+        f"[b]#{row.number} {escape(row.subject)}[/]",
+        f"{texts.QUEUE[Queue(row.queue)]} · {texts.KIND.get(row.kind, row.kind)} · "
+        f"Status [b]{texts.STATUS[TicketStatus(row.status)]}[/] · "
+        f"Priorität {texts.PRIORITY[Priority(row.priority)]} · "
+        f"Bearbeiter {row.assignee_login or '–'}",
+    ]
+    if detail.order is not None:
+        lines.extend(order_lines(detail.order, row))
+        lines.append("")
+    if detail.extension is not None:
+        lines.extend(extension_lines(detail.extension, login))
+        lines.append("")
+    lines += [
+        f"Kunde: {escape(row.customer_name) or '–'}"
+        + (f" ({detail.customer_number}) — [dim]u öffnet die Karte[/]" if detail.customer_number else ""),
+        f"Erstellt {datetime_de(row.created_at)} · geändert {datetime_de(row.updated_at)}",
+    ]
+    if row.flags:
+        lines.append("Markierungen: " + ", ".join(texts.FLAG.get(f, f) for f in row.flags))
+    if detail.links:
+        lines.append("")
+        lines.append("[b]Verknüpft[/]")
+        lines.extend(f"  • {escape(link.label)}" for link in detail.links)
+    lines.append("")
+    lines.append(escape(detail.body) or "[dim](kein Text)[/]")
+    lines.append("")
+    lines.append("[b]Verlauf & Notizen[/]")
+    for event in reversed(detail.events):
+        lines.append(f"  {datetime_de(event.created_at)} {event.agent_login or 'System'}: {event_text(event)}")
+    return lines
+
+
+def order_name(order: HeldOrderView) -> str:
+    if order.process_number:
+        return f"Vorgang {order.process_number} ({order.item})"
+    return f"Bestellung {order.item}"
+
+
+def order_lines(order: HeldOrderView, row: TicketRow) -> list[str]:
+    """The order block of the detail pane: what, against which limit, why, how old."""
+    status = texts.ORDER_STATUS.get(OrderStatus(order.status), order.status)
+    lines = ["", f"[b]{escape(order_name(order))} über {money(order.amount)}[/]"]
+    if order.status == OrderStatus.HELD:
+        state = f"angehalten seit {order.age_label}"
+        if order.overdue:
+            state += f" · [b red]{texts.FLAG_SYMBOL['overdue']} {texts.FLAG['overdue']}[/]"
+    else:
+        state = f"[b]{status}[/]"
+        if order.decided_at is not None:
+            state += f" von {order.decided_by or 'System'} am {datetime_de(order.decided_at)}"
+    lines.append(f"  Status: {state}")
+    figures = f"  Kreditlimit {money(order.credit_limit)} · Obligo {money(order.exposure)}"
+    if order.over_limit > 0:
+        figures += f" · über dem Limit [b yellow]{money(order.over_limit)}[/]"
+    lines.append(figures)
+    if order.error:
+        lines.append(f"  Vergabestelle: [red]{escape(order.error)}[/]")
+    if row.kind == TicketKind.HELD_ORDER:
+        if order.reasons:
+            lines.append(f"  [b yellow]{texts.FLAG_SYMBOL['conspicuous']} Auffällig[/] – "
+                         "Rücksprache mit dem Kunden angeraten:")
+            lines.extend(f"    • {escape(reason)}" for reason in order.reasons)
+        else:
+            lines.append("  [green]Nicht auffällig[/] – freigeben oder ablehnen, keine Rücksprache nötig.")
+    # The keys the order waits for, as the service rules (the same answer greys the footer).
+    from deskapp.services.orders import order_action_applies
+
+    if order_action_applies("release", ticket_kind=row.kind, order_status=order.status):
+        lines.append("  [dim]a freigeben · x ablehnen · K Kunde kontaktieren[/]")
+    elif order_action_applies("retry", ticket_kind=row.kind, order_status=order.status):
+        lines.append("  [dim]W wiederholt die Bestellung bei der Vergabestelle[/]")
+    return lines
+
+
+def escape(text: str) -> str:
+    return text.replace("[", r"\[")
+
+
+def event_text(event) -> str:
+    kind = event.kind
+    if kind == EventKind.CREATED:
+        return "Ticket angelegt"
+    if kind == EventKind.NOTE:
+        return "Notiz: " + escape(event.text)
+    if kind == EventKind.STATUS:
+        old = texts.STATUS.get(TicketStatus(event.old), event.old) if event.old else "–"
+        return f"Status {old} → {texts.STATUS.get(TicketStatus(event.new), event.new)}"
+    if kind == EventKind.CLAIM:
+        return "übernommen"
+    if kind == EventKind.ASSIGN:
+        return f"zugewiesen: {event.old or '–'} → {event.new or '–'}"
+    if kind == EventKind.FLAG:
+        if event.new:
+            return f"markiert ({texts.FLAG.get(event.new, event.new)})"
+        return f"Markierung entfernt ({texts.FLAG.get(event.old, event.old)})"
+    return escape(event.text)

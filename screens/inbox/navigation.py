@@ -1,0 +1,128 @@
+"""Moving around the inbox: queues and views, search, a ticket by number, back out.
+
+Mixin of ``InboxScreen`` (its ``filter``, ``source``, ``marked``, ``page`` and ``reload``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from textual import on, work
+from textual.screen import Screen
+from textual.widgets import Input, OptionList
+
+from deskapp import texts
+from deskapp.services import filters
+from models.enums import Queue
+
+from ..messages import TicketFound
+from .detail import TicketDetailPane
+from .table import TicketTable
+
+SOURCES: list[tuple[str, str]] = [(f"queue:{q.value}", texts.QUEUE[q]) for q in Queue] + [
+    (f"view:{v}", texts.VIEW[v])
+    for v in (*filters.VIEWS, *(() if filters.REQUESTS_VIEW in filters.VIEWS else (filters.REQUESTS_VIEW,)))
+]
+
+
+class Navigation(Screen):
+    """The keys that choose what the list shows and where the cursor is."""
+
+    @on(OptionList.OptionSelected, "#sources")
+    def _source_selected(self, event: OptionList.OptionSelected) -> None:
+        self.action_source(event.option.id)
+        self.query_one(TicketTable).focus()
+
+    @on(Input.Submitted, "#search")
+    def _search_submitted(self, event: Input.Submitted) -> None:
+        self.filter = replace(self.filter, search=event.value.strip())
+        if not event.value.strip():
+            event.input.display = False
+        self.query_one(TicketTable).focus()
+        self.reload(first=True, keep=False, sidebar=False)
+
+    def _clear_marks(self) -> None:
+        marked = list(self.marked.values())
+        self.marked.clear()
+        shown = {r.id for r in self.page.rows} if self.page else set()
+        table = self.query_one(TicketTable)
+        for row in marked:
+            if row.id in shown:
+                table.show_mark(row, False)
+        self._update_title()
+
+    def action_source(self, key: str) -> None:
+        kind, name = key.split(":")
+        self.source = key
+        if kind == "queue":
+            self.filter = replace(self.filter, queue=name, view=None)
+        else:
+            self.filter = replace(self.filter, queue=None, view=name)
+        options = self.query_one("#sources", OptionList)
+        options.highlighted = [k for k, _ in SOURCES].index(key)
+        self.marked.clear()
+        self.reload(first=True, keep=False, sidebar=False)
+
+    def show_ticket(self, ticket_id: int) -> None:
+        """Put the cursor on a ticket: on this page if it is here, else in its queue."""
+        if self.page is not None:
+            ids = [r.id for r in self.page.rows]
+            if ticket_id in ids:
+                self.query_one(TicketTable).move_cursor(row=ids.index(ticket_id), animate=False)
+                return
+        self._page_request += 1  # a page on its way belongs to the list being left
+        self._find_ticket(ticket_id)
+
+    @work(thread=True, exclusive=True, group="page", exit_on_error=False)
+    def _find_ticket(self, ticket_id: int) -> None:
+        from deskapp.services import tickets
+        row = self.app.read(lambda s: tickets.get_row(s, ticket_id))
+        self.post_message(TicketFound(row))
+
+    @on(TicketFound)
+    def _jump_to(self, event: TicketFound) -> None:
+        row = event.row
+        self.source = f"queue:{row.queue}"
+        self.query_one("#sources", OptionList).highlighted = [k for k, _ in SOURCES].index(self.source)
+        self.filter = filters.TicketFilter(queue=row.queue, statuses=filters.ALL_STATUSES,
+                                           search=f"#{row.number}")
+        self.marked.clear()
+        self.reload(first=True, keep=False, sidebar=False)
+
+    def action_open_ticket(self) -> None:
+        detail = self.query_one(TicketDetailPane)
+        if self.maximized is detail:
+            self.minimize()
+            self.query_one(TicketTable).focus()
+        else:
+            detail.focus()
+            self.maximize(detail)
+
+    def action_back(self) -> None:
+        search = self.query_one("#search", Input)
+        if self.maximized is not None:
+            self.minimize()
+            self.query_one(TicketTable).focus()
+        elif search.has_focus:
+            search.value = ""
+            search.display = False
+            self.query_one(TicketTable).focus()
+            if self.filter.search:
+                self.filter = replace(self.filter, search="")
+                self.reload(first=True, keep=False, sidebar=False)
+        elif self.marked:
+            self._clear_marks()
+        elif self.filter.search:
+            self.filter = replace(self.filter, search="")
+            search.display = False
+            self.reload(first=True, keep=False, sidebar=False)
+
+    def action_search(self) -> None:
+        search = self.query_one("#search", Input)
+        search.display = True
+        search.value = self.filter.search
+        search.focus()
+
+    def action_refresh(self) -> None:
+        self.reload()
+        self.notify("Aktualisiert.", timeout=1.5)

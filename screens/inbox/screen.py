@@ -1,0 +1,421 @@
+"""The ticket inbox: queues and views on the left, the paged list, the open ticket.
+
+This module is the screen's frame: layout, keyset paging, counts, polling and the keys
+that move around. The action groups are mixins beside it (``triage``, ``held_orders``,
+``extensions``, ``customer``); the list is ``table.TicketTable``, the open ticket
+``detail.TicketDetailPane``. Workers hand results back as ``screens.messages``; a failed
+worker becomes a notice in ``screens.workers.WorkerNotices``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Input, OptionList, Static
+from textual.widgets.option_list import Option
+from textual.worker import get_current_worker
+
+from deskapp.services import filters
+from deskapp.services.readmodels import TicketPage, TicketRow
+
+from ..messages import (
+    ChangedElsewhere,
+    CountsLoaded,
+    DetailLoaded,
+    PageLoaded,
+    TicketsChanged,
+    WorkerFailed,
+)
+from ..workers import WorkerNotices
+from .customer import CustomerActions
+from .detail import TicketDetailPane
+from .extensions import ExtensionActions
+from .held_orders import HeldOrderActions
+from .navigation import SOURCES, Navigation
+from .table import TicketTable
+from .triage import TriageActions
+
+if TYPE_CHECKING:  # annotations only: the first frame comes before SQLAlchemy is imported
+    from deskapp.services.extensions import ExtensionRow
+    from deskapp.services.ticket_detail import TicketDetail
+
+ORDER_ACTIONS = ("release", "reject", "contact", "retry")
+# Actions whose availability depends on the ticket under the cursor.
+DYNAMIC_ACTIONS = (
+    "log_time", "claim", "extension", *ORDER_ACTIONS, "approve", "deny", "decide_refused",
+)
+ROW_ACTIONS = ("claim", "assign", "status", "close", "note", "customer", "flag", "mark", "open_ticket")
+
+
+class InboxScreen(WorkerNotices, Navigation, TriageActions, HeldOrderActions, ExtensionActions, CustomerActions,
+                  Screen):
+    CSS_PATH = "inbox.tcss"
+    WRITE_GROUPS = frozenset({"write"})
+    BINDINGS = [
+        Binding("enter", "open_ticket", "Öffnen", id="open"),
+        # The order actions come first: on a ticket they apply to, they are its main work.
+        Binding("a", "release", "Freigeben", id="release"),
+        Binding("x", "reject", "Ablehnen", id="reject"),
+        # On an extension request (admin channel) the same keys decide the request.
+        Binding("a", "approve", "Genehmigen", id="extension.approve"),
+        Binding("x", "deny", "Antrag ablehnen", id="extension.deny"),
+        Binding("a,x", "decide_refused", "", show=False),  # greyed a/x: say why not
+        Binding("K", "contact", "Kunde kontaktieren", id="contact"),
+        Binding("W", "retry", "Wiederholen", id="retry"),
+        Binding("slash", "search", "Suchen", id="search"),
+        Binding("f", "filter", "Filter", id="filter"),
+        Binding("c", "claim", "Übernehmen", id="claim"),
+        Binding("A", "assign", "Zuweisen", id="assign", show=False),
+        Binding("s", "status", "Status", id="status"),
+        Binding("C", "close", "Schließen", id="close"),
+        Binding("n", "note", "Notiz", id="note"),
+        Binding("space", "mark", "Markieren", id="mark", show=False),
+        Binding("F", "flag", "★ Merken", id="flag", show=False),
+        Binding("u", "customer", "Kunde", id="customer"),
+        Binding("t", "log_time", "Zeit erfassen", id="log_time"),
+        Binding("R", "radar", "Budget-Radar", id="radar", show=False),
+        Binding("e", "extension", "Verlängerung beantragen", id="extension.request", show=False),
+        Binding("r", "refresh", "Aktualisieren", id="refresh", show=False),
+        Binding("escape", "back", "Zurück", show=False),
+        Binding("1", "source('queue:support')", "Support", show=False),
+        Binding("2", "source('queue:contract')", "Vertragsbearbeitung", show=False),
+        Binding("3", "source('queue:technical')", "Technik", show=False),
+        Binding("4", "source('queue:admin')", "Admin-Channel", show=False),
+        Binding("5", "source('view:mine')", "Meine", show=False),
+        Binding("6", "source('view:unassigned')", "Nicht zugewiesen", show=False),
+        Binding("7", "source('view:flagged')", "Markiert", show=False),
+        Binding("8", "source('view:requests')", "Meine Anträge", show=False),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.filter = filters.TicketFilter()
+        self.source = "queue:support"
+        self.page: TicketPage | None = None
+        self.row_offset = 0  # rows before this page, for "101–200 von 1.234"
+        self.total: int | None = None
+        self.marked: dict[int, TicketRow] = {}
+        self.current: TicketDetail | None = None
+        self._token: filters.ChangeToken | None = None
+        self._want_id: int | None = None  # keep the cursor on this ticket after a reload
+        self._paging = False
+        self._page_request = 0  # the newest page asked for; an older answer is dropped
+        self._requests: dict[int, ExtensionRow] = {}  # ticket number -> own request (view "requests")
+
+    # ------------------------------------------------------------------ layout
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal(id="main"):
+            with Vertical(id="sidebar"):
+                yield Static("Queues & Ansichten", classes="pane-title")
+                yield OptionList(*(Option(label, id=key) for key, label in SOURCES), id="sources")
+            with Vertical(id="content"):
+                yield Static("", id="list-title", classes="pane-title")
+                yield Input(placeholder="Suche: Nummer, Kunde, Betreff, Text — Enter sucht, Esc leert",
+                            id="search")
+                yield TicketTable(id="tickets", cursor_type="row", zebra_stripes=True)
+                yield TicketDetailPane(id="detail")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one(TicketTable)
+        table.add_ticket_columns(self.app.size.width)
+        self.query_one("#search", Input).display = False
+        table.focus()
+        first_page = getattr(self.app, "first_page", None)
+        if first_page is not None:  # read before the ORM was loaded (deskapp.quickstart)
+            self.app.first_page = None
+            self._show_page(PageLoaded(first_page, None, "around", request=self._page_request))
+            # The services' reload (it builds the engine) waits until the first frame is out.
+            self.call_after_refresh(self.reload, first=True)
+        else:
+            self.reload(first=True)
+        poll = getattr(self.app, "poll", True)
+        if poll:
+            self.set_interval(self.app.policy.inbox_poll_seconds, self.check_for_changes)
+
+    # ------------------------------------------------------------------ loading
+
+    def reload(self, *, first: bool = False, keep: bool = True, sidebar: bool = True) -> None:
+        """Re-read the current page (or the first one) and the counts.
+
+        Switching the list (queue, view, filter, search) leaves the sidebar's counts as
+        they are: only the list's own total is counted again.
+        """
+        start = None
+        if keep and not first and self.page and self.page.rows:
+            start = self.page.rows[0].key
+        if first:
+            self.row_offset = 0
+        if not keep:
+            self.total = None  # the title says "…" until the new list is counted
+        self._load_page(start=start, mode="around")
+        self._load_counts(sidebar)
+
+    def _load_page(self, *, start=None, mode: str = "around", key=None) -> None:
+        self._page_request += 1
+        self._fetch_page(self._page_request, start=start, mode=mode, key=key)
+
+    @work(thread=True, exclusive=True, group="page", exit_on_error=False)
+    def _fetch_page(self, request: int, *, start, mode: str, key) -> None:
+        app = self.app
+        actor, filt, size = app.agent, self.filter, app.policy.inbox_page_size
+        clock = {"now": app.now(), "policy": app.policy}  # marks overdue held orders
+
+        def fetch(session):
+            from deskapp.services import extensions, tickets
+            if mode == "after":
+                page = tickets.list_page(session, actor, filt, after=key, limit=size, **clock)
+            elif mode == "before":
+                page = tickets.list_page(session, actor, filt, before=key, limit=size, **clock)
+            else:
+                page = tickets.page_around(session, actor, filt, start=start, limit=size, **clock)
+            outcome = {}
+            if filt.view == filters.REQUESTS_VIEW:  # the requester sees wartet/genehmigt/abgelehnt
+                outcome = {r.ticket_number: r for r in extensions.my_requests(session, actor, limit=4 * size)}
+            return page, tickets.change_token(session), outcome
+
+        page, token, outcome = app.read(fetch)
+        if not get_current_worker().is_cancelled:  # a newer request superseded this one
+            self.post_message(PageLoaded(page, token, mode, outcome, request=request))
+
+    @work(thread=True, exclusive=True, group="counts", exit_on_error=False)
+    def _load_counts(self, sidebar: bool = True) -> None:
+        app = self.app
+        actor, filt = app.agent, self.filter
+
+        def fetch(session):
+            from deskapp.services import tickets
+            counts = tickets.sidebar_counts(session, actor) if sidebar else None
+            return counts, tickets.count(session, actor, filt)
+
+        counts, total = app.read(fetch)
+        self.post_message(CountsLoaded(counts, total))
+
+    @work(thread=True, exclusive=True, group="detail", exit_on_error=False)
+    def _load_detail(self, ticket_id: int) -> None:
+        from deskapp.services import ticket_detail
+        app = self.app
+        now, policy, viewer = app.now(), app.policy, app.agent
+        detail = app.read(lambda s: ticket_detail.detail(s, ticket_id, now=now, policy=policy, viewer=viewer))
+        self.post_message(DetailLoaded(detail))
+
+    @work(thread=True, exclusive=True, group="poll", exit_on_error=False)
+    def _poll(self) -> None:
+        from deskapp.services import tickets
+        token = self.app.read(tickets.change_token)
+        if token != self._token:
+            self.post_message(ChangedElsewhere())
+
+    def on_screen_resume(self) -> None:
+        self.check_for_changes()  # back from a card or dialog: catch up at once
+
+    def check_for_changes(self) -> None:
+        # Only while the inbox is on top: a card or dialog above it needs no repaint below.
+        if self._token is not None and self.is_current:
+            self._poll()
+
+    @on(ChangedElsewhere)
+    def _changed_elsewhere(self, _event: ChangedElsewhere) -> None:
+        self.reload()
+        if self.current is not None:
+            self._load_detail(self.current.row.id)
+
+    # ------------------------------------------------------------------ showing
+
+    @on(PageLoaded)
+    def _show_page(self, event: PageLoaded) -> None:
+        if event.request != self._page_request:
+            return  # a newer page was asked for meanwhile
+        page, mode = event.page, event.mode
+        self._paging = False
+        self._requests = event.requests or {}
+        table = self.query_one(TicketTable)
+        previous = self._current_row()
+        previous_index = table.cursor_row
+        if self._want_id is None and previous is not None:
+            self._want_id = previous.id
+        if mode == "after" and page.rows and self.page:
+            self.row_offset += len(self.page.rows)
+        elif mode == "before" and page.rows:
+            self.row_offset = max(0, self.row_offset - len(page.rows))
+        if not page.rows and mode in ("after", "before"):
+            return  # nothing further that way: stay where we are
+        self.page = page
+        self._token = event.token
+        # Marked tickets on this page follow the fresh rows (their versions moved on).
+        for row in page.rows:
+            if row.id in self.marked:
+                self.marked[row.id] = row
+        table.show_rows(page.rows, self.app.now(), marked=self.marked, requests=self._requests)
+        target = 0
+        if mode == "before":
+            target = len(page.rows) - 1
+        elif mode == "after":
+            target = 0
+        elif self._want_id is not None:
+            ids = [r.id for r in page.rows]
+            if self._want_id in ids:
+                target = ids.index(self._want_id)
+            elif previous is not None and previous.id == self._want_id:
+                # The ticket left the list (closed, decided): stay at its place, i.e. on
+                # the next one, as mutt does, instead of jumping to the top.
+                target = min(previous_index, len(page.rows) - 1) if page.rows else 0
+        self._want_id = None
+        if page.rows:
+            table.move_cursor(row=target, animate=False)
+        else:
+            self.current = None
+            self.query_one(TicketDetailPane).show_text(self._empty_text())
+        self._update_title()
+
+    def _empty_text(self) -> str:
+        if self.filter.search:
+            return f"Keine Tickets zu „{self.filter.search}“."
+        return "Keine Tickets in dieser Ansicht."
+
+    @on(CountsLoaded)
+    def _show_counts(self, event: CountsLoaded) -> None:
+        self.total = event.total
+        counts = event.counts
+        if counts is None:
+            self._update_title()
+            return
+        options = self.query_one("#sources", OptionList)
+        highlighted = options.highlighted
+        for index, (key, label) in enumerate(SOURCES):
+            kind, name = key.split(":")
+            n = counts.queues[name] if kind == "queue" else counts.views[name]
+            options.replace_option_prompt_at_index(index, _source_prompt(label, n))
+        if highlighted is not None:
+            options.highlighted = highlighted
+        self._update_title()
+
+    def _update_title(self) -> None:
+        label = dict(SOURCES)[self.source]
+        parts = [f"[b]{label}[/]"]
+        described = self.filter.describe()
+        if described:
+            parts.append(described)
+        if self.page is not None:
+            n = len(self.page.rows)
+            total = "…" if self.total is None else f"{self.total:,}".replace(",", ".")
+            span = f"{self.row_offset + 1}–{self.row_offset + n}" if n else "0"
+            parts.append(f"{span} von {total}")
+        if self.marked:
+            parts.append(f"[yellow]{len(self.marked)} markiert[/]")
+        self.query_one("#list-title", Static).update(" · ".join(parts))
+
+    @on(DetailLoaded)
+    def _show_detail(self, event: DetailLoaded) -> None:
+        detail = event.detail
+        current = self._current_row()
+        if current is None or current.id != detail.row.id:
+            return  # the cursor moved on meanwhile
+        self.current = detail
+        self.query_one(TicketDetailPane).show(detail, login=self.app.agent.login)
+        self._refresh_bindings_if_changed()  # the order/extension actions depend on the ticket shown
+
+    @on(TicketsChanged)
+    def _tickets_changed(self, event: TicketsChanged) -> None:
+        if event.done:
+            self.notify(event.done, timeout=3)
+        refused = event.refused
+        for message in refused[:5]:
+            self.notify(message, severity="warning", timeout=8)
+        if len(refused) > 5:
+            self.notify(f"… und {len(refused) - 5} weitere nicht geändert.", severity="warning", timeout=8)
+        if event.clear_marks:
+            self.marked.clear()
+        self._reload_with_detail()
+
+    @on(WorkerFailed)
+    def _worker_failed(self, event: WorkerFailed) -> None:
+        if event.group == "page":
+            self._paging = False  # the next page may be asked for again
+        if event.refused:  # someone else was first: show the tickets as they are now
+            self._reload_with_detail()
+
+    def _reload_with_detail(self) -> None:
+        self.reload()
+        row = self._current_row()
+        if row is not None:
+            self._load_detail(row.id)
+
+    # ------------------------------------------------------------------ events
+
+    @on(DataTable.RowHighlighted)
+    def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if event.row_key is None or event.row_key.value is None:
+            return
+        self._refresh_bindings_if_changed()  # the shown ticket's order actions no longer apply
+        self._load_detail(int(event.row_key.value))
+
+    @on(DataTable.RowSelected)
+    def _row_selected(self, event: DataTable.RowSelected) -> None:
+        self.action_open_ticket()
+
+    @on(TicketTable.PageEdge)
+    def _page_edge(self, event: TicketTable.PageEdge) -> None:
+        if self.page is None or not self.page.rows or self._paging:
+            return  # one page turn at a time, however fast the key repeats
+        if event.forward and self.page.has_after:
+            self._paging = True
+            self._load_page(mode="after", key=self.page.rows[-1].key)
+        elif not event.forward and self.page.has_before:
+            self._paging = True
+            self._load_page(mode="before", key=self.page.rows[0].key)
+
+    # ------------------------------------------------------------------ helpers
+
+    def _current_row(self) -> TicketRow | None:
+        if self.page is None or not self.page.rows:
+            return None
+        table = self.query_one(TicketTable)
+        if not table.row_count:
+            return None
+        index = min(table.cursor_row, len(self.page.rows) - 1)
+        return self.page.rows[index]
+
+    def _refresh_bindings_if_changed(self) -> None:
+        """Rebuild the footer only when the ticket-dependent keys change.
+
+        A footer rebuild on every cursor move costs a full repaint, and Textual keeps
+        the replaced footer keys alive (about 1 MB per page walked).
+        """
+        state = tuple(self.check_action(action, ()) for action in DYNAMIC_ACTIONS)
+        if state != getattr(self, "_bindings_state", None):
+            self._bindings_state = state
+            self.refresh_bindings()
+
+    def check_action(self, action: str, parameters: tuple) -> bool | None:
+        if action == "log_time":
+            if self.app.agent.is_system:
+                return None
+            return True if self.page is None or self.page.rows else None
+        if action in ROW_ACTIONS:
+            return True if self.page is None or self.page.rows else None
+        if action in ORDER_ACTIONS:
+            # Shown only on a ticket whose order waits for exactly this; who may do it is
+            # the service's call (a refusal is shown as a message).
+            return self._order_shown(action) is not None  # False hides it
+        if action in ("approve", "deny", "decide_refused"):
+            return self._extension_action_state(action)
+        if action == "extension":
+            row = self._current_row()
+            return True if row is not None and row.customer_id is not None else None
+        return True
+
+
+def _source_prompt(label: str, count: int) -> Text:
+    """One sidebar line: the name, and its count right-aligned (never wrapping)."""
+    line = Text(f"{label[:19]:<19}")
+    line.append(f"{count:>6}", style="dim")
+    return line
