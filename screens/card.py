@@ -37,8 +37,10 @@ from deskapp.services.readmodels import CreditLimitChangeView, CustomerCard, Ord
 from models.enums import OrderStatus, Priority, Queue, TicketStatus
 
 from .budget_widgets import trend_label, trend_text
-from .dialogs import ChoiceDialog
-from .order_dialogs import CreditLimitDialog, OrderDialog, SettleUntilDialog, order_headline
+from .dialogs.choice import ChoiceDialog
+from .dialogs.credit_limit import CreditLimitDialog
+from .dialogs.order import OrderDialog, order_headline
+from .dialogs.settle import SettleUntilDialog
 from .styles import PRIORITY_STYLE, STATUS_STYLE
 
 ORDER_STYLE = {
@@ -546,7 +548,7 @@ class CardScreen(Screen[int | None]):
 
     def action_extension(self) -> None:
         """The extension form; the task under the cursor (tasks list focused) is pre-selected."""
-        from .extension_form import ExtensionForm, filed_text
+        from .dialogs.extension import ExtensionForm, filed_text
 
         card = self.card
         if card is None:
@@ -630,7 +632,7 @@ class CardScreen(Screen[int | None]):
     # -- hour budget: packages, tasks, time (dialogs in screens.budget_dialogs) ----------
 
     def action_book_package(self) -> None:
-        from .budget_dialogs import BookPackageDialog, booked_text
+        from .dialogs.book_package import BookPackageDialog, booked_text
 
         card = self.card
         if card is None:
@@ -653,7 +655,7 @@ class CardScreen(Screen[int | None]):
 
     def action_log_time(self) -> None:
         """Time on the ticket or task under the cursor (its list focused), else on the customer."""
-        from .budget_dialogs import LogTimeDialog, announce_time
+        from .dialogs.log_time import LogTimeDialog, announce_time
 
         card = self.card
         if card is None:

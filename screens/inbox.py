@@ -36,7 +36,9 @@ from deskapp.services.readmodels import (
 from models.enums import EventKind, OrderStatus, Priority, Queue, TicketKind, TicketStatus
 
 from .styles import PRIORITY_STYLE, STATUS_STYLE
-from .dialogs import ChoiceDialog, FilterChoice, FilterDialog, NoteDialog
+from .dialogs.choice import ChoiceDialog
+from .dialogs.filter import FilterChoice, FilterDialog
+from .dialogs.note import NoteDialog
 
 SOURCES: list[tuple[str, str]] = [(f"queue:{q.value}", texts.QUEUE[q]) for q in Queue] + [
     (f"view:{v}", texts.VIEW[v])
@@ -327,7 +329,7 @@ class InboxScreen(Screen):
         subject: str | Text = row.subject
         request = self._requests.get(row.number)
         if request is not None:  # the requester's view: the outcome leads the subject
-            from .extension_form import EXTENSION_SHORT, EXTENSION_STYLE
+            from .extension_text import EXTENSION_SHORT, EXTENSION_STYLE
 
             label = EXTENSION_SHORT.get(request.status, request.status)
             subject = Text.assemble((label, EXTENSION_STYLE.get(request.status, "")), " · ", row.subject)
@@ -374,7 +376,7 @@ class InboxScreen(Screen):
         self.query_one("#list-title", Static).update(" · ".join(parts))
 
     def _show_detail(self, detail: TicketDetail) -> None:
-        from .extension_form import extension_lines
+        from .extension_text import extension_lines
         current = self._current_row()
         if current is None or current.id != detail.row.id:
             return  # the cursor moved on meanwhile
@@ -739,7 +741,7 @@ class InboxScreen(Screen):
     # -- hour budget: time on a ticket, the budget radar (screens.budget_dialogs, screens.radar)
 
     def action_log_time(self) -> None:
-        from .budget_dialogs import LogTimeDialog, announce_time
+        from .dialogs.log_time import LogTimeDialog, announce_time
 
         row = self._current_row()
         if row is None:
@@ -838,7 +840,7 @@ class InboxScreen(Screen):
 
         def run(session):
             from deskapp.services import orders
-            from .order_dialogs import order_registry
+            from .dialogs.order import order_registry
             if action == "release":
                 return orders.release_order(session, agent, order_id=order.order_id, now=now, policy=policy,
                                             registry=order_registry(app))
@@ -944,7 +946,7 @@ class InboxScreen(Screen):
         )
 
     def action_decide_refused(self) -> None:
-        from .extension_form import extension_refusal
+        from .extension_text import extension_refusal
         request = self._extension_shown()
         if request is not None:
             self.notify(extension_refusal(request), severity="warning", timeout=8)
@@ -971,7 +973,7 @@ class InboxScreen(Screen):
         app.call_from_thread(self._after_change, done, [])
 
     def action_extension(self) -> None:
-        from .extension_form import ExtensionForm, filed_text, linked_task_id
+        from .dialogs.extension import ExtensionForm, filed_text, linked_task_id
         row = self._current_row()
         if row is None:
             return

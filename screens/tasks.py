@@ -28,8 +28,9 @@ from deskapp.services.errors import DeskError
 from deskapp.services.readmodels import TaskView
 from models.enums import TaskStatus
 
-from .budget_dialogs import LogTimeDialog, TaskDialog, announce_time
-from .dialogs import ChoiceDialog
+from .dialogs.choice import ChoiceDialog
+from .dialogs.log_time import LogTimeDialog, announce_time
+from .dialogs.task import TaskDialog
 
 # Column widths; the title takes what the terminal leaves (between these bounds).
 FIXED_COLUMNS = (("Nr.", "id", 4), ("Schätzung", "estimate", 9), ("Erfasst", "logged", 7),
