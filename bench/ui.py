@@ -34,7 +34,7 @@ DESK_HEADER = "deskapp"  # the header's title
 NOTICE_SECONDS = 6.0  # the desk's start notice ("Demo: angemeldet als tom") is a 6 s toast
 SPAN = re.compile(r"· (\d[\d.]*)–(\d[\d.]*) von (\d[\d.]*)")
 CTRL_HOME, CTRL_END = "\x1b[1;5H", "\x1b[1;5F"
-FORM_MARKER = "Budgetverlängerung für "  # the title of screens/extension_form.py once it has loaded
+FORM_MARKER = "Budgetverlängerung für "  # the title of screens/dialogs/extension.py once it has loaded
 
 MS = 1000.0
 

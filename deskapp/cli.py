@@ -13,7 +13,6 @@ import getpass
 import importlib
 import json
 import os
-import re
 import sys
 from typing import Sequence
 
@@ -48,8 +47,6 @@ MSG_BAD_DATE = "'{value}' ist kein Datum (TT.MM.JJ oder JJJJ-MM-TT)."
 SETTLED_ONE = "Bestellung {order} ({item}, {amount}) als abgerechnet markiert."
 SETTLED_MANY = "{count} Bestellungen bis {until} als abgerechnet markiert."
 SETTLED_ONE_OF_MANY = "1 Bestellung bis {until} als abgerechnet markiert."
-# An amount as a shop sends it: digits, optionally a decimal point or comma and cents.
-AMOUNT_SHAPE = re.compile(r"\d+(?:[.,]\d+)?")
 
 
 # argparse's own messages in German (argparse looks them up through gettext's ``_``).
@@ -348,23 +345,26 @@ def _required_db(args, command: str) -> str:
 
 def _amount_arg(raw: str):
     """The ``--amount`` as Decimal, or ``InvalidInput`` (sign, exponent, NaN, >2 decimals)."""
+    from .rules.inputs import InputError, parse_money
     from .services import orders
     from .services.errors import InvalidInput
 
-    if not AMOUNT_SHAPE.fullmatch(raw.strip()):
-        raise InvalidInput(orders.MSG_AMOUNT)
-    return orders.validate_amount(raw)
+    try:
+        amount = parse_money(raw)
+    except InputError:
+        raise InvalidInput(orders.MSG_AMOUNT, field="amount") from None
+    return orders.validate_amount(amount)
 
 
 def _date_arg(raw: str) -> dt.date:
+    """``TT.MM.JJ``, ``TT.MM.JJJJ`` or ``JJJJ-MM-TT``, or ``InvalidInput``."""
+    from .rules.inputs import InputError, parse_date
     from .services.errors import InvalidInput
 
-    for fmt in ("%d.%m.%y", "%d.%m.%Y", "%Y-%m-%d"):
-        try:
-            return dt.datetime.strptime(raw.strip(), fmt).date()
-        except ValueError:
-            continue
-    raise InvalidInput(MSG_BAD_DATE.format(value=raw))
+    try:
+        return parse_date(raw, allow_iso=True)
+    except InputError:
+        raise InvalidInput(MSG_BAD_DATE.format(value=raw)) from None
 
 
 def _cents(amount) -> str:

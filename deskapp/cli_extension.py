@@ -102,25 +102,29 @@ def _common(parser) -> None:
 
 
 def _int_arg(raw: str | None, option: str) -> int | None:
+    from .rules.inputs import InputError, parse_whole_number
     from .services.errors import InvalidInput
 
     if raw is None:
         return None
-    text = raw.strip()
-    if not text.isdigit():
-        raise InvalidInput(MSG_INT.format(option=option, value=raw))
-    return int(text)
+    try:
+        return parse_whole_number(raw)
+    except InputError:
+        raise InvalidInput(MSG_INT.format(option=option, value=raw)) from None
 
 
 def _months_arg(raw: str, policy) -> int:
     from .rules import extension as rules
+    from .rules.inputs import InputError, parse_whole_number
     from .services.errors import InvalidInput
 
-    text = raw.strip()
-    months = int(text) if text.isdigit() else raw
+    try:
+        months = parse_whole_number(raw)
+    except InputError:
+        months = raw  # not a number: months_error says what is wanted
     problem = rules.months_error(months, policy)
     if problem:
-        raise InvalidInput(problem)
+        raise InvalidInput(problem, field="months")
     return months
 
 
@@ -187,8 +191,10 @@ def _cmd_request(args) -> int:
                     rebooked_package_id=rebooked, now=now, policy=policy,
                 )
             except InvalidInput as exc:
-                if rebooked is None and exc.message.startswith(_REBOOK_PREFIX):
-                    raise InvalidInput(exc.message + _rebook_hint(session, agent, customer.id, now, policy)) from None
+                # Without --rebooked-package the only rebooking refusal is "rebook first".
+                if rebooked is None and exc.field == "rebooking":
+                    raise InvalidInput(exc.message + _rebook_hint(session, agent, customer.id, now, policy),
+                                       field=exc.field) from None
                 raise
             route = extensions.extension_view(session, agent, result.request_id, now=now).routing_note
     finally:
@@ -199,9 +205,6 @@ def _cmd_request(args) -> int:
         print(result.message)
         print(REQUESTED.format(request=result.request_id, ticket=result.ticket_number, route=route))
     return 0
-
-
-_REBOOK_PREFIX = "Restbudget unter"  # the start of extensions.MSG_REBOOK_FIRST
 
 
 def _rebook_hint(session, agent, customer_id, now, policy) -> str:

@@ -83,11 +83,10 @@ def parse_setting(name: str, raw: str):
         if low in ("0", "false", "nein", "no", "off"):
             return False
         raise ValueError(raw)
-    if kind is Decimal:
-        value = Decimal(raw.strip())
-        if not value.is_finite():
-            raise ValueError(raw)
-        return value
+    if kind is Decimal:  # money (the default credit limit): euros, cents-exact, from 0
+        from .rules.inputs import parse_money
+
+        return parse_money(raw, allow_zero=True)
     return kind(raw.strip())
 
 

@@ -12,25 +12,18 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Input, Label, Select, Static
+from textual.widgets import DataTable, Footer, Header, Static
 
 from deskapp import texts
 from deskapp.formatting import date_de, today_berlin
 from deskapp.services import absences
 from deskapp.services.readmodels import AgentRef
 
-from .dialogs import ChoiceDialog
+from .dialogs.absence import AbsenceDialog
+from .dialogs.choice import ChoiceDialog
 from .messages import AbsenceDeleted, AbsenceFormReady, AbsencesLoaded
-from .order_dialogs import FieldError, FormDialog, parse_date_de
 from .workers import WorkerNotices
-
-MSG_AGENT = "Bitte wählen, wer abwesend ist."
-MSG_FROM = "Erster Tag als TT.MM.JJ, z. B. 16.03.26."
-MSG_TO = "Letzter Tag als TT.MM.JJ, z. B. 20.03.26."
-MSG_ORDER = "Der letzte Tag liegt vor dem ersten."
-MSG_REASON = "Bitte einen Grund wählen."
 
 
 def _span(absence: absences.AbsenceView) -> str:
@@ -38,73 +31,6 @@ def _span(absence: absences.AbsenceView) -> str:
     if absence.starts_on == absence.ends_on:
         return f"am {date_de(absence.starts_on)}"
     return f"{date_de(absence.starts_on)}–{date_de(absence.ends_on)}"
-
-
-class AbsenceDialog(FormDialog):
-    """A new absence: who, first and last day (German dates), reason, note."""
-
-    INVALID_FIELD = None  # the service's refusals (unknown agent, …) go to the foot of the form
-
-    def __init__(self, *, people: list[AgentRef], today: dt.date) -> None:
-        super().__init__()
-        self.people = people
-        self.today = today
-
-    def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog"):
-            yield Label("Abwesenheit eintragen", classes="title")
-            yield from self.field_row(
-                "Wer", "login",
-                Select([(f"{a.login} — {a.display_name}", a.login) for a in self.people],
-                       prompt="– bitte wählen –", id="login"),
-            )
-            # The labels fit the 14-column label cell; the date format is in the placeholder.
-            yield from self.field_row(
-                "Erster Tag", "starts", Input(date_de(self.today), placeholder="TT.MM.JJ", id="starts")
-            )
-            yield from self.field_row(
-                "Letzter Tag", "ends", Input(date_de(self.today), placeholder="TT.MM.JJ", id="ends")
-            )
-            yield from self.field_row(
-                "Grund", "reason",
-                Select([(label, code) for code, label in texts.ABSENCE_REASON.items()],
-                       value="vacation", allow_blank=False, id="reason"),
-            )
-            note = Input(placeholder="optional", max_length=255, id="note")
-            yield from self.field_row("Notiz", "note", note)
-            yield Static("", id="form-error")
-            yield Static("Tab weiter · Strg+S speichern · Esc abbrechen", classes="hint")
-
-    def on_mount(self) -> None:
-        super().on_mount()
-        self.query_one("#login", Select).focus()
-
-    def prepare(self):
-        login = self.query_one("#login", Select).value
-        if login is Select.NULL:
-            raise FieldError("login", MSG_AGENT)
-        try:
-            starts = parse_date_de(self.query_one("#starts", Input).value)
-        except ValueError:
-            raise FieldError("starts", MSG_FROM) from None
-        try:
-            ends = parse_date_de(self.query_one("#ends", Input).value)
-        except ValueError:
-            raise FieldError("ends", MSG_TO) from None
-        if ends < starts:
-            raise FieldError("ends", MSG_ORDER)
-        reason = self.query_one("#reason", Select).value
-        if reason is Select.NULL:
-            raise FieldError("reason", MSG_REASON)
-        note = self.query_one("#note", Input).value.strip()
-        app = self.app
-        agent, now = app.agent, app.now()
-
-        def job(session):
-            return absences.add_absence(session, agent, login=login, starts_on=starts, ends_on=ends,
-                                        reason=reason, note=note, now=now)
-
-        return job
 
 
 class AbsencesScreen(WorkerNotices, Screen[None]):

@@ -6,7 +6,7 @@ of ``screens.card_panes`` in place. Actions on real-time
 orders: ``o`` order (a dialog with live headroom), ``L`` change the credit limit (contract
 processing), ``S`` settle the order under the cursor, ``D`` settle by date. Hour budget:
 ``b`` book a package, ``T`` the tasks, ``t`` log time (on the ticket or task under the cursor,
-if its list has the focus) — dialogs in ``screens.budget_dialogs``, ``screens.tasks``.
+if its list has the focus) — dialogs in ``screens.dialogs``, ``screens.tasks``.
 ``e`` extension form.
 
 The screen's result is the id of a ticket the agent chose with Enter (to open it in the
@@ -49,9 +49,11 @@ from .card_panes import (
     task_cells,
     ticket_cells,
 )
-from .dialogs import ChoiceDialog
+from .dialogs.choice import ChoiceDialog
+from .dialogs.credit_limit import CreditLimitDialog
 from .messages import CardLoaded, OrderSettled, WorkerFailed
-from .order_dialogs import CreditLimitDialog, OrderDialog, SettleUntilDialog, order_headline
+from .dialogs.order import OrderDialog, order_headline
+from .dialogs.settle import SettleUntilDialog
 from .workers import WorkerNotices
 
 if TYPE_CHECKING:  # annotations only: the first frame comes before SQLAlchemy is imported
@@ -344,7 +346,7 @@ class CardScreen(WorkerNotices, Screen[int | None]):
 
     def action_extension(self) -> None:
         """The extension form; the task under the cursor (tasks list focused) is pre-selected."""
-        from .extension_form import ExtensionForm, filed_text
+        from .dialogs.extension import ExtensionForm, filed_text
 
         card = self.card
         if card is None:
@@ -425,10 +427,10 @@ class CardScreen(WorkerNotices, Screen[int | None]):
             settled,
         )
 
-    # -- hour budget: packages, tasks, time (dialogs in screens.budget_dialogs) ----------
+    # -- hour budget: packages, tasks, time (dialogs in screens.dialogs) ----------
 
     def action_book_package(self) -> None:
-        from .budget_dialogs import BookPackageDialog, booked_text
+        from .dialogs.book_package import BookPackageDialog, booked_text
 
         card = self.card
         if card is None:
@@ -451,7 +453,7 @@ class CardScreen(WorkerNotices, Screen[int | None]):
 
     def action_log_time(self) -> None:
         """Time on the ticket or task under the cursor (its list focused), else on the customer."""
-        from .budget_dialogs import LogTimeDialog, announce_time
+        from .dialogs.log_time import LogTimeDialog, announce_time
 
         card = self.card
         if card is None:

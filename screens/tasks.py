@@ -27,8 +27,9 @@ from deskapp.formatting import date_de, hhmm, hours_label, today_berlin
 from deskapp.services import budget
 from models.enums import TaskStatus
 
-from .budget_dialogs import LogTimeDialog, TaskDialog, announce_time
-from .dialogs import ChoiceDialog
+from .dialogs.choice import ChoiceDialog
+from .dialogs.log_time import LogTimeDialog, announce_time
+from .dialogs.task import TaskDialog
 from .messages import TaskChanged, TasksLoaded, WorkerFailed
 from .workers import WorkerNotices
 

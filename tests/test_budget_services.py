@@ -89,9 +89,10 @@ def test_package_validity_follows_policy_setting(engine, people, customer, now):
 def test_invalid_package_is_refused_and_nothing_written(engine, people, customer, now, changes):
     args = dict(minutes=600, price=Decimal("500.00"), purchased_on=today_berlin(now))
     args.update(changes)
-    with pytest.raises(InvalidInput):
+    with pytest.raises(InvalidInput) as info:
         with write_session(engine) as s:
             budget.book_package(s, people["tom"], customer_id=customer.id, now=now, policy=POLICY, **args)
+    assert info.value.field == next(iter(changes))  # the form shows it under that field
     assert _count(engine, HourPackage) == 0
 
 
@@ -189,9 +190,10 @@ def test_open_task_blocks_its_estimate_until_closed(engine, people, customer, no
 def test_invalid_task_is_refused(engine, people, customer, now, changes):
     args = dict(title="Backup prüfen", estimate_minutes=60, deadline=dt.date(2026, 4, 1))
     args.update(changes)
-    with pytest.raises(InvalidInput):
+    with pytest.raises(InvalidInput) as info:
         with write_session(engine) as s:
             budget.create_task(s, people["lena"], customer_id=customer.id, now=now, policy=POLICY, **args)
+    assert info.value.field == next(iter(changes))  # the form shows it under that field
     assert _count(engine, Task) == 0
 
 
@@ -222,6 +224,7 @@ def test_over_budget_is_refused_with_the_available_time(engine, people, customer
         _log(engine, people, customer, now, 120)
     assert "01:30 Std" in info.value.message
     assert "02:00 Std" in info.value.message
+    assert info.value.field == "minutes"
     assert _count(engine, TimeEntry) == 0
     assert _budget(engine, customer, now).valid == 90
 

@@ -22,7 +22,9 @@ from models.engine import make_engine, read_session, write_session
 from models.enums import TaskStatus
 from models.migrate import upgrade
 from models.tables import HourPackage, Task, Ticket, TimeEntry
-from screens.budget_dialogs import BookPackageDialog, LogTimeDialog, TaskDialog
+from screens.dialogs.book_package import BookPackageDialog
+from screens.dialogs.log_time import LogTimeDialog
+from screens.dialogs.task import TaskDialog
 from screens.budget_widgets import sparkline
 from screens.card import CardScreen
 from screens.inbox import InboxScreen

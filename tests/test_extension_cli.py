@@ -162,6 +162,9 @@ def test_request_with_task_and_until(db_url, engine, people, ivo, capsys):
         (("--until", "27.03.26"), "1", 2, "Der Kunde hat kein Restbudget mit Ablauf am 27.03.26."),
         (("--until", "morgen"), "1", 2, "'morgen' ist kein Datum"),
         (("--task", "x"), "1", 2, "--task braucht eine ganze Zahl, nicht 'x'."),
+        (("--task", "²"), "1", 2, "--task braucht eine ganze Zahl, nicht '²'."),  # isdigit() but no int
+        ((), "²", 2, "Verlängert wird um ganze Monate: 1 bis 2."),
+        ((), "١", 2, "Verlängert wird um ganze Monate: 1 bis 2."),  # ASCII digits only
         (("--task", "99"), "1", 2, "Aufgabe 99 ist keine offene Aufgabe dieses Kunden."),
     ],
 )

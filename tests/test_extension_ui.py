@@ -17,10 +17,12 @@ from deskapp.app import DeskApp
 from deskapp.services import agents, budget, extensions, tickets
 from deskapp.settings import Policy
 from models.engine import read_session, write_session
-from screens.absences import AbsenceDialog, AbsencesScreen
+from screens.absences import AbsencesScreen
 from screens.card import CardScreen
-from screens.dialogs import ChoiceDialog, NoteDialog
-from screens.extension_form import ExtensionForm
+from screens.dialogs.absence import AbsenceDialog
+from screens.dialogs.choice import ChoiceDialog
+from screens.dialogs.extension import ExtensionForm
+from screens.dialogs.note import NoteDialog
 from screens.inbox import InboxScreen
 
 from .conftest import NOW

@@ -176,8 +176,9 @@ def test_filing_refuses_a_task_of_another_customer_or_a_done_task(engine, people
         done = budget.create_task(s, people["lena"], customer_id=IVO, title="Fertig", estimate_minutes=0,
                                   deadline=None, now=NOW, policy=POLICY)
         budget.close_task(s, people["lena"], task_id=done.id, now=NOW, policy=POLICY)
-    with pytest.raises(InvalidInput, match=f"Aufgabe {done.id} ist keine offene Aufgabe dieses Kunden."):
+    with pytest.raises(InvalidInput, match=f"Aufgabe {done.id} ist keine offene Aufgabe dieses Kunden.") as info:
         _file(engine, people["tom"], task_id=done.id)
+    assert info.value.field == "task"
     assert _count(engine, ExtensionRequest) == 0
 
 
@@ -202,8 +203,9 @@ def test_unknown_customer(engine, people, ivo):
 
 @pytest.mark.parametrize("months", [3, 0, 1.5])
 def test_filing_refuses_other_than_one_or_two_months(engine, people, ivo, months):
-    with pytest.raises(InvalidInput):
+    with pytest.raises(InvalidInput) as info:
         _file(engine, people["tom"], months=months)
+    assert info.value.field == "months"
     assert _count(engine, ExtensionRequest) == 0 and _count(engine, Ticket) == 0
 
 
@@ -256,8 +258,10 @@ def test_under_twenty_hours_nothing_is_filed_until_the_customer_rebooked(engine,
         customers.create_customer(s, people["sara"], name="Ivo Moring", customer_id=IVO, credit_limit=Decimal("500"),
                                   now=NOW, email="ivo@example.de")
         _package(s, people, until=UNTIL, minutes=3600, left=1199)
-    with pytest.raises(InvalidInput, match="Restbudget unter 20:00 Std: der Kunde muss zuerst nachbuchen"):
+    rebook_first = "Restbudget unter 20:00 Std: der Kunde muss zuerst nachbuchen"
+    with pytest.raises(InvalidInput, match=rebook_first) as info:
         _file(engine, people["tom"])
+    assert info.value.field == "rebooking"  # the CLI adds its hint on this field
     assert _count(engine, ExtensionRequest) == 0 and _count(engine, Ticket) == 0
 
 

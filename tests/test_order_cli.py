@@ -173,7 +173,10 @@ def test_absent_http_registry_from_the_environment_exits_6(db_url, krume, capsys
 # --------------------------------------------------------------------------- bad input
 
 
-@pytest.mark.parametrize("amount", ["-1", "0", "0.00", "abc", "1.234", "nan", "NaN", "inf", "1e2", "", " ", "12.5.0"])
+@pytest.mark.parametrize(
+    "amount",
+    ["-1", "0", "0.00", "abc", "1.234", "nan", "NaN", "inf", "1e2", "", " ", "12.5.0", "12.500", "١٢", "1.000,00"],
+)
 def test_bad_amount_is_refused_with_one_line_and_nothing_written(db_url, engine, krume, amount, capsys):
     before = written(engine)
     code, out, err = order(db_url, krume.number, amount, capsys)

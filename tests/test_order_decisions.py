@@ -433,9 +433,11 @@ def test_only_contract_processing_changes_the_limit(engine, people, customer, no
 )
 def test_invalid_limit_changes_write_nothing(engine, people, customer, now, new_limit, reason):
     before = counts(engine)
-    with pytest.raises(InvalidInput):
+    with pytest.raises(InvalidInput) as info:
         write(engine, orders.change_credit_limit, people["sara"], customer_id=customer.id, new_limit=new_limit,
               reason=reason, now=now)
+    # The form shows the refusal under the field it names.
+    assert info.value.field == ("reason" if not reason.strip() else "new_limit")
     assert counts(engine) == before
     with read_session(engine) as s:
         assert s.get(Customer, customer.id).credit_limit == Decimal("500.00")

@@ -21,7 +21,7 @@ from models.migrate import upgrade
 from models.tables import Order
 from screens.card import CardScreen
 from screens.inbox import InboxScreen
-from screens.order_dialogs import OrderDialog, parse_date_de
+from screens.dialogs.order import OrderDialog
 
 from .conftest import NOW
 from .deskdata import MORING_ID, build_small_desk
@@ -187,7 +187,7 @@ async def test_order_the_registry_refuses_names_the_technical_ticket(desk):
         assert rows[0][3] == "fehlgeschlagen"
 
 
-@pytest.mark.parametrize("amount", ["-5", "0", "12,345", "zwölf"])
+@pytest.mark.parametrize("amount", ["-5", "0", "12,345", "zwölf", "١٢"])
 async def test_invalid_amount_is_refused_in_the_dialog(desk, amount):
     engine, data = desk
     app = make_app(engine, data["people"]["tom"])
@@ -261,14 +261,6 @@ async def test_settle_the_selected_order_and_by_date(desk):
         rows = cells(card.query_one("#card-orders", DataTable))
         assert [r[3] for r in rows] == ["abgerechnet", "ausgeführt", "abgerechnet"]
         assert any("1 Bestellung" in m for m in notes(app))
-
-
-def test_german_dates_parse_strictly():
-    assert parse_date_de("07.03.26") == dt.date(2026, 3, 7)
-    assert parse_date_de("7.3.2026") == dt.date(2026, 3, 7)
-    for bad in ("31.02.26", "2026-03-07", "07.03", ""):
-        with pytest.raises(ValueError):
-            parse_date_de(bad)
 
 
 # --------------------------------------------------------------------------- the inbox

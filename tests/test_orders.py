@@ -167,8 +167,9 @@ def test_registry_failure_opens_a_technical_ticket(engine, people, customer, now
     "amount", [Decimal("0"), Decimal("-5.00"), Decimal("1.001"), Decimal("NaN"), Decimal("Infinity"), 12.5, "abc"]
 )
 def test_invalid_amount_writes_nothing(engine, people, customer, now, amount):
-    with pytest.raises(InvalidInput):
+    with pytest.raises(InvalidInput) as info:
         _order(engine, people, customer, now, amount)
+    assert info.value.field == "amount"
     with read_session(engine) as s:
         assert s.execute(select(func.count()).select_from(Order)).scalar_one() == 0
         assert s.execute(select(func.count()).select_from(Ticket)).scalar_one() == 0

@@ -20,7 +20,7 @@ from deskapp.app import DeskApp
 from deskapp.settings import Policy
 from models.engine import make_engine
 from models.migrate import upgrade
-from screens.extension_form import ExtensionForm
+from screens.dialogs.extension import ExtensionForm
 
 from .conftest import NOW
 from .deskdata import MORING_ID, build_small_desk

@@ -21,9 +21,11 @@ from deskapp.services import budget
 from deskapp.settings import Policy
 from models.engine import read_session, write_session
 from models.tables import ExtensionRequest, TimeEntry
-from screens.absences import AbsenceDialog, AbsencesScreen
-from screens.budget_dialogs import LogTimeDialog, TaskDialog
+from screens.absences import AbsencesScreen
 from screens.card import CardScreen
+from screens.dialogs.absence import AbsenceDialog
+from screens.dialogs.log_time import LogTimeDialog
+from screens.dialogs.task import TaskDialog
 from screens.outbox import OutboxScreen, column_widths
 from screens.radar import RadarScreen
 from screens.tasks import TasksScreen

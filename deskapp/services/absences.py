@@ -91,14 +91,14 @@ def add_absence(
     login = (login or "").strip()
     agent = session.execute(select(Agent).where(Agent.login == login)).scalar()
     if agent is None or not agent.active or login == agents.SYSTEM_LOGIN:
-        raise InvalidInput(MSG_UNKNOWN_AGENT.format(login=login))
+        raise InvalidInput(MSG_UNKNOWN_AGENT.format(login=login), field="login")
     if reason not in REASONS:
-        raise InvalidInput(MSG_REASON)
+        raise InvalidInput(MSG_REASON, field="reason")
     if not _is_day(starts_on) or not _is_day(ends_on):
         raise InvalidInput(MSG_DAYS)
     note = (note or "").strip()
     if len(note) > MAX_NOTE:
-        raise InvalidInput(MSG_NOTE)
+        raise InvalidInput(MSG_NOTE, field="note")
     agents.record_absence(
         session, actor, agent_id=agent.id, first_day=starts_on, last_day=ends_on, reason=reason, note=note,
         now=now,

@@ -434,11 +434,11 @@ def _require_agent(actor: AgentRef) -> None:
         raise PermissionDenied(MSG_SYSTEM)
 
 
-def _whole_minutes(value, *, allow_zero: bool, message: str) -> int:
+def _whole_minutes(value, *, allow_zero: bool, message: str, field: str = "minutes") -> int:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise InvalidInput(message)
+        raise InvalidInput(message, field=field)
     if value < 0 or (value == 0 and not allow_zero):
-        raise InvalidInput(message)
+        raise InvalidInput(message, field=field)
     return value
 
 
@@ -448,13 +448,13 @@ def _is_day(value) -> bool:
 
 def _price(value) -> Decimal:
     if isinstance(value, (bool, float)):
-        raise InvalidInput(MSG_PRICE)
+        raise InvalidInput(MSG_PRICE, field="price")
     try:
         price = Decimal(value) if not isinstance(value, Decimal) else value
     except (ArithmeticError, ValueError, TypeError):
-        raise InvalidInput(MSG_PRICE) from None
+        raise InvalidInput(MSG_PRICE, field="price") from None
     if not price.is_finite() or price < 0 or price != price.quantize(CENT):
-        raise InvalidInput(MSG_PRICE)
+        raise InvalidInput(MSG_PRICE, field="price")
     return price.quantize(CENT)
 
 
@@ -480,10 +480,10 @@ def book_package(
     minutes = _whole_minutes(minutes, allow_zero=False, message=MSG_MINUTES)
     price = _price(price)
     if not _is_day(purchased_on) or purchased_on > today_berlin(now):
-        raise InvalidInput(MSG_PURCHASE_DAY)
+        raise InvalidInput(MSG_PURCHASE_DAY, field="purchased_on")
     label = (label or "").strip() or DEFAULT_LABEL.format(hours=hours_label(minutes))
     if len(label) > MAX_LABEL:
-        raise InvalidInput(MSG_LABEL)
+        raise InvalidInput(MSG_LABEL, field="label")
     lock_customer(session, customer_id)
     package = HourPackage(
         customer_id=customer_id,
@@ -526,10 +526,10 @@ def create_task(
     _require_agent(actor)
     title = (title or "").strip()
     if not title or len(title) > MAX_TITLE:
-        raise InvalidInput(MSG_TITLE)
-    estimate_minutes = _whole_minutes(estimate_minutes, allow_zero=True, message=MSG_ESTIMATE)
+        raise InvalidInput(MSG_TITLE, field="title")
+    estimate_minutes = _whole_minutes(estimate_minutes, allow_zero=True, message=MSG_ESTIMATE, field="estimate_minutes")
     if deadline is not None and (not _is_day(deadline) or deadline < today_berlin(now)):
-        raise InvalidInput(MSG_DEADLINE)
+        raise InvalidInput(MSG_DEADLINE, field="deadline")
     lock_customer(session, customer_id)
     task = Task(
         customer_id=customer_id,
@@ -590,29 +590,30 @@ def log_time(
     minutes = _whole_minutes(minutes, allow_zero=False, message=MSG_MINUTES)
     note = (note or "").strip()
     if len(note) > MAX_NOTE:
-        raise InvalidInput(MSG_NOTE)
+        raise InvalidInput(MSG_NOTE, field="note")
     lock_customer(session, customer_id)
     if task_id is not None:
         task = session.get(Task, task_id)
         if task is None:
             raise NotFound(MSG_TASK_MISSING.format(task_id=task_id))
         if task.customer_id != customer_id:
-            raise InvalidInput(MSG_TASK_OTHER.format(task_id=task_id))
+            raise InvalidInput(MSG_TASK_OTHER.format(task_id=task_id), field="task_id")
         if task.status == TaskStatus.DELETED:
-            raise InvalidInput(MSG_TASK_DELETED.format(task_id=task_id))
+            raise InvalidInput(MSG_TASK_DELETED.format(task_id=task_id), field="task_id")
     if ticket_id is not None:
         ticket = session.get(Ticket, ticket_id)
         if ticket is None:
             raise NotFound(MSG_TICKET_MISSING.format(ticket_id=ticket_id))
         if ticket.customer_id != customer_id:
-            raise InvalidInput(MSG_TICKET_OTHER.format(number=ticket.number))
+            raise InvalidInput(MSG_TICKET_OTHER.format(number=ticket.number), field="ticket_id")
     today = today_berlin(now)
     budget = _compute(session, customer_id, today, release_task_id=task_id)
     try:
         plan = rules.draw(budget, minutes, allow_negative=policy.allow_negative_budget)
     except rules.BudgetExceeded as exc:
         raise InvalidInput(
-            MSG_OVER_BUDGET.format(available=hours_label(exc.available), wanted=hours_label(minutes))
+            MSG_OVER_BUDGET.format(available=hours_label(exc.available), wanted=hours_label(minutes)),
+            field="minutes",
         ) from None
     for package_id, part in plan:
         session.add(
@@ -671,15 +672,15 @@ def update_task(
     _require_agent(actor)
     title = (title or "").strip()
     if not title or len(title) > MAX_TITLE:
-        raise InvalidInput(MSG_TITLE)
-    estimate_minutes = _whole_minutes(estimate_minutes, allow_zero=True, message=MSG_ESTIMATE)
+        raise InvalidInput(MSG_TITLE, field="title")
+    estimate_minutes = _whole_minutes(estimate_minutes, allow_zero=True, message=MSG_ESTIMATE, field="estimate_minutes")
     task = _task_for_change(session, task_id)
     if task.status != TaskStatus.OPEN:
         raise InvalidInput(MSG_TASK_NOT_OPEN.format(task_id=task_id))
     if deadline != task.deadline and deadline is not None and (
         not _is_day(deadline) or deadline < today_berlin(now)
     ):
-        raise InvalidInput(MSG_DEADLINE)
+        raise InvalidInput(MSG_DEADLINE, field="deadline")
     lock_customer(session, task.customer_id)
     old = {"title": task.title, "estimate_minutes": task.estimate_minutes, "deadline": task.deadline}
     new = {"title": title, "estimate_minutes": estimate_minutes, "deadline": deadline}

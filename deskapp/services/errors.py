@@ -18,7 +18,15 @@ class NotFound(DeskError):
 
 
 class InvalidInput(DeskError):
+    """Input the rules refuse. ``field`` names the input it is about (the service's keyword,
+    e.g. ``"minutes"``), so a form can show the message under that field; ``None`` if the
+    refusal is about no one field."""
+
     exit_code = 2
+
+    def __init__(self, message: str, *, field: str | None = None):
+        super().__init__(message)
+        self.field = field
 
 
 class PermissionDenied(DeskError):

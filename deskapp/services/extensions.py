@@ -531,7 +531,7 @@ def request_extension(
         raise Conflict(MSG_ALREADY_WAITING.format(request_id=checked.target.waiting_request))
     for key in ("target", "months", "task", "rebooking"):
         if key in checked.errors:
-            raise InvalidInput(checked.errors[key])
+            raise InvalidInput(checked.errors[key], field=key)
     target = checked.target
     waiting = _waiting_for(session, target.package_ids)
     if waiting is not None:
@@ -653,7 +653,7 @@ def decide(
         raise PermissionDenied(MSG_NO_ROLE.format(login=actor.login))
     reason = (reason or "").strip()
     if not approve and (not reason or len(reason) > MAX_REASON):
-        raise InvalidInput(MSG_REASON)
+        raise InvalidInput(MSG_REASON, field="reason")
     req = _load(session, request_id)
     lock_customer(session, req.customer_id)
     session.refresh(req)

@@ -257,17 +257,17 @@ def exposure(session: Session, customer_id: uuid.UUID) -> Decimal:
 def validate_amount(amount) -> Decimal:
     """A positive, finite EUR amount with at most two decimals, else ``InvalidInput``."""
     if isinstance(amount, (bool, float)):
-        raise InvalidInput(MSG_AMOUNT)
+        raise InvalidInput(MSG_AMOUNT, field="amount")
     try:
         value = amount if isinstance(amount, Decimal) else Decimal(str(amount).strip().replace(",", "."))
     except (ArithmeticError, ValueError, TypeError):
-        raise InvalidInput(MSG_AMOUNT) from None
+        raise InvalidInput(MSG_AMOUNT, field="amount") from None
     if not value.is_finite() or value <= 0:
-        raise InvalidInput(MSG_AMOUNT)
+        raise InvalidInput(MSG_AMOUNT, field="amount")
     if value > MAX_AMOUNT:  # before quantize: a huge exponent cannot be quantized to cents
-        raise InvalidInput(MSG_AMOUNT_TOO_BIG)
+        raise InvalidInput(MSG_AMOUNT_TOO_BIG, field="amount")
     if value != value.quantize(CENT):
-        raise InvalidInput(MSG_AMOUNT)
+        raise InvalidInput(MSG_AMOUNT, field="amount")
     return value.quantize(CENT)
 
 
@@ -345,7 +345,7 @@ def place_order(
     amount = validate_amount(amount)
     item = (item or "").strip()
     if not item or len(item) > MAX_ITEM:
-        raise InvalidInput(MSG_ITEM)
+        raise InvalidInput(MSG_ITEM, field="item")
     customer = lock_customer(session, customer_id)
     order = Order(
         customer_id=customer_id, item=item, amount=amount, status=OrderStatus.HELD,
@@ -625,7 +625,7 @@ def reject_order(session: Session, actor: AgentRef, *, order_id: int, reason: st
     _require(actor, CONTRACT_ROLES, MSG_DECIDE_DENIED)
     reason = (reason or "").strip()
     if not reason or len(reason) > MAX_REASON:
-        raise InvalidInput(MSG_REASON)
+        raise InvalidInput(MSG_REASON, field="reason")
     order = _load_order(session, order_id)
     _claim(session, order, from_status=OrderStatus.HELD,
            values={"status": OrderStatus.REJECTED, "decided_at": now}, refusal=_not_held)
@@ -653,7 +653,7 @@ def contact_customer(session: Session, actor: AgentRef, *, order_id: int, note: 
     _require(actor, CONTRACT_ROLES, MSG_DECIDE_DENIED)
     note = (note or "").strip()
     if not note or len(note) > 10_000:
-        raise InvalidInput(MSG_NOTE)
+        raise InvalidInput(MSG_NOTE, field="note")
     order = _load_order(session, order_id)
     # Bumping the order's version serialises this with a release or rejection at the same
     # moment: whichever comes second is refused instead of a decided ticket going back to waiting.
@@ -718,17 +718,17 @@ def retry_order(
 def validate_limit(value) -> Decimal:
     """A finite EUR amount from 0.00 with at most two decimals, else ``InvalidInput``."""
     if isinstance(value, (bool, float)):
-        raise InvalidInput(MSG_LIMIT)
+        raise InvalidInput(MSG_LIMIT, field="new_limit")
     try:
         limit = value if isinstance(value, Decimal) else Decimal(str(value).strip().replace(",", "."))
     except (ArithmeticError, ValueError, TypeError):
-        raise InvalidInput(MSG_LIMIT) from None
+        raise InvalidInput(MSG_LIMIT, field="new_limit") from None
     if not limit.is_finite() or limit < 0:
-        raise InvalidInput(MSG_LIMIT)
+        raise InvalidInput(MSG_LIMIT, field="new_limit")
     if limit > MAX_AMOUNT:  # before quantize, as in validate_amount
-        raise InvalidInput(MSG_AMOUNT_TOO_BIG)
+        raise InvalidInput(MSG_AMOUNT_TOO_BIG, field="new_limit")
     if limit != limit.quantize(CENT):
-        raise InvalidInput(MSG_LIMIT)
+        raise InvalidInput(MSG_LIMIT, field="new_limit")
     return limit.quantize(CENT)
 
 
@@ -749,11 +749,11 @@ def change_credit_limit(
     limit = validate_limit(new_limit)
     reason = (reason or "").strip()
     if not reason or len(reason) > MAX_REASON:
-        raise InvalidInput(MSG_REASON)
+        raise InvalidInput(MSG_REASON, field="reason")
     customer = lock_customer(session, _customer_uuid(customer_id))
     old = customer.credit_limit
     if old == limit:
-        raise InvalidInput(MSG_LIMIT_SAME.format(limit=money(old)))
+        raise InvalidInput(MSG_LIMIT_SAME.format(limit=money(old)), field="new_limit")
     if not bump(session, Customer, customer.id, customer.version, credit_limit=limit):
         raise Conflict(MSG_CUSTOMER_CHANGED.format(number=customer.number))
     session.refresh(customer)
@@ -820,7 +820,7 @@ def settle_orders_until(
     if not (actor.roles & SETTLE_ROLES):
         raise PermissionDenied(MSG_SETTLE_DENIED.format(login=actor.login))
     if not isinstance(until, dt.date) or isinstance(until, dt.datetime):
-        raise InvalidInput(MSG_UNTIL)
+        raise InvalidInput(MSG_UNTIL, field="until")
     next_day = until + dt.timedelta(days=1)
     cutoff = _berlin_midnight(next_day)
     where = [Order.status == OrderStatus.EXECUTED, Order.created_at < cutoff]

@@ -1,6 +1,6 @@
 """The customer behind the ticket: ``u`` the card, ``t`` time on its budget, ``R`` the radar.
 
-The dialogs and screens are ``screens.budget_dialogs``, ``screens.card`` (through
+The dialogs and screens are ``screens.dialogs.log_time``, ``screens.card`` (through
 ``app.open_customer``) and ``screens.radar``.
 """
 
@@ -22,7 +22,7 @@ class CustomerActions(Screen):
         self.app.open_customer(row.customer_id)
 
     def action_log_time(self) -> None:
-        from ..budget_dialogs import LogTimeDialog, announce_time
+        from ..dialogs.log_time import LogTimeDialog, announce_time
 
         row = self._current_row()
         if row is None:

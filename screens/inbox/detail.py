@@ -44,7 +44,7 @@ class TicketDetailPane(VerticalScroll):
 
 
 def detail_lines(detail: TicketDetail, login: str) -> list[str]:
-    from ..extension_form import extension_lines
+    from ..extension_text import extension_lines
 
     row = detail.row
     lines = [

@@ -13,7 +13,8 @@ from textual.screen import Screen
 
 from deskapp.formatting import date_de
 
-from ..dialogs import ChoiceDialog, NoteDialog
+from ..dialogs.choice import ChoiceDialog
+from ..dialogs.note import NoteDialog
 from ..messages import TicketsChanged
 
 if TYPE_CHECKING:  # annotations only: the first frame comes before SQLAlchemy is imported
@@ -79,7 +80,7 @@ class ExtensionActions(Screen):
         )
 
     def action_decide_refused(self) -> None:
-        from ..extension_form import extension_refusal
+        from ..extension_text import extension_refusal
 
         request = self._extension_shown()
         if request is not None:
@@ -105,7 +106,7 @@ class ExtensionActions(Screen):
         self.post_message(TicketsChanged(done))
 
     def action_extension(self) -> None:
-        from ..extension_form import ExtensionForm, filed_text, linked_task_id
+        from ..dialogs.extension import ExtensionForm, filed_text, linked_task_id
 
         row = self._current_row()
         if row is None:

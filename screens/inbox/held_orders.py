@@ -15,7 +15,8 @@ from textual.screen import Screen
 from deskapp.formatting import money
 from models.enums import OrderStatus
 
-from ..dialogs import ChoiceDialog, NoteDialog
+from ..dialogs.choice import ChoiceDialog
+from ..dialogs.note import NoteDialog
 from ..messages import TicketsChanged
 from .detail import order_name
 
@@ -108,7 +109,7 @@ class HeldOrderActions(Screen):
         def run(session):
             from deskapp.services import orders
 
-            from ..order_dialogs import order_registry
+            from ..dialogs.order import order_registry
             if action == "release":
                 return orders.release_order(session, agent, order_id=order.order_id, now=now, policy=policy,
                                             registry=order_registry(app))

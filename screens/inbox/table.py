@@ -106,7 +106,7 @@ def ticket_cells(row: TicketRow, now: dt.datetime, *, marked: bool, request: Ext
     flags = "".join(texts.FLAG_SYMBOL.get(f, "?") for f in row.flags)
     subject: str | Text = row.subject
     if request is not None:  # the requester's view: the outcome leads the subject
-        from ..extension_form import EXTENSION_SHORT, EXTENSION_STYLE
+        from ..extension_text import EXTENSION_SHORT, EXTENSION_STYLE
 
         label = EXTENSION_SHORT.get(request.status, request.status)
         subject = Text.assemble((label, EXTENSION_STYLE.get(request.status, "")), " · ", row.subject)

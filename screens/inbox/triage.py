@@ -17,7 +17,9 @@ from deskapp.services import filters
 from deskapp.services.readmodels import TicketRow
 from models.enums import Priority, TicketStatus
 
-from ..dialogs import ChoiceDialog, FilterChoice, FilterDialog, NoteDialog
+from ..dialogs.choice import ChoiceDialog
+from ..dialogs.filter import FilterChoice, FilterDialog
+from ..dialogs.note import NoteDialog
 from ..messages import AssigneesLoaded, FilterChoicesLoaded, TicketsChanged
 from .table import TicketTable
 

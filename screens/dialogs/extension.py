@@ -1,12 +1,12 @@
 """The extension form (key ``e`` on the card and on a ticket with a customer).
 
 A thread worker reads ``services.extensions.draft`` (targets, open tasks, packages booked
-recently, who would get the request today); everything after that is live and pure:
-every change of a field runs ``services.extensions.preview`` on the UI thread — no
-database — and shows the new date, the policy verdict, the admin-channel message as it
-would be posted and the errors next to their fields. ``ctrl+s`` files only a valid form
-(one worker, ``request_extension``); ``escape`` cancels. The result is the
-``ExtensionResult`` or ``None``.
+recently, who would get the request today) and hands it over as ``DraftLoaded``;
+everything after that is live and pure: every change of a field runs
+``services.extensions.preview`` on the UI thread — no database — and shows the new date,
+the policy verdict, the admin-channel message as it would be posted and the errors next
+to their fields. ``ctrl+s`` files only a valid form (one worker, ``request_extension``);
+``escape`` cancels. The result is the ``ExtensionResult`` or ``None``.
 """
 
 from __future__ import annotations
@@ -19,23 +19,23 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
+from textual.message import Message
 from textual.widgets import Input, Label, Select, Static
 from textual.worker import Worker, WorkerState
 
-from deskapp import texts
-from deskapp.formatting import date_de, datetime_de, hours_label
+from deskapp.formatting import date_de, hours_label
 from deskapp.rules.extension import needs_rebooking
+from deskapp.rules.inputs import InputError, parse_date, parse_money, parse_package_hours
 from deskapp.services import extensions
 from deskapp.services.errors import DeskError
-from deskapp.services.extensions import ExtensionView
 
-from .order_dialogs import FormDialog, parse_date_de, parse_limit
+from ..forms import MSG_DATABASE, FormDialog
 
 if TYPE_CHECKING:  # annotations only: the composer pulls in orders too
     from deskapp.services.ticket_detail import TicketDetail
 
 # The form's fields in the order they are shown (each has its error line under it).
-FIELDS = ("target", "task", "months", "rebooking", "hours", "price", "purchased")
+FIELD_ORDER = ("target", "task", "months", "rebooking", "hours", "price", "purchased")
 NEW_PACKAGE = "new"  # the rebooking select's value for "record a new package now"
 NO_TASK = -1  # the task select's value for "no task"
 
@@ -44,14 +44,9 @@ MSG_PRICE = "Preis in Euro, z. B. 1900,00."
 MSG_PURCHASED = "Datum als TT.MM.JJ, z. B. 10.03.26."
 MSG_NOTHING = "Kein Stundenbudget, das verlängert werden könnte."
 
-HOURS_RE = re.compile(r"^\s*(\d{1,4})(?::([0-5]\d))?\s*$")
-TASK_LINK_RE = re.compile(r"^Aufgabe (\d+):")
+TASK_LINK_RE = re.compile(r"^Aufgabe ([0-9]+):")
 
-# A request's outcome in one word (the requester's list) and its colour.
-EXTENSION_SHORT = {"waiting": "wartet", "approved": "genehmigt", "rejected": "abgelehnt"}
-EXTENSION_STYLE = {"waiting": "bold magenta", "approved": "bold green", "rejected": "bold red"}
-
-FORM_CSS = """
+EXTENSION_FORM_CSS = """
 ExtensionForm .dialog { width: 118; max-width: 100%; max-height: 100%; padding: 0 2; overflow-y: auto; }
 ExtensionForm SelectCurrent Static#label { height: 1; text-wrap: nowrap; text-overflow: ellipsis; }
 ExtensionForm SelectOverlay { text-wrap: nowrap; text-overflow: ellipsis; }
@@ -71,21 +66,10 @@ ExtensionForm #ext-loading { height: auto; }
 """
 
 
-def parse_hours(raw: str) -> int:
-    """``20`` or ``20:00`` (or ``7:30``) → minutes; ``ValueError`` for anything else or zero."""
-    match = HOURS_RE.match(raw or "")
-    if not match:
-        raise ValueError(raw)
-    minutes = int(match.group(1)) * 60 + int(match.group(2) or 0)
-    if minutes <= 0:
-        raise ValueError(raw)
-    return minutes
-
-
 def parse_months(raw: str):
     """The months as typed: an int if it is one, else the text (the preview explains)."""
     text = (raw or "").strip()
-    return int(text) if re.fullmatch(r"-?\d{1,3}", text) else text
+    return int(text) if re.fullmatch(r"-?[0-9]{1,3}", text) else text
 
 
 def filed_text(result: extensions.ExtensionResult) -> str:
@@ -102,10 +86,6 @@ def _one_line(label: str) -> Text:
     return Text(label, no_wrap=True, overflow="ellipsis")
 
 
-def _escape(text: str) -> str:
-    return text.replace("[", r"\[")
-
-
 def linked_task_id(detail: TicketDetail) -> int | None:
     """The task a ticket is about (its request's task, or the ticket's task link), if any."""
     if detail.extension is not None and detail.extension.task_id is not None:
@@ -117,57 +97,19 @@ def linked_task_id(detail: TicketDetail) -> int | None:
     return None
 
 
-def extension_refusal(request: ExtensionView) -> str:
-    """Why the agent at the keyboard cannot decide this request now (German)."""
-    if not request.waiting:
-        verdict = EXTENSION_SHORT.get(request.status, request.status)
-        when = f" am {datetime_de(request.decided_at)}" if request.decided_at else ""
-        who = request.decided_by or "–"
-        return f"Antrag #{request.request_id} ist bereits entschieden: {verdict} von {who}{when}."
-    return request.may_decide or ""
-
-
-def extension_lines(request: ExtensionView, viewer_login: str) -> list[str]:
-    """The request block of the inbox's detail pane (Rich markup)."""
-    status = texts.EXTENSION_STATUS.get(request.status, request.status)
-    style = EXTENSION_STYLE.get(request.status, "bold")
-    head = f"[{style}]{status}[/]"
-    if not request.waiting and request.decided_by:
-        head += f" von {request.decided_by}"
-        if request.decided_at:
-            head += f" am {datetime_de(request.decided_at)}"
-    unit = "Monat" if request.months == 1 else "Monate"
-    proposal = f"Verlängerung bis [b]{date_de(request.proposal)}[/] (+{request.months} {unit})"
-    if request.rebooking_needed:
-        proposal += " (wenn Kunde nachgebucht hat)"
-    by = "Ihnen" if request.requested_by == viewer_login else request.requested_by
-    when = f" am {datetime_de(request.created_at)}" if request.created_at else ""
-    lines = [
-        "",
-        f"[b]Verlängerungsantrag #{request.request_id}[/] · {head}",
-        f"  Beantragt von {by}{when} · {_escape(request.routing_note)}",
-        f"  Kunde {_escape(request.customer_name)} · Restbudget {hours_label(request.remaining_minutes)}",
-        f"  Budget gültig bis {date_de(request.old_valid_until)} → {proposal}",
-    ]
-    if request.status == "rejected" and request.reason:
-        lines.append(f"  [b]Begründung der Ablehnung:[/] {_escape(request.reason)}")
-    if request.waiting:
-        if request.addressee is None:
-            lines.append("  [b yellow]⏸ Freigabe und Vertretung sind abwesend – "
-                         "der Antrag wartet auf die erste Rückkehr.[/]")
-        if request.may_decide is None:
-            lines.append("  [dim]a genehmigen · x ablehnen (mit Begründung)[/]")
-        else:
-            lines.append(f"  [yellow]{_escape(request.may_decide)}[/]")
-    return lines
-
-
 class ExtensionForm(FormDialog):
     """Request a budget extension for one customer (see the module docstring)."""
 
-    DEFAULT_CSS = FormDialog.DEFAULT_CSS + FORM_CSS
+    DEFAULT_CSS = FormDialog.DEFAULT_CSS + EXTENSION_FORM_CSS
     HELP_TITLE = "Budgetverlängerung"
-    INVALID_FIELD = None
+    INVALID_FIELD = None  # the live preview shows the field errors; a refusal goes to the foot
+
+    class DraftLoaded(Message, bubble=False):
+        """The worker read what the form offers (targets, tasks, recent packages, routing)."""
+
+        def __init__(self, draft: extensions.ExtensionDraft) -> None:
+            super().__init__()
+            self.draft = draft
 
     def __init__(self, *, customer_id: uuid.UUID, task_id: int | None = None, title: str = "") -> None:
         super().__init__()
@@ -229,18 +171,19 @@ class ExtensionForm(FormDialog):
         app = self.app
         customer_id, agent, now, policy = self.customer_id, app.agent, app.now(), app.policy
         draft = app.read(lambda s: extensions.draft(s, agent, customer_id, now=now, policy=policy))
-        app.call_from_thread(self._loaded, draft)
+        self.post_message(self.DraftLoaded(draft))
 
     @on(Worker.StateChanged)
     def _draft_failed(self, event: Worker.StateChanged) -> None:
         if event.worker.group != "ext-draft" or event.state != WorkerState.ERROR:
             return
         error = event.worker.error
-        message = error.message if isinstance(error, DeskError) else f"Datenbankfehler: {error}"
+        message = error.message if isinstance(error, DeskError) else MSG_DATABASE.format(error=error)
         self.query_one("#ext-loading", Static).update(Text(message, style="bold red"))
 
-    def _loaded(self, draft: extensions.ExtensionDraft) -> None:
-        self.draft = draft
+    @on(DraftLoaded)
+    def _loaded(self, event: DraftLoaded) -> None:
+        draft = self.draft = event.draft
         self.query_one("#ext-title", Label).update(
             f"Budgetverlängerung für {draft.customer_name} ({draft.customer_number})"
         )
@@ -308,16 +251,16 @@ class ExtensionForm(FormDialog):
         if rebooking == NEW_PACKAGE:
             minutes = price = purchased = None
             try:
-                minutes = parse_hours(self.query_one("#hours", Input).value)
-            except ValueError:
+                minutes = parse_package_hours(self.query_one("#hours", Input).value)
+            except InputError:
                 errors["hours"] = MSG_HOURS
             try:
-                price = parse_limit(self.query_one("#price", Input).value)
-            except ValueError:
+                price = parse_money(self.query_one("#price", Input).value, allow_zero=True)
+            except InputError:
                 errors["price"] = MSG_PRICE
             try:
-                purchased = parse_date_de(self.query_one("#purchased", Input).value)
-            except ValueError:
+                purchased = parse_date(self.query_one("#purchased", Input).value)
+            except InputError:
                 errors["purchased"] = MSG_PURCHASED
             if not errors:
                 new_package = extensions.NewPackage(minutes=minutes, price=price, purchased_on=purchased)
@@ -347,7 +290,7 @@ class ExtensionForm(FormDialog):
             for field in ("rebooking", "hours", "price", "purchased"):
                 if field in errors and self._untouched(field):
                     del errors[field]
-        for field in FIELDS:
+        for field in FIELD_ORDER:
             widget = self.query_one(f"#{field}-error", Static)
             message = errors.get(field, "")
             widget.update(message)
@@ -403,7 +346,7 @@ class ExtensionForm(FormDialog):
         if preview is None or not preview.ok or local:
             # Focus the first field whose message is shown (not one whose error is folded
             # into another: a missing new package is reported under its own fields).
-            first = next((f for f in FIELDS if self.query_one(f"#{f}-error").display), "months")
+            first = next((f for f in FIELD_ORDER if self.query_one(f"#{f}-error").display), "months")
             self.show_error(None, "Noch nicht vollständig – bitte die markierten Felder korrigieren; "
                                   "beantragt wird nichts.")
             self.query_one(f"#{first}").focus()
@@ -427,14 +370,4 @@ class ExtensionForm(FormDialog):
         error.display = False
 
 
-__all__ = [
-    "EXTENSION_SHORT",
-    "EXTENSION_STYLE",
-    "ExtensionForm",
-    "extension_lines",
-    "extension_refusal",
-    "filed_text",
-    "linked_task_id",
-    "parse_hours",
-    "parse_months",
-]
+__all__ = ["ExtensionForm", "filed_text", "linked_task_id", "parse_months"]

@@ -1,0 +1,226 @@
+"""The base of the desk's dialogs and forms, and the CSS they share.
+
+``DialogScreen`` centres a dialog over the dimmed screen below. ``FormDialog`` is a form
+that writes through one service call: ``ctrl+s`` checks the fields first (``prepare``
+raises ``FieldError``: the message goes right under the field, nothing is sent), then runs
+the job in a thread worker inside ``app.write``. The worker hands its outcome back as a
+message (``FormDialog.Saved`` / ``FormDialog.Refused``). A refusal of the service is shown
+in the dialog — nothing was written — under the field the service names
+(``InvalidInput.field``, mapped by ``FIELDS``), else under ``INVALID_FIELD`` or at the
+foot; the agent may correct and try again. ``escape`` cancels with ``None``.
+
+The dialogs themselves live one per module in ``screens.dialogs``.
+"""
+
+from __future__ import annotations
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.message import Message
+from textual.screen import ModalScreen
+from textual.widgets import Input, Label, Static
+from textual.worker import Worker, WorkerState
+
+from deskapp.services.errors import DeskError, InvalidInput
+
+DIALOG_CSS = """
+DialogScreen { align: center middle; }
+.dialog {
+    width: 64; height: auto; max-height: 80%;
+    border: thick $accent; background: $panel; padding: 1 2;
+}
+.dialog .title { text-style: bold; margin-bottom: 1; width: 100%; }
+.dialog .hint { color: $text-muted; margin-top: 1; }
+.dialog OptionList { height: auto; max-height: 16; }
+.dialog TextArea { height: 8; }
+.dialog Select { margin-bottom: 1; }
+.dialog .row Label { width: 14; padding-top: 1; }
+.dialog .row { height: auto; }
+.dialog .row Select { width: 1fr; }
+.dialog .explain { margin-bottom: 1; }
+"""
+
+FORM_CSS = """
+.dialog .row Input { width: 1fr; }
+.dialog .field-error { color: $error; text-style: bold; padding-left: 15; height: auto; }
+.dialog #figures { margin-top: 1; height: auto; }
+.dialog #verdict { margin-top: 1; height: auto; }
+.dialog #form-error { color: $error; text-style: bold; margin-top: 1; height: auto; }
+.dialog #result { height: auto; }
+"""
+
+BUDGET_FORM_CSS = """
+.dialog #validity { margin-top: 1; height: auto; }
+.dialog #workaround { margin-top: 1; height: auto; }
+"""
+
+MSG_DATABASE = "Datenbankfehler: {error}"
+# A date field that does not parse (the forms' own words; the parser's are longer).
+MSG_DATE = "Bitte ein Datum als TT.MM.JJ eingeben, z. B. 31.03.26."
+
+
+class DialogScreen(ModalScreen):
+    """Base of the desk's dialogs: centred over the dimmed screen below."""
+
+    DEFAULT_CSS = DIALOG_CSS
+
+
+class FieldError(Exception):
+    """A field the form refuses before anything is sent: its id and the German message."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+class FormDialog(DialogScreen):
+    """A form that writes through one service call (see the module docstring)."""
+
+    DEFAULT_CSS = DialogScreen.DEFAULT_CSS + FORM_CSS
+    BINDINGS = [
+        Binding("ctrl+s", "save", "Speichern", priority=True),
+        Binding("escape", "cancel", "Abbrechen"),
+    ]
+    # A service refusal (InvalidInput) goes under the form field its ``field`` maps to here,
+    # else under INVALID_FIELD, else (None) at the foot of the form.
+    FIELDS: dict[str, str] = {}
+    INVALID_FIELD: str | None = None
+    # Enter in one of these inputs moves on to the next; in the last it saves.
+    ENTER_ORDER: tuple[str, ...] = ()
+
+    class Saved(Message, bubble=False):
+        """The service call went through; ``result`` is what it returned."""
+
+        def __init__(self, result) -> None:
+            super().__init__()
+            self.result = result
+
+    class Refused(Message, bubble=False):
+        """The service refused; nothing was written."""
+
+        def __init__(self, error: DeskError) -> None:
+            super().__init__()
+            self.error = error
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._busy = False
+
+    # -- to fill in by each form ------------------------------------------------------
+
+    def prepare(self):
+        """Check the fields; return ``job(session)`` or raise ``FieldError``."""
+        raise NotImplementedError
+
+    def finished(self, result) -> None:
+        self.dismiss(result)
+
+    # -- the machinery ----------------------------------------------------------------
+
+    def field_row(self, label: str, field: str, widget) -> ComposeResult:
+        with Horizontal(classes="row"):
+            yield Label(label)
+            yield widget
+        yield Static("", id=f"{field}-error", classes="field-error")
+
+    def on_mount(self) -> None:
+        for error in self.query(".field-error"):
+            error.display = False
+
+    def show_error(self, field: str | None, message: str) -> None:
+        target = self.query_one(f"#{field}-error" if field else "#form-error", Static)
+        target.update(message)
+        target.display = True
+
+    def clear_errors(self) -> None:
+        for error in self.query(".field-error"):
+            error.update("")
+            error.display = False
+        self.query_one("#form-error", Static).update("")
+
+    def refused_field(self, error: DeskError) -> str | None:
+        """The form field a service refusal belongs under (None: the foot of the form)."""
+        if not isinstance(error, InvalidInput):
+            return None
+        return self.FIELDS.get(error.field, self.INVALID_FIELD)
+
+    def action_save(self) -> None:
+        if self._busy:
+            return
+        self.clear_errors()
+        try:
+            job = self.prepare()
+        except FieldError as exc:
+            self.show_error(exc.field, exc.message)
+            self.query_one(f"#{exc.field}").focus()
+            return
+        self._busy = True
+        self._submit(job)
+
+    @on(Input.Submitted)
+    def _enter(self, event: Input.Submitted) -> None:
+        order = self.ENTER_ORDER
+        if event.input.id not in order:
+            return
+        index = order.index(event.input.id)
+        if index + 1 < len(order):
+            self.query_one(f"#{order[index + 1]}", Input).focus()
+        else:
+            self.action_save()
+
+    @work(thread=True, exclusive=True, group="form", exit_on_error=False)
+    def _submit(self, job) -> None:
+        try:
+            result = self.app.write(job)
+        except DeskError as exc:
+            self.post_message(self.Refused(exc))
+            return
+        self.post_message(self.Saved(result))
+
+    @on(Refused)
+    def _refused(self, event: Refused) -> None:
+        self._busy = False
+        self.show_error(self.refused_field(event.error), event.error.message)
+
+    @on(Saved)
+    def _saved(self, event: Saved) -> None:
+        self._busy = False
+        self.finished(event.result)
+
+    @on(Worker.StateChanged)
+    def _worker_failed(self, event: Worker.StateChanged) -> None:
+        if event.worker.group == "form" and event.state == WorkerState.ERROR:
+            self._busy = False
+            self.show_error(None, MSG_DATABASE.format(error=event.worker.error))
+
+    def action_cancel(self) -> None:
+        if not self._busy:
+            self.dismiss(None)
+
+
+class BudgetForm(FormDialog):
+    """A form of the hour budget: a field's message goes once the agent edits that field."""
+
+    DEFAULT_CSS = FormDialog.DEFAULT_CSS + BUDGET_FORM_CSS
+
+    @on(Input.Changed)
+    def _field_edited(self, event: Input.Changed) -> None:
+        """A field's message goes once the agent changes that field (it is checked again on save)."""
+        if event.input.id:
+            for error in self.query(f"#{event.input.id}-error"):
+                error.display = False
+
+
+__all__ = [
+    "BUDGET_FORM_CSS",
+    "DIALOG_CSS",
+    "FORM_CSS",
+    "MSG_DATE",
+    "BudgetForm",
+    "DialogScreen",
+    "FieldError",
+    "FormDialog",
+]
