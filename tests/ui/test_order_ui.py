@@ -23,8 +23,8 @@ from screens.card import CardScreen
 from screens.inbox import InboxScreen
 from screens.order_dialogs import OrderDialog, parse_date_de
 
-from .conftest import NOW
-from .deskdata import MORING_ID, build_small_desk
+from tests.conftest import NOW
+from tests.support.deskdata import MORING_ID, build_small_desk
 
 SIZE = (120, 40)
 

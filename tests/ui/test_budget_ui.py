@@ -29,8 +29,8 @@ from screens.inbox import InboxScreen
 from screens.radar import RadarScreen
 from screens.tasks import TasksScreen
 
-from .conftest import NOW
-from .deskdata import CUSTOMERS, MORING_ID, build_small_desk
+from tests.conftest import NOW
+from tests.support.deskdata import CUSTOMERS, MORING_ID, build_small_desk
 
 SIZE = (120, 40)
 CONNY_ID = CUSTOMERS[1][0]

@@ -15,8 +15,8 @@ from models.migrate import upgrade
 from models.tables import AuditLog, Ticket
 from screens.inbox import InboxScreen
 
-from .conftest import NOW
-from .deskdata import build_small_desk
+from tests.conftest import NOW
+from tests.support.deskdata import build_small_desk
 
 PAGE = 20
 

@@ -23,7 +23,7 @@ from tests.conftest import NOW
 from deskapp.services import agents, settings_store, tickets
 from models.engine import make_engine, read_session, write_session
 from models.migrate import head_revision, upgrade
-from tests.deskdata import build_small_desk
+from tests.support.deskdata import build_small_desk
 
 
 @pytest.fixture

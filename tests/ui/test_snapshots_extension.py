@@ -22,9 +22,9 @@ from models.engine import make_engine
 from models.migrate import upgrade
 from screens.extension_form import ExtensionForm
 
-from .conftest import NOW
-from .deskdata import MORING_ID, build_small_desk
-from .test_extension_ui import CONNY_ID, add_budgets
+from tests.conftest import NOW
+from tests.support.deskdata import MORING_ID, build_small_desk
+from tests.ui.test_extension_ui import CONNY_ID, add_budgets
 
 SIZE = (120, 40)
 

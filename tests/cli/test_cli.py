@@ -15,8 +15,8 @@ from deskapp.cli import main
 from models.engine import make_engine, write_session
 from models.migrate import upgrade
 
-from .conftest import NOW
-from .deskdata import build_small_desk
+from tests.conftest import NOW
+from tests.support.deskdata import build_small_desk
 
 
 def digest(path: Path) -> str:

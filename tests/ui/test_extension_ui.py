@@ -23,8 +23,8 @@ from screens.dialogs import ChoiceDialog, NoteDialog
 from screens.extension_form import ExtensionForm
 from screens.inbox import InboxScreen
 
-from .conftest import NOW
-from .deskdata import CUSTOMERS, MORING_ID, build_small_desk
+from tests.conftest import NOW
+from tests.support.deskdata import CUSTOMERS, MORING_ID, build_small_desk
 
 SIZE = (120, 40)
 CONNY_ID = CUSTOMERS[1][0]

@@ -24,8 +24,8 @@ from deskapp.settings import Policy
 from models.engine import read_session, write_session
 from models.tables import AuditLog, MessageLogEntry, OutgoingMail, ReminderSent
 
-from .conftest import NOW
-from .test_mail import FreePortController, Inbox, closed_port
+from tests.conftest import NOW
+from tests.services.test_mail import FreePortController, Inbox, closed_port
 
 DESKAPP = Path(sys.executable).parent / "deskapp"
 POLICY = Policy()

@@ -25,7 +25,7 @@ from models.migrate import upgrade
 from models.tables import OutgoingMail
 from screens.outbox import MailScreen, OutboxScreen
 
-from .conftest import NOW
+from tests.conftest import NOW
 
 SIZE = (140, 40)
 POLICY = Policy()

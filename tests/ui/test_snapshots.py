@@ -13,8 +13,8 @@ from deskapp.settings import Policy
 from models.engine import make_engine
 from models.migrate import upgrade
 
-from .conftest import NOW
-from .deskdata import build_small_desk
+from tests.conftest import NOW
+from tests.support.deskdata import build_small_desk
 
 
 def _desk_app(tmp_path) -> DeskApp:

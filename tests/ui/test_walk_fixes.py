@@ -28,12 +28,12 @@ from screens.outbox import OutboxScreen, column_widths
 from screens.radar import RadarScreen
 from screens.tasks import TasksScreen
 
-from . import test_extension_cli as ext_cli
-from . import test_extension_ui as ext_ui
-from .conftest import NOW
-from .deskdata import MORING_ID
-from . import test_budget_ui as budget_ui
-from .test_budget_ui import cells, make_app, open_card, settle, shown
+from tests.cli import test_extension_cli as ext_cli
+from tests.ui import test_extension_ui as ext_ui
+from tests.conftest import NOW
+from tests.support.deskdata import MORING_ID
+from tests.ui import test_budget_ui as budget_ui
+from tests.ui.test_budget_ui import cells, make_app, open_card, settle, shown
 
 desk = budget_ui.desk  # the budget desk fixture (SQLite)
 

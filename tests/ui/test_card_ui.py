@@ -21,8 +21,8 @@ from models.migrate import upgrade
 from screens.card import CardScreen
 from screens.customer_search import CustomerSearchScreen
 
-from .conftest import NOW
-from .test_card_service import EMPTY, IVO, build_ivo
+from tests.conftest import NOW
+from tests.services.test_card_service import EMPTY, IVO, build_ivo
 
 SIZE = (120, 40)
 

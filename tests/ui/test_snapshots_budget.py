@@ -14,9 +14,9 @@ from deskapp.settings import Policy
 from models.engine import make_engine
 from models.migrate import upgrade
 
-from .conftest import NOW
-from .deskdata import MORING_ID
-from .test_budget_ui import build_budget_desk
+from tests.conftest import NOW
+from tests.support.deskdata import MORING_ID
+from tests.ui.test_budget_ui import build_budget_desk
 
 SIZE = (120, 40)
 
