@@ -15,8 +15,9 @@ from deskapp.cli import main
 from models.engine import make_engine, write_session
 from models.migrate import upgrade
 
-from tests.conftest import NOW
+from tests.support.deskdata import NOW
 from tests.support.deskdata import build_small_desk
+from tests.support.schema import migrated_sqlite_engine
 
 
 def digest(path: Path) -> str:
@@ -85,8 +86,7 @@ def test_read_only_database_is_refused_untouched(tmp_path, capsys, monkeypatch):
 
 def test_newer_schema_is_refused_and_nothing_written(tmp_path, capsys):
     db = tmp_path / "desk.sqlite3"
-    engine = make_engine(db)
-    upgrade(engine)
+    engine = migrated_sqlite_engine(db)
     with write_session(engine) as s:
         s.execute(text("UPDATE alembic_version SET version_num = '9999_from_the_future'"))
     engine.dispose()
@@ -100,8 +100,7 @@ def test_newer_schema_is_refused_and_nothing_written(tmp_path, capsys):
 
 def test_unknown_agent_on_demo_database_lists_known_agents(tmp_path, capsys):
     db = tmp_path / "demo.sqlite3"
-    engine = make_engine(db)
-    upgrade(engine)
+    engine = migrated_sqlite_engine(db)
     build_small_desk(engine, NOW, support_tickets=1)
     engine.dispose()
     code, _, err = run(["--db", str(db), "--agent", "mallory"], capsys)
@@ -114,8 +113,7 @@ def test_unknown_agent_on_demo_database_lists_known_agents(tmp_path, capsys):
 
 def test_agent_switch_refused_outside_demo_database(tmp_path, capsys, monkeypatch):
     db = tmp_path / "team.sqlite3"
-    engine = make_engine(db)
-    upgrade(engine)
+    engine = migrated_sqlite_engine(db)
     from seed.people import create_roster
 
     with write_session(engine) as s:
@@ -129,8 +127,7 @@ def test_agent_switch_refused_outside_demo_database(tmp_path, capsys, monkeypatc
 
 def test_unmapped_login_refused_on_team_database(tmp_path, capsys, monkeypatch):
     db = tmp_path / "team.sqlite3"
-    engine = make_engine(db)
-    upgrade(engine)
+    engine = migrated_sqlite_engine(db)
     from seed.people import create_roster
 
     with write_session(engine) as s:
@@ -152,8 +149,7 @@ def test_db_upgrade_reports_and_is_idempotent(tmp_path, capsys):
 
 def test_seed_refuses_non_empty_database_without_force(tmp_path, capsys):
     db = tmp_path / "desk.sqlite3"
-    engine = make_engine(db)
-    upgrade(engine)
+    engine = migrated_sqlite_engine(db)
     build_small_desk(engine, NOW, support_tickets=3)
     engine.dispose()
     before = digest(db)

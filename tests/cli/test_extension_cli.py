@@ -23,7 +23,7 @@ from deskapp.settings import Policy
 from models.engine import read_session, write_session
 from models.tables import AuditLog, ExtensionRequest, HourPackage, Ticket, TimeEntry
 
-from tests.conftest import NOW
+from tests.support.deskdata import NOW
 
 POLICY = Policy()
 IVO = "7bb56b00-4e1e-4e61-ad7d-88a75b3c22e6"

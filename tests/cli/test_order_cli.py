@@ -27,7 +27,7 @@ from models.engine import read_session, write_session
 from models.enums import OrderStatus, Queue, TicketKind
 from models.tables import AuditLog, Counter, MessageLogEntry, Order, Ticket
 
-from tests.conftest import NOW
+from tests.support.deskdata import NOW
 
 DESKAPP = Path(sys.executable).parent / "deskapp"
 

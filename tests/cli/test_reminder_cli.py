@@ -24,7 +24,7 @@ from deskapp.settings import Policy
 from models.engine import read_session, write_session
 from models.tables import AuditLog, MessageLogEntry, OutgoingMail, ReminderSent
 
-from tests.conftest import NOW
+from tests.support.deskdata import NOW
 from tests.services.test_mail import FreePortController, Inbox, closed_port
 
 DESKAPP = Path(sys.executable).parent / "deskapp"

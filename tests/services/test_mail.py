@@ -38,7 +38,7 @@ from deskapp.settings import Policy
 from models.engine import make_engine, read_session, write_session
 from models.tables import AuditLog, OutgoingMail
 
-from tests.conftest import NOW
+from tests.support.deskdata import NOW
 
 POLICY = Policy()
 PASSWORD = "Sehr-Geheim-7731"

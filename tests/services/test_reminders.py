@@ -25,7 +25,7 @@ from deskapp.settings import Policy
 from models.engine import make_engine, read_session, write_session
 from models.tables import AuditLog, HourPackage, MessageLogEntry, OutgoingMail, ReminderSent
 
-from tests.conftest import NOW
+from tests.support.deskdata import NOW
 
 POLICY = Policy()
 TODAY = dt.date(2026, 3, 10)  # NOW in Berlin

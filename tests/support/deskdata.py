@@ -10,6 +10,9 @@ from deskapp.services import agents, customers, tickets
 from models.engine import write_session
 from seed.people import create_roster
 
+# A fixed moment: Tuesday 10 March 2026, 09:30 in Berlin.
+NOW = dt.datetime(2026, 3, 10, 8, 30, tzinfo=dt.timezone.utc)
+
 MORING_ID = uuid.UUID("7bb56b00-4e1e-4e61-ad7d-88a75b3c22e6")
 CUSTOMERS = [
     (MORING_ID, "Ivo Moring"),

@@ -18,9 +18,8 @@ from deskapp.formatting import today_berlin
 from deskapp.rules.budget import add_months
 from deskapp.services import budget
 from deskapp.settings import Policy
-from models.engine import make_engine, read_session, write_session
+from models.engine import read_session, write_session
 from models.enums import TaskStatus
-from models.migrate import upgrade
 from models.tables import HourPackage, Task, Ticket, TimeEntry
 from screens.budget_dialogs import BookPackageDialog, LogTimeDialog, TaskDialog
 from screens.budget_widgets import sparkline
@@ -29,8 +28,9 @@ from screens.inbox import InboxScreen
 from screens.radar import RadarScreen
 from screens.tasks import TasksScreen
 
-from tests.conftest import NOW
+from tests.support.deskdata import NOW
 from tests.support.deskdata import CUSTOMERS, MORING_ID, build_small_desk
+from tests.support.schema import migrated_sqlite_engine
 
 SIZE = (120, 40)
 CONNY_ID = CUSTOMERS[1][0]
@@ -67,8 +67,7 @@ def build_budget_desk(engine, now: dt.datetime = NOW) -> dict:
 
 @pytest.fixture
 def desk(tmp_path):
-    engine = make_engine(tmp_path / "desk.sqlite3")
-    upgrade(engine)
+    engine = migrated_sqlite_engine(tmp_path / "desk.sqlite3")
     data = build_budget_desk(engine)
     yield engine, data["people"]
     engine.dispose()

@@ -16,13 +16,13 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Input, Static
 
 from deskapp.app import DeskApp
-from models.engine import make_engine, write_session
-from models.migrate import upgrade
+from models.engine import write_session
 from screens.card import CardScreen
 from screens.customer_search import CustomerSearchScreen
 
-from tests.conftest import NOW
+from tests.support.deskdata import NOW
 from tests.services.test_card_service import EMPTY, IVO, build_ivo
+from tests.support.schema import migrated_sqlite_engine
 
 SIZE = (120, 40)
 
@@ -40,8 +40,7 @@ def stub_inbox(monkeypatch):
 
 @pytest.fixture
 def ui_engine(tmp_path):
-    engine = make_engine(f"sqlite:///{tmp_path / 'desk.sqlite3'}")
-    upgrade(engine)
+    engine = migrated_sqlite_engine(tmp_path / "desk.sqlite3")
     from seed.people import create_roster
 
     with write_session(engine) as s:

@@ -23,7 +23,7 @@ from screens.dialogs import ChoiceDialog, NoteDialog
 from screens.extension_form import ExtensionForm
 from screens.inbox import InboxScreen
 
-from tests.conftest import NOW
+from tests.support.deskdata import NOW
 from tests.support.deskdata import CUSTOMERS, MORING_ID, build_small_desk
 
 SIZE = (120, 40)

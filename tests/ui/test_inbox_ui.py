@@ -10,21 +10,20 @@ from sqlalchemy import select
 from deskapp.app import DeskApp
 from deskapp.services import tickets
 from deskapp.settings import Policy
-from models.engine import make_engine, read_session, write_session
-from models.migrate import upgrade
+from models.engine import read_session, write_session
 from models.tables import AuditLog, Ticket
 from screens.inbox import InboxScreen
 
-from tests.conftest import NOW
+from tests.support.deskdata import NOW
 from tests.support.deskdata import build_small_desk
+from tests.support.schema import migrated_sqlite_engine
 
 PAGE = 20
 
 
 @pytest.fixture
 def desk(tmp_path):
-    engine = make_engine(tmp_path / "desk.sqlite3")
-    upgrade(engine)
+    engine = migrated_sqlite_engine(tmp_path / "desk.sqlite3")
     data = build_small_desk(engine, NOW)
     yield engine, data
     engine.dispose()

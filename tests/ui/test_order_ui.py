@@ -16,23 +16,22 @@ from deskapp.app import DeskApp
 from deskapp.services import orders
 from deskapp.services.registry import SimulatedRegistry
 from deskapp.settings import Policy
-from models.engine import make_engine, read_session, write_session
-from models.migrate import upgrade
+from models.engine import read_session, write_session
 from models.tables import Order
 from screens.card import CardScreen
 from screens.inbox import InboxScreen
 from screens.order_dialogs import OrderDialog, parse_date_de
 
-from tests.conftest import NOW
+from tests.support.deskdata import NOW
 from tests.support.deskdata import MORING_ID, build_small_desk
+from tests.support.schema import migrated_sqlite_engine
 
 SIZE = (120, 40)
 
 
 @pytest.fixture
 def desk(tmp_path):
-    engine = make_engine(tmp_path / "desk.sqlite3")
-    upgrade(engine)
+    engine = migrated_sqlite_engine(tmp_path / "desk.sqlite3")
     data = build_small_desk(engine, NOW)
     yield engine, data
     engine.dispose()
@@ -370,8 +369,7 @@ async def test_retry_a_failed_order_from_the_technical_ticket(desk):
 
 
 def test_held_order_ticket_snapshot(snap_compare, tmp_path):
-    engine = make_engine(tmp_path / "snap.sqlite3")
-    upgrade(engine)
+    engine = migrated_sqlite_engine(tmp_path / "snap.sqlite3")
     data = build_small_desk(engine, NOW)
     # Held yesterday morning, 400 € over the limit: conspicuous and overdue.
     held = hold(engine, data["people"]["system"], amount="900", item="premium-domain.de",

@@ -20,12 +20,12 @@ from deskapp.app import DeskApp
 from deskapp.rules.budget import add_months
 from deskapp.services import budget, customers, journal
 from deskapp.settings import Policy
-from models.engine import make_engine, write_session
-from models.migrate import upgrade
+from models.engine import write_session
 from models.tables import OutgoingMail
 from screens.outbox import MailScreen, OutboxScreen
 
-from tests.conftest import NOW
+from tests.support.deskdata import NOW
+from tests.support.schema import migrated_sqlite_engine
 
 SIZE = (140, 40)
 POLICY = Policy()
@@ -46,8 +46,7 @@ def stub_inbox_and_no_smtp(monkeypatch, tmp_path):
 
 @pytest.fixture
 def ui_engine(tmp_path):
-    engine = make_engine(f"sqlite:///{tmp_path / 'desk.sqlite3'}")
-    upgrade(engine)
+    engine = migrated_sqlite_engine(tmp_path / "desk.sqlite3")
     from seed.people import create_roster
 
     with write_session(engine) as s:

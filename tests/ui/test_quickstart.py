@@ -19,18 +19,18 @@ from deskapp import quickstart
 from deskapp.app import DeskApp
 from deskapp.settings import Policy
 from screens.inbox import InboxScreen
-from tests.conftest import NOW
+from tests.support.deskdata import NOW
 from deskapp.services import agents, settings_store, tickets
-from models.engine import make_engine, read_session, write_session
-from models.migrate import head_revision, upgrade
+from models.engine import read_session, write_session
+from models.migrate import head_revision
 from tests.support.deskdata import build_small_desk
+from tests.support.schema import migrated_sqlite_engine
 
 
 @pytest.fixture
 def desk(tmp_path, now):
     path = tmp_path / "desk.sqlite3"
-    engine = make_engine(f"sqlite:///{path}")
-    upgrade(engine)
+    engine = migrated_sqlite_engine(path)
     build_small_desk(engine, now, support_tickets=130)
     yield path, engine
     engine.dispose()

@@ -10,16 +10,14 @@ import dataclasses
 
 from deskapp.app import DeskApp
 from deskapp.settings import Policy
-from models.engine import make_engine
-from models.migrate import upgrade
 
-from tests.conftest import NOW
+from tests.support.deskdata import NOW
 from tests.support.deskdata import build_small_desk
+from tests.support.schema import migrated_sqlite_engine
 
 
 def _desk_app(tmp_path) -> DeskApp:
-    engine = make_engine(tmp_path / "snap.sqlite3")
-    upgrade(engine)
+    engine = migrated_sqlite_engine(tmp_path / "snap.sqlite3")
     data = build_small_desk(engine, NOW)
     policy = dataclasses.replace(Policy(), inbox_page_size=20)
     return DeskApp(engine=engine, agent=data["people"]["tom"], policy=policy, clock=lambda: NOW, poll=False)

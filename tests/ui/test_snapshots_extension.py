@@ -18,13 +18,12 @@ from textual.widgets import Input, Select
 
 from deskapp.app import DeskApp
 from deskapp.settings import Policy
-from models.engine import make_engine
-from models.migrate import upgrade
 from screens.extension_form import ExtensionForm
 
-from tests.conftest import NOW
+from tests.support.deskdata import NOW
 from tests.support.deskdata import MORING_ID, build_small_desk
 from tests.ui.test_extension_ui import CONNY_ID, add_budgets
+from tests.support.schema import migrated_sqlite_engine
 
 SIZE = (120, 40)
 
@@ -41,8 +40,7 @@ def stub_inbox(monkeypatch):
 
 
 def _app(tmp_path) -> DeskApp:
-    engine = make_engine(tmp_path / "snap.sqlite3")
-    upgrade(engine)
+    engine = migrated_sqlite_engine(tmp_path / "snap.sqlite3")
     data = build_small_desk(engine, NOW)
     add_budgets(engine, data["people"])
     policy = dataclasses.replace(Policy(), inbox_page_size=20)

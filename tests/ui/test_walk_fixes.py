@@ -30,7 +30,7 @@ from screens.tasks import TasksScreen
 
 from tests.cli import test_extension_cli as ext_cli
 from tests.ui import test_extension_ui as ext_ui
-from tests.conftest import NOW
+from tests.support.deskdata import NOW
 from tests.support.deskdata import MORING_ID
 from tests.ui import test_budget_ui as budget_ui
 from tests.ui.test_budget_ui import cells, make_app, open_card, settle, shown
