@@ -17,6 +17,7 @@ from sqlalchemy import text
 from models.engine import make_engine, write_session
 from tests.support.deskdata import NOW
 from tests.support.schema import migrate_pg_schema, migrated_sqlite_engine, pg_schema_url
+from tests.support.smtp import FreePortController, Inbox
 
 PG_URL = os.environ.get("DESK_TEST_PG_URL", "")
 BACKENDS = ["sqlite", "pg"]
@@ -96,3 +97,15 @@ def people(engine):
 
     with write_session(engine) as session:
         return create_roster(session)
+
+
+@pytest.fixture
+def smtp_server():
+    """An SMTP server that accepts mail: (its Inbox, its port)."""
+    inbox = Inbox()
+    controller = FreePortController(inbox, hostname="127.0.0.1", port=0)
+    controller.start()
+    try:
+        yield inbox, controller.port
+    finally:
+        controller.stop()

@@ -14,9 +14,7 @@ from sqlalchemy import text
 from deskapp.cli import main
 from models.engine import make_engine, write_session
 from models.migrate import upgrade
-
-from tests.support.deskdata import NOW
-from tests.support.deskdata import build_small_desk
+from tests.support.deskdata import NOW, build_small_desk
 from tests.support.schema import migrated_sqlite_engine
 
 

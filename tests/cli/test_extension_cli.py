@@ -22,7 +22,6 @@ from deskapp.services import agents, budget, customers
 from deskapp.settings import Policy
 from models.engine import read_session, write_session
 from models.tables import AuditLog, ExtensionRequest, HourPackage, Ticket, TimeEntry
-
 from tests.support.deskdata import NOW
 
 POLICY = Policy()
@@ -299,3 +298,32 @@ def test_desk_agent_environment_on_a_demo_database(db_url, engine, people, ivo, 
 def test_request_needs_db(capsys, monkeypatch):
     code, out, err = run(["extension", "request", "--customer", IVO, "--months", "1"], capsys)
     assert code == 2 and "braucht --db" in err
+
+
+# --------------------------------------------------------------------------- found walking the desk
+
+
+def test_decide_speaks_german_about_a_wrong_decision(db_url, engine, people, capsys):
+    _ivo(engine, people)
+    request(db_url, capsys)
+    before = snapshot(engine)
+    refused(*decide(db_url, capsys, 1, "maybe"), 2,
+                    "Entscheidung 'maybe' gibt es nicht: approve (genehmigen) oder reject (ablehnen).")
+    assert snapshot(engine) == before
+    code, out, err = decide(db_url, capsys, 1, "ablehnen", "--reason", "Erst Aufgaben planen", "--json")
+    assert (code, err) == (0, "") and json.loads(out)["status"] == "rejected"
+
+
+def test_the_rebooking_refusal_names_the_packages_that_count(db_url, engine, people, capsys):
+    _ivo(engine, people, left=605)
+    refused(*request(db_url, capsys), 2, "erst ein Paket buchen (Desk: Karte, Taste b)")
+    with write_session(engine) as s:
+        new = budget.book_package(s, people["tom"], customer_id=uuid.UUID(IVO), minutes=1200,
+                                  price=Decimal("1900.00"), purchased_on=TODAY, now=NOW,
+                                  policy=Policy(), label="Nachbuchung 20 h")
+    refused(*request(db_url, capsys), 2,
+                    f"--rebooked-package N mit einem dieser Pakete: {new.id} (Nachbuchung 20 h, gekauft 10.03.26).")
+    with read_session(engine) as s:
+        assert s.execute(select(func.count()).select_from(ExtensionRequest)).scalar_one() == 0
+    code, _, _ = request(db_url, capsys, "--rebooked-package", str(new.id))
+    assert code == 0

@@ -26,7 +26,6 @@ from deskapp.services.registry import ENV_URL
 from models.engine import read_session, write_session
 from models.enums import OrderStatus, Queue, TicketKind
 from models.tables import AuditLog, Counter, MessageLogEntry, Order, Ticket
-
 from tests.support.deskdata import NOW
 
 DESKAPP = Path(sys.executable).parent / "deskapp"

@@ -23,9 +23,8 @@ from deskapp.services import budget, customers
 from deskapp.settings import Policy
 from models.engine import read_session, write_session
 from models.tables import AuditLog, MessageLogEntry, OutgoingMail, ReminderSent
-
 from tests.support.deskdata import NOW
-from tests.services.test_mail import FreePortController, Inbox, closed_port
+from tests.support.smtp import closed_port
 
 DESKAPP = Path(sys.executable).parent / "deskapp"
 POLICY = Policy()
@@ -160,17 +159,12 @@ def test_without_smtp_the_outbox_is_the_end_point(db_url, engine, due, capsys, t
 
 
 @pytest.fixture
-def smtp(monkeypatch):
-    inbox = Inbox()
-    controller = FreePortController(inbox, hostname="127.0.0.1", port=0)
-    controller.start()
+def smtp(monkeypatch, smtp_server):
+    inbox, port = smtp_server
     monkeypatch.setenv("DESK_SMTP_HOST", "127.0.0.1")
-    monkeypatch.setenv("DESK_SMTP_PORT", str(controller.port))
+    monkeypatch.setenv("DESK_SMTP_PORT", str(port))
     monkeypatch.setenv("DESK_MAIL_FROM", "support@agentur.example")
-    try:
-        yield inbox
-    finally:
-        controller.stop()
+    return inbox
 
 
 def test_mail_send_delivers_the_outbox(db_url, engine, due, capsys, smtp):

@@ -12,7 +12,6 @@ SQLite runs on a file (WAL, ``BEGIN IMMEDIATE``), PostgreSQL in a schema of its 
 from __future__ import annotations
 
 import datetime as dt
-import multiprocessing
 import threading
 import time
 import traceback
@@ -25,6 +24,7 @@ from deskapp.services.errors import Conflict
 from models.engine import make_engine, read_session, write_session
 from models.enums import EventKind, Queue, TicketStatus
 from models.tables import AuditLog, Counter, Ticket, TicketEvent
+from tests.support.race import race, winners_by_id
 
 NOW = dt.datetime(2026, 3, 10, 8, 30, tzinfo=dt.timezone.utc)
 RACERS = ("tom", "lena", "sara", "rebekka")  # four agents who may work the support queue
@@ -138,27 +138,11 @@ def test_processes_racing_to_claim_get_exactly_one_winner_each(db_url, engine, p
             tickets.open_ticket(s, people["tom"], queue=Queue.SUPPORT, subject=f"Rennen {i}", now=NOW).id
             for i in range(ROUNDS)
         ]
-    ctx = multiprocessing.get_context("spawn")
-    barrier = ctx.Barrier(len(RACERS))
-    results = ctx.Queue()
-    procs = [
-        ctx.Process(target=_claim_racer, args=(db_url, login, ids, barrier, results)) for login in RACERS
-    ]
-    for p in procs:
-        p.start()
-    collected = dict(results.get(timeout=120) for _ in procs)
-    for p in procs:
-        p.join(30)
-        assert p.exitcode == 0
+    collected = dict(race(_claim_racer, [(db_url, login, ids) for login in RACERS], timeout=120))
 
     errors = [(login, o) for login, outs in collected.items() for o in outs if o[1].startswith("error")]
     assert errors == []
-    winners: dict[int, list[str]] = {i: [] for i in ids}
-    for login, outs in collected.items():
-        assert [tid for tid, _ in outs] == ids
-        for tid, what in outs:
-            if what == "won":
-                winners[tid].append(login)
+    winners = winners_by_id(collected, ids)
     assert all(len(w) == 1 for w in winners.values()), winners
 
     with read_session(engine) as s:
@@ -215,19 +199,7 @@ class _Abandon(Exception):
 
 @pytest.mark.slow
 def test_ticket_numbers_from_parallel_processes_are_unique_and_gap_free(db_url, engine, people):
-    ctx = multiprocessing.get_context("spawn")
-    barrier = ctx.Barrier(NUMBER_WORKERS)
-    results = ctx.Queue()
-    procs = [
-        ctx.Process(target=_number_drawer, args=(db_url, w, NUMBERS_EACH, barrier, results))
-        for w in range(NUMBER_WORKERS)
-    ]
-    for p in procs:
-        p.start()
-    collected = [results.get(timeout=120) for _ in procs]
-    for p in procs:
-        p.join(30)
-        assert p.exitcode == 0
+    collected = race(_number_drawer, [(db_url, w, NUMBERS_EACH) for w in range(NUMBER_WORKERS)], timeout=120)
     assert [e for _, _, e in collected if e] == []
 
     numbers = sorted(n for _, committed, _ in collected for n in committed)

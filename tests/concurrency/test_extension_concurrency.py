@@ -11,7 +11,6 @@ SQLite runs on a file (WAL, ``BEGIN IMMEDIATE``), PostgreSQL in a schema of its 
 from __future__ import annotations
 
 import datetime as dt
-import multiprocessing
 import threading
 import time
 import traceback
@@ -25,7 +24,15 @@ from deskapp.services import agents, budget, customers, extensions
 from deskapp.services.errors import Conflict
 from deskapp.settings import Policy
 from models.engine import make_engine, read_session, write_session
-from models.tables import AuditLog, CustomerFileEntry, ExtensionRequest, HourPackage, MessageLogEntry, OutgoingMail
+from models.tables import (
+    AuditLog,
+    CustomerFileEntry,
+    ExtensionRequest,
+    HourPackage,
+    MessageLogEntry,
+    OutgoingMail,
+)
+from tests.support.race import race, winners_by_id
 
 POLICY = Policy()
 NOW = dt.datetime(2026, 3, 10, 8, 30, tzinfo=dt.timezone.utc)
@@ -147,29 +154,14 @@ def _decider(url: str, login: str, approve: bool, request_ids: list[int], barrie
 @pytest.mark.slow
 def test_two_processes_deciding_at_the_same_moment_decide_once(db_url, engine, people):
     ids = _requests(engine, people, ROUNDS)
-    ctx = multiprocessing.get_context("spawn")
-    barrier = ctx.Barrier(2)
-    results = ctx.Queue()
-    procs = [
-        ctx.Process(target=_decider, args=(db_url, "isabel", True, ids, barrier, results)),
-        ctx.Process(target=_decider, args=(db_url, "rebekka", False, ids, barrier, results)),
-    ]
-    for p in procs:
-        p.start()
-    collected = dict(results.get(timeout=180) for _ in procs)
-    for p in procs:
-        p.join(30)
-        assert p.exitcode == 0
+    collected = dict(race(_decider, [(db_url, "isabel", True, ids), (db_url, "rebekka", False, ids)]))
 
     errors = [(login, o) for login, outs in collected.items() for o in outs if o[1].startswith("error")]
     assert errors == []
-    winners: dict[int, list[str]] = {i: [] for i in ids}
-    for login, outs in collected.items():
-        assert [rid for rid, _ in outs] == ids
-        for rid, what in outs:
-            if what == "won":
-                winners[rid].append(login)
-            else:
+    winners = winners_by_id(collected, ids)
+    for outs in collected.values():
+        for _, what in outs:
+            if what != "won":
                 assert "schon entschieden von" in what
     assert all(len(w) == 1 for w in winners.values()), winners
 

@@ -13,7 +13,6 @@ SQLite runs on a file (WAL, ``BEGIN IMMEDIATE``), PostgreSQL in a schema of its 
 from __future__ import annotations
 
 import datetime as dt
-import multiprocessing
 import threading
 import time
 import traceback
@@ -28,6 +27,7 @@ from deskapp.settings import Policy
 from models.engine import make_engine, read_session, write_session
 from models.enums import OrderStatus, Queue, TicketKind
 from models.tables import Order, Ticket
+from tests.support.race import race
 
 NOW = dt.datetime(2026, 3, 10, 8, 30, tzinfo=dt.timezone.utc)
 NEXT_YEAR = NOW.replace(year=2027)
@@ -64,17 +64,7 @@ def _customers(engine, people, count: int, limit: Decimal) -> list:
 
 
 def _run_processes(target, args_for) -> list:
-    ctx = multiprocessing.get_context("spawn")
-    barrier = ctx.Barrier(WORKERS)
-    results = ctx.Queue()
-    procs = [ctx.Process(target=target, args=(*args_for(w), barrier, results)) for w in range(WORKERS)]
-    for p in procs:
-        p.start()
-    collected = [results.get(timeout=180) for _ in procs]
-    for p in procs:
-        p.join(30)
-        assert p.exitcode == 0
-    return collected
+    return race(target, [args_for(w) for w in range(WORKERS)])
 
 
 # --------------------------------------------------------------------------- (a) process numbers

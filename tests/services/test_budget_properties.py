@@ -1,6 +1,6 @@
 """Properties of the hour budget through the services and the database (hypothesis).
 
-``tests/test_budget_rules.py`` checks the pure arithmetic on generated package states.
+``tests/unit/test_budget_rules.py`` checks the pure arithmetic on generated package states.
 Here random sequences of what agents do — book packages, create, edit, close and delete
 tasks, log time on the customer or a task, let days pass — run through the real services
 on SQLite and PostgreSQL, and after every step the stored state must satisfy:

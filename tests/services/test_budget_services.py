@@ -20,15 +20,6 @@ from models.tables import AuditLog, HourPackage, Task, TimeEntry
 POLICY = Policy()
 
 
-@pytest.fixture
-def customer(engine, people, now):
-    with write_session(engine) as s:
-        return customers.create_customer(
-            s, people["sara"], name="Ivo Moring", email="ivo@moring.example",
-            credit_limit=POLICY.default_credit_limit, now=now - dt.timedelta(days=900),
-        )
-
-
 def _book(engine, people, customer, now, *, minutes, purchased_on, price="950.00", who="tom"):
     with write_session(engine) as s:
         return budget.book_package(

@@ -9,23 +9,16 @@ or the audit log. Plus the configuration (file + environment) and the outbox pag
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import dataclasses
 import datetime as dt
-import email
-import email.policy
-import multiprocessing
 import shutil
-import socket
 import ssl
 import subprocess
-import threading
 import traceback
 from decimal import Decimal
 
 import pytest
-from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 from sqlalchemy import select, text, update
 
@@ -37,8 +30,9 @@ from deskapp.services.reminders import run_reminders
 from deskapp.settings import Policy
 from models.engine import make_engine, read_session, write_session
 from models.tables import AuditLog, OutgoingMail
-
 from tests.support.deskdata import NOW
+from tests.support.race import race
+from tests.support.smtp import FreePortController, Inbox, closed_port
 
 POLICY = Policy()
 PASSWORD = "Sehr-Geheim-7731"
@@ -49,52 +43,8 @@ SENDER = "support@agentur.example"
 # --------------------------------------------------------------------------- the SMTP peer
 
 
-class FreePortController(Controller):
-    """aiosmtpd on an OS-chosen free port (port 0): the real port is read after binding."""
-
-    def _trigger_server(self):
-        self.port = self.server.sockets[0].getsockname()[1]
-        super()._trigger_server()
-
-
-class Inbox:
-    """The SMTP server's handler: keeps what it accepted; ``refuse`` makes it answer 550."""
-
-    def __init__(self) -> None:
-        self.received: list[email.message.EmailMessage] = []
-        self.envelopes: list[tuple[str, list[str]]] = []
-        self.refuse = ""
-        self.lock = threading.Lock()
-
-    async def handle_DATA(self, server, session, envelope):
-        if self.refuse:
-            return self.refuse
-        await asyncio.sleep(0.005)  # let parallel senders interleave
-        with self.lock:
-            self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
-            self.received.append(email.message_from_bytes(envelope.original_content, policy=email.policy.default))
-        return "250 Message accepted for delivery"
-
-
-@pytest.fixture
-def smtp_server():
-    inbox = Inbox()
-    controller = FreePortController(inbox, hostname="127.0.0.1", port=0)
-    controller.start()
-    try:
-        yield inbox, controller.port
-    finally:
-        controller.stop()
-
-
 def config_for(port: int, **kw) -> SmtpConfig:
     return SmtpConfig(host="127.0.0.1", port=port, mail_from=SENDER, timeout=5, **kw)
-
-
-def closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 # --------------------------------------------------------------------------- data
@@ -265,16 +215,7 @@ def _deliver(url: str, port: int, barrier, results) -> None:
 def test_parallel_delivery_runs_send_every_mail_exactly_once(db_url, engine, people, smtp_server):
     inbox, port = smtp_server
     queue_mails(engine, people, PARALLEL_MAILS, prefix="Parallel")
-    ctx = multiprocessing.get_context("spawn")
-    barrier = ctx.Barrier(DELIVERERS)
-    results = ctx.Queue()
-    procs = [ctx.Process(target=_deliver, args=(db_url, port, barrier, results)) for _ in range(DELIVERERS)]
-    for p in procs:
-        p.start()
-    collected = [results.get(timeout=180) for _ in procs]
-    for p in procs:
-        p.join(30)
-        assert p.exitcode == 0
+    collected = race(_deliver, [(db_url, port)] * DELIVERERS)
     assert [c for c in collected if c[0] != "ok"] == []
     assert sum(c[1] for c in collected) == PARALLEL_MAILS and sum(c[2] for c in collected) == 0
     subjects = sorted(m["Subject"] for m in inbox.received)

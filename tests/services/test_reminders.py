@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import multiprocessing
 import traceback
 from decimal import Decimal
 
@@ -24,8 +23,8 @@ from deskapp.services.reminders import run_reminders, send_reminders
 from deskapp.settings import Policy
 from models.engine import make_engine, read_session, write_session
 from models.tables import AuditLog, HourPackage, MessageLogEntry, OutgoingMail, ReminderSent
-
 from tests.support.deskdata import NOW
+from tests.support.race import race
 
 POLICY = Policy()
 TODAY = dt.date(2026, 3, 10)  # NOW in Berlin
@@ -304,16 +303,7 @@ def test_parallel_runs_send_each_reminder_exactly_once(db_url, engine, people):
             until = dt.date(2026, 3, 20) if i % 3 == 0 else dt.date(2026, 5, 1) if i % 3 == 1 else dt.date(2026, 9, 1)
             package_id = _package(s, people, cust.id, until)
             expected.append((package_id, 1 if i % 3 == 0 else 3 if i % 3 == 1 else 6))
-    ctx = multiprocessing.get_context("spawn")
-    barrier = ctx.Barrier(RUNNERS)
-    results = ctx.Queue()
-    procs = [ctx.Process(target=_race, args=(db_url, barrier, results)) for _ in range(RUNNERS)]
-    for p in procs:
-        p.start()
-    collected = [results.get(timeout=180) for _ in procs]
-    for p in procs:
-        p.join(30)
-        assert p.exitcode == 0
+    collected = race(_race, [(db_url,)] * RUNNERS)
     assert [r for r in collected if r[0] != "ok"] == []
     sent_by_runs = sorted(x for _, items in collected for x in items)
     assert sent_by_runs == sorted(expected)  # each reminder reported by exactly one run

@@ -22,15 +22,6 @@ POLICY = Policy()
 
 
 @pytest.fixture
-def customer(engine, people, now):
-    with write_session(engine) as s:
-        return customers.create_customer(
-            s, people["sara"], name="Ivo Moring", email="ivo@moring.example",
-            credit_limit=POLICY.default_credit_limit, now=now - dt.timedelta(days=900),
-        )
-
-
-@pytest.fixture
 def package(engine, people, customer, now):
     """10:00 that expire in 40 days."""
     expiry = today_berlin(now) + dt.timedelta(days=40)

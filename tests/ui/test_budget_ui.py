@@ -4,18 +4,10 @@ the workaround flag, the budget sparkline and the budget radar (``R``)."""
 
 from __future__ import annotations
 
-import dataclasses
-import datetime as dt
-from decimal import Decimal
-
 import pytest
 from sqlalchemy import func, select
-from textual.geometry import Region
-from textual.widgets import DataTable, Input, OptionList, Static
+from textual.widgets import DataTable, Input, OptionList
 
-from deskapp.app import DeskApp
-from deskapp.formatting import today_berlin
-from deskapp.rules.budget import add_months
 from deskapp.services import budget
 from deskapp.settings import Policy
 from models.engine import read_session, write_session
@@ -27,80 +19,26 @@ from screens.card import CardScreen
 from screens.inbox import InboxScreen
 from screens.radar import RadarScreen
 from screens.tasks import TasksScreen
-
-from tests.support.deskdata import NOW
-from tests.support.deskdata import CUSTOMERS, MORING_ID, build_small_desk
+from tests.support.deskdata import (
+    CONNY_ID,
+    MORING_ID,
+    NOW,
+    Desk,
+    build_budget_desk,
+)
 from tests.support.schema import migrated_sqlite_engine
+from tests.support.ui import cells, make_app, notes, open_card, settle
+from tests.support.ui import shown_words as shown
 
 SIZE = (120, 40)
-CONNY_ID = CUSTOMERS[1][0]
-BAECKEREI_ID = CUSTOMERS[2][0]
-TODAY = today_berlin(NOW)  # Tuesday 10.03.2026
-IVO_SOON = TODAY + dt.timedelta(days=20)  # 30.03.26: Ivo's first package expires
-
-
-def build_budget_desk(engine, now: dt.datetime = NOW) -> dict:
-    """The small desk plus budgets.
-
-    Ivo Moring: 10:00 bought 30.03.24 (expires 30.03.26, 05:00 used over the last year),
-    40:00 bought 01.06.25 (valid until 01.06.27) — 45:00 valid.
-    Conny Schuster: 05:00 expiring in 60 days. Bäckerei Frisch: 20:00 expiring in 150 days.
-    """
-    data = build_small_desk(engine, now)
-    people, policy = data["people"], Policy()
-    packages = [
-        (MORING_ID, 600, add_months(IVO_SOON, -24)),
-        (MORING_ID, 2400, dt.date(2025, 6, 1)),
-        (CONNY_ID, 300, add_months(TODAY + dt.timedelta(days=60), -24)),
-        (BAECKEREI_ID, 1200, add_months(TODAY + dt.timedelta(days=150), -24)),
-    ]
-    with write_session(engine) as s:
-        for cid, minutes, purchased in packages:
-            budget.book_package(s, people["sara"], customer_id=cid, minutes=minutes, price=Decimal("95.00") * (minutes // 60),
-                                purchased_on=purchased, now=now, policy=policy)
-    for days_ago, minutes in ((330, 60), (240, 90), (150, 120), (60, 30)):
-        with write_session(engine) as s:
-            budget.log_time(s, people["tom"], customer_id=MORING_ID, minutes=minutes,
-                            now=now - dt.timedelta(days=days_ago), policy=policy, note="Wartung")
-    return data
 
 
 @pytest.fixture
 def desk(tmp_path):
     engine = migrated_sqlite_engine(tmp_path / "desk.sqlite3")
     data = build_budget_desk(engine)
-    yield engine, data["people"]
+    yield Desk(engine, data["people"])
     engine.dispose()
-
-
-def make_app(desk, agent="tom", **policy) -> DeskApp:
-    engine, people = desk
-    policy = dataclasses.replace(Policy(), **{"inbox_page_size": 20, **policy})
-    return DeskApp(engine=engine, agent=people[agent], policy=policy, clock=lambda: NOW, poll=False)
-
-
-async def settle(pilot) -> None:
-    app = pilot.app
-    for _ in range(4):
-        await pilot.pause()
-        while app.workers:
-            await app.workers.wait_for_complete()
-        await pilot.pause()
-
-
-def shown(screen, selector: str) -> str:
-    """What the widget shows on screen, wrapped lines joined (one space between words)."""
-    widget = screen.query_one(selector, Static)
-    lines = widget.render_lines(Region(0, 0, widget.outer_size.width, widget.outer_size.height))
-    return " ".join(" ".join(line.text for line in lines).split())
-
-
-def cells(table: DataTable) -> list[list[str]]:
-    return [[str(c) for c in table.get_row_at(i)] for i in range(table.row_count)]
-
-
-def notes(app) -> list[str]:
-    return [n.message for n in app._notifications]
 
 
 async def type_into(pilot, selector: str, text: str) -> None:
@@ -109,13 +47,6 @@ async def type_into(pilot, selector: str, text: str) -> None:
     field.value = ""
     await pilot.press(*text) if text else None
     await pilot.pause()
-
-
-async def open_card(pilot, customer_id=MORING_ID) -> CardScreen:
-    pilot.app.open_customer(customer_id)
-    await settle(pilot)
-    assert isinstance(pilot.app.screen, CardScreen)
-    return pilot.app.screen
 
 
 def time_logged(engine, customer_id=MORING_ID) -> int:
@@ -129,7 +60,7 @@ def time_logged(engine, customer_id=MORING_ID) -> int:
 
 async def test_book_a_package_from_the_card(desk):
     engine, _ = desk
-    async with make_app(desk).run_test(size=SIZE) as pilot:
+    async with make_app(desk.engine, desk.people["tom"]).run_test(size=SIZE) as pilot:
         card = await open_card(pilot)
         assert len(card.card.packages) == 2
         await pilot.press("b")
@@ -171,7 +102,7 @@ async def test_book_a_package_from_the_card(desk):
 
 
 async def test_technicians_may_not_book_packages(desk):
-    async with make_app(desk, agent="kai").run_test(size=SIZE) as pilot:
+    async with make_app(desk.engine, desk.people["kai"]).run_test(size=SIZE) as pilot:
         card = await open_card(pilot)
         await pilot.press("b")
         await settle(pilot)
@@ -200,7 +131,7 @@ async def _inbox_on_ivo_ticket(pilot) -> tuple[InboxScreen, int, int]:
 async def test_log_time_in_the_inbox_refuses_more_than_is_left(desk):
     engine, _ = desk
     before = time_logged(engine)
-    async with make_app(desk).run_test(size=SIZE) as pilot:
+    async with make_app(desk.engine, desk.people["tom"]).run_test(size=SIZE) as pilot:
         inbox, ticket_id, number = await _inbox_on_ivo_ticket(pilot)
         await pilot.press("t")
         await settle(pilot)
@@ -238,7 +169,7 @@ async def test_log_time_in_the_inbox_refuses_more_than_is_left(desk):
 
 
 async def test_critical_warning_after_logging(desk):
-    async with make_app(desk).run_test(size=SIZE) as pilot:
+    async with make_app(desk.engine, desk.people["tom"]).run_test(size=SIZE) as pilot:
         await _inbox_on_ivo_ticket(pilot)
         await pilot.press("t")
         await settle(pilot)
@@ -272,7 +203,7 @@ async def _fill_task(pilot, title: str, estimate: str, deadline: str) -> TaskDia
 
 async def test_tasks_create_edit_close_delete(desk):
     engine, people = desk
-    async with make_app(desk).run_test(size=SIZE) as pilot:
+    async with make_app(desk.engine, desk.people["tom"]).run_test(size=SIZE) as pilot:
         screen = await _tasks_screen(pilot)
         assert "Keine Aufgaben" in shown(screen, "#tasks-empty")
 
@@ -356,7 +287,7 @@ async def test_tasks_create_edit_close_delete(desk):
 
 
 async def test_workaround_flag_appears_on_the_card(desk):
-    async with make_app(desk).run_test(size=SIZE) as pilot:
+    async with make_app(desk.engine, desk.people["tom"]).run_test(size=SIZE) as pilot:
         await _tasks_screen(pilot)
         await pilot.press("n")
         await settle(pilot)
@@ -374,7 +305,7 @@ async def test_workaround_flag_appears_on_the_card(desk):
 
 async def test_log_time_on_a_task_uses_its_block(desk):
     engine, _ = desk
-    async with make_app(desk).run_test(size=SIZE) as pilot:
+    async with make_app(desk.engine, desk.people["tom"]).run_test(size=SIZE) as pilot:
         screen = await _tasks_screen(pilot)
         await pilot.press("n")
         await settle(pilot)
@@ -403,7 +334,7 @@ async def test_log_time_on_a_task_uses_its_block(desk):
 
 
 async def test_card_shows_the_budget_over_time(desk):
-    async with make_app(desk).run_test(size=SIZE) as pilot:
+    async with make_app(desk.engine, desk.people["tom"]).run_test(size=SIZE) as pilot:
         card = await open_card(pilot)
         box = shown(card, "#card-budget")
         assert "Verlauf 12 Mon." in box
@@ -421,7 +352,7 @@ async def test_card_shows_the_budget_over_time(desk):
 
 
 async def test_radar_lists_by_expiry_and_opens_a_card(desk):
-    async with make_app(desk).run_test(size=SIZE) as pilot:
+    async with make_app(desk.engine, desk.people["tom"]).run_test(size=SIZE) as pilot:
         await settle(pilot)
         await pilot.press("R")
         await settle(pilot)
@@ -455,7 +386,7 @@ async def test_radar_lists_by_expiry_and_opens_a_card(desk):
 
 
 async def test_radar_pages_on_as_the_cursor_reaches_the_end(desk):
-    async with make_app(desk, inbox_page_size=2).run_test(size=SIZE) as pilot:
+    async with make_app(desk.engine, desk.people["tom"], inbox_page_size=2).run_test(size=SIZE) as pilot:
         await settle(pilot)
         await pilot.press("R", "3")
         await settle(pilot)
@@ -471,7 +402,7 @@ async def test_radar_pages_on_as_the_cursor_reaches_the_end(desk):
 
 
 async def test_radar_is_in_the_palette(desk):
-    async with make_app(desk).run_test(size=SIZE) as pilot:
+    async with make_app(desk.engine, desk.people["tom"]).run_test(size=SIZE) as pilot:
         await settle(pilot)
         commands = [c.title for c in pilot.app.get_system_commands(pilot.app.screen)]
         assert "Budget-Radar" in commands and "Zeit erfassen" in commands

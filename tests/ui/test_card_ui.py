@@ -6,36 +6,27 @@ and the search are reached through the app's own ``ctrl+u`` and ``open_customer`
 
 from __future__ import annotations
 
-import sys
-import types
 import uuid
 
 import pytest
-from textual.geometry import Region
-from textual.screen import Screen
-from textual.widgets import DataTable, Input, Static
+from textual.widgets import DataTable, Input
 
 from deskapp.app import DeskApp
 from models.engine import write_session
 from screens.card import CardScreen
 from screens.customer_search import CustomerSearchScreen
-
-from tests.support.deskdata import NOW
-from tests.services.test_card_service import EMPTY, IVO, build_ivo
+from tests.support.carddata import EMPTY, IVO, build_ivo
+from tests.support.deskdata import NOW, Desk
 from tests.support.schema import migrated_sqlite_engine
+from tests.support.ui import StubInbox, cells, make_app, replace_inbox, settle
+from tests.support.ui import shown as text_of
 
 SIZE = (120, 40)
 
 
-class StubInbox(Screen):
-    """Stands in for screens.inbox.InboxScreen in these tests."""
-
-
 @pytest.fixture(autouse=True)
 def stub_inbox(monkeypatch):
-    module = types.ModuleType("screens.inbox")
-    module.InboxScreen = StubInbox
-    monkeypatch.setitem(sys.modules, "screens.inbox", module)
+    replace_inbox(monkeypatch)
 
 
 @pytest.fixture
@@ -47,20 +38,8 @@ def ui_engine(tmp_path):
         people = create_roster(s)
     with write_session(engine) as s:
         build_ivo(s, people, NOW)
-    yield engine, people
+    yield Desk(engine, people)
     engine.dispose()
-
-
-def make_app(ui_engine) -> DeskApp:
-    engine, people = ui_engine
-    return DeskApp(engine=engine, agent=people["tom"], clock=lambda: NOW, poll=False)
-
-
-async def settle(pilot) -> None:
-    await pilot.pause()
-    while pilot.app.workers:
-        await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
 
 
 async def search_and_open(pilot, query: str) -> CardScreen:
@@ -77,26 +56,15 @@ async def search_and_open(pilot, query: str) -> CardScreen:
     return screen
 
 
-def text_of(screen, selector: str) -> str:
-    """What the widget shows on screen, border and all."""
-    widget = screen.query_one(selector, Static)
-    lines = widget.render_lines(Region(0, 0, widget.outer_size.width, widget.outer_size.height))
-    return "\n".join(line.text.rstrip() for line in lines).strip()
-
-
-def cells(table: DataTable) -> list[list[str]]:
-    return [[str(c) for c in table.get_row_at(i)] for i in range(table.row_count)]
-
-
 @pytest.mark.parametrize("query", ["Moring", "K-10042", str(IVO), "ivo mor"])
 async def test_search_by_name_number_or_id_opens_the_card(ui_engine, query):
-    async with make_app(ui_engine).run_test(size=SIZE) as pilot:
+    async with make_app(ui_engine.engine, ui_engine.people["tom"]).run_test(size=SIZE) as pilot:
         card = await search_and_open(pilot, query)
         assert card.customer_id == IVO
 
 
 async def test_card_shows_what_an_agent_checks(ui_engine):
-    async with make_app(ui_engine).run_test(size=SIZE) as pilot:
+    async with make_app(ui_engine.engine, ui_engine.people["tom"]).run_test(size=SIZE) as pilot:
         card = await search_and_open(pilot, "Moring")
         master = text_of(card, "#card-master")
         assert "Ivo Moring" in master and "K-10042" in master and str(IVO) in master
@@ -122,7 +90,7 @@ async def test_card_shows_what_an_agent_checks(ui_engine):
 
 
 async def test_arrows_move_in_the_card_tables_and_escape_goes_back(ui_engine):
-    async with make_app(ui_engine).run_test(size=SIZE) as pilot:
+    async with make_app(ui_engine.engine, ui_engine.people["tom"]).run_test(size=SIZE) as pilot:
         card = await search_and_open(pilot, "K-10042")
         tickets = card.query_one("#card-tickets", DataTable)
         assert pilot.app.focused is tickets
@@ -137,7 +105,7 @@ async def test_arrows_move_in_the_card_tables_and_escape_goes_back(ui_engine):
 
 async def test_refresh_shows_new_data_and_keeps_the_cursor(ui_engine):
     engine, _ = ui_engine
-    async with make_app(ui_engine).run_test(size=SIZE) as pilot:
+    async with make_app(ui_engine.engine, ui_engine.people["tom"]).run_test(size=SIZE) as pilot:
         card = await search_and_open(pilot, "Moring")
         await pilot.press("down")
         from models.tables import CustomerFileEntry
@@ -153,7 +121,7 @@ async def test_refresh_shows_new_data_and_keeps_the_cursor(ui_engine):
 
 async def test_enter_on_a_ticket_returns_it(ui_engine):
     results = []
-    async with make_app(ui_engine).run_test(size=SIZE) as pilot:
+    async with make_app(ui_engine.engine, ui_engine.people["tom"]).run_test(size=SIZE) as pilot:
         pilot.app.push_screen(CardScreen(IVO), results.append)
         await settle(pilot)
         await pilot.press("down", "enter")
@@ -163,7 +131,7 @@ async def test_enter_on_a_ticket_returns_it(ui_engine):
 
 
 async def test_search_arrows_choose_among_hits_and_no_hits_message(ui_engine):
-    async with make_app(ui_engine).run_test(size=SIZE) as pilot:
+    async with make_app(ui_engine.engine, ui_engine.people["tom"]).run_test(size=SIZE) as pilot:
         await pilot.press("ctrl+u")
         await settle(pilot)
         search = pilot.app.screen
@@ -191,7 +159,7 @@ async def test_search_arrows_choose_among_hits_and_no_hits_message(ui_engine):
 
 
 async def test_enter_right_after_typing_waits_for_the_results(ui_engine):
-    async with make_app(ui_engine).run_test(size=SIZE) as pilot:
+    async with make_app(ui_engine.engine, ui_engine.people["tom"]).run_test(size=SIZE) as pilot:
         await pilot.press("ctrl+u")
         await settle(pilot)
         await pilot.press(*"Leer", "enter")  # no pause: the debounce has not fired yet
@@ -201,7 +169,7 @@ async def test_enter_right_after_typing_waits_for_the_results(ui_engine):
 
 
 async def test_unknown_customer_shows_an_error_and_escape_goes_back(ui_engine):
-    async with make_app(ui_engine).run_test(size=SIZE) as pilot:
+    async with make_app(ui_engine.engine, ui_engine.people["tom"]).run_test(size=SIZE) as pilot:
         pilot.app.open_customer(uuid.UUID("11111111-1111-4111-8111-111111111111"))
         await settle(pilot)
         card = pilot.app.screen
@@ -216,7 +184,7 @@ def test_card_snapshot(ui_engine, snap_compare):
         pilot.app.open_customer(IVO)
         await settle(pilot)
 
-    assert snap_compare(make_app(ui_engine), terminal_size=SIZE, run_before=open_card)
+    assert snap_compare(make_app(ui_engine.engine, ui_engine.people["tom"]), terminal_size=SIZE, run_before=open_card)
 
 
 async def test_repeat_case_and_warnings_are_marked_on_the_card(ui_engine):

@@ -5,16 +5,12 @@ PostgreSQL (the ``engine`` fixture)."""
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
-from decimal import Decimal
 
 import pytest
-from textual.geometry import Region
 from textual.widgets import DataTable, Input, Select, Static
 
-from deskapp.app import DeskApp
-from deskapp.services import agents, budget, extensions, tickets
+from deskapp.services import agents, extensions, tickets
 from deskapp.settings import Policy
 from models.engine import read_session, write_session
 from screens.absences import AbsenceDialog, AbsencesScreen
@@ -22,34 +18,14 @@ from screens.card import CardScreen
 from screens.dialogs import ChoiceDialog, NoteDialog
 from screens.extension_form import ExtensionForm
 from screens.inbox import InboxScreen
-
-from tests.support.deskdata import NOW
-from tests.support.deskdata import CUSTOMERS, MORING_ID, build_small_desk
+from tests.support.deskdata import CONNY_ID, MORING_ID, NOW, add_budgets, build_small_desk
+from tests.support.ui import chosen, make_app, notes, open_card, open_form, settle, shown
 
 SIZE = (120, 40)
-CONNY_ID = CUSTOMERS[1][0]
 D = dt.date
 
 
 # --------------------------------------------------------------------------- data
-
-
-def add_budgets(engine, people) -> dict:
-    """Ivo Moring: 28:00 Std left, valid until 20.03.26, an open task and a ticket about it.
-    Conny Schuster: 10:00 Std left, expired on 01.02.26 — under 20 h, she must rebook."""
-    policy = Policy()
-    tom = people["tom"]
-    with write_session(engine) as s:
-        budget.book_package(s, tom, customer_id=MORING_ID, minutes=40 * 60, price=Decimal("3600.00"),
-                            purchased_on=D(2024, 3, 20), now=NOW, policy=policy, label="Paket 40 h")
-        budget.log_time(s, tom, customer_id=MORING_ID, minutes=12 * 60, now=NOW, policy=policy)
-        task = budget.create_task(s, tom, customer_id=MORING_ID, title="Relaunch Shop", estimate_minutes=60,
-                                  deadline=None, now=NOW, policy=policy)
-        ticket = tickets.open_ticket(s, tom, queue="support", subject="Relaunch: wie geht es weiter?",
-                                     customer_id=MORING_ID, task_id=task.id, now=NOW)
-        budget.book_package(s, tom, customer_id=CONNY_ID, minutes=10 * 60, price=Decimal("990.00"),
-                            purchased_on=D(2024, 2, 1), now=NOW, policy=policy, label="Paket 10 h")
-    return {"task_id": task.id, "ticket_id": ticket.id, "ticket_number": ticket.number}
 
 
 @pytest.fixture
@@ -57,11 +33,6 @@ def desk(engine):
     data = build_small_desk(engine, NOW)
     data.update(add_budgets(engine, data["people"]))
     return engine, data
-
-
-def make_app(engine, agent) -> DeskApp:
-    policy = dataclasses.replace(Policy(), inbox_page_size=20)
-    return DeskApp(engine=engine, agent=agent, policy=policy, clock=lambda: NOW, poll=False)
 
 
 def file_request(engine, agent, *, months: int = 1) -> extensions.ExtensionResult:
@@ -79,61 +50,17 @@ def request_status(engine, request_id: int) -> extensions.ExtensionView:
 # --------------------------------------------------------------------------- helpers
 
 
-async def settle(pilot) -> None:
-    app = pilot.app
-    for _ in range(4):
-        await pilot.pause()
-        while app.workers:
-            await app.workers.wait_for_complete()
-        await pilot.pause()
-
-
-def shown(screen, selector: str) -> str:
-    """What a widget shows on screen, border and all."""
-    widget = screen.query_one(selector, Static)
-    if not widget.display or not widget.outer_size.height:
-        return ""
-    lines = widget.render_lines(Region(0, 0, widget.outer_size.width, widget.outer_size.height))
-    return "\n".join(line.text.rstrip() for line in lines).strip()
-
-
 def flat(text: str) -> str:
     """Wrapped lines joined again."""
     return " ".join(text.split())
-
-
-def chosen(screen, selector: str) -> str:
-    """The label a Select shows."""
-    return str(screen.query_one(f"{selector} #label", Static).render())
 
 
 def preview(form: ExtensionForm) -> str:
     return str(form.query_one("#preview", Static).render())
 
 
-def notes(app) -> list[str]:
-    return [n.message for n in app._notifications]
-
-
 def footer_keys(app) -> set[str]:
     return {b.binding.description for b in app.screen.active_bindings.values() if b.enabled}
-
-
-async def open_card(pilot, customer_id=MORING_ID) -> CardScreen:
-    await settle(pilot)
-    pilot.app.open_customer(customer_id)
-    await settle(pilot)
-    card = pilot.app.screen
-    assert isinstance(card, CardScreen), card
-    return card
-
-
-async def open_form(pilot) -> ExtensionForm:
-    await pilot.press("e")
-    await settle(pilot)
-    form = pilot.app.screen
-    assert isinstance(form, ExtensionForm), form
-    return form
 
 
 async def set_months(pilot, form: ExtensionForm, months: str) -> None:
@@ -501,12 +428,12 @@ async def test_absences_screen_adds_an_absence_and_routing_goes_to_the_deputy(de
         dialog = app.screen
         assert isinstance(dialog, AbsenceDialog)
         await pilot.press("ctrl+s")  # nobody chosen yet
-        await pilot.pause()
+        await settle(pilot)
         assert app.screen is dialog and "wer abwesend" in shown(dialog, "#login-error")
         dialog.query_one("#login", Select).value = "isabel"
         dialog.query_one("#ends", Input).focus()
         await pilot.press("ctrl+a", "ctrl+k", *"1.3.26", "ctrl+s")  # before the first day
-        await pilot.pause()
+        await settle(pilot)
         assert "vor dem ersten" in shown(dialog, "#ends-error")
         await pilot.press("ctrl+a", "ctrl+k", *"13.03.26")
         dialog.query_one("#reason", Select).value = "sick"

@@ -2,45 +2,16 @@
 
 from __future__ import annotations
 
-import dataclasses
-
-import pytest
 from sqlalchemy import select
 
-from deskapp.app import DeskApp
 from deskapp.services import tickets
-from deskapp.settings import Policy
 from models.engine import read_session, write_session
 from models.tables import AuditLog, Ticket
 from screens.inbox import InboxScreen
-
 from tests.support.deskdata import NOW
-from tests.support.deskdata import build_small_desk
-from tests.support.schema import migrated_sqlite_engine
+from tests.support.ui import make_app, settle
 
 PAGE = 20
-
-
-@pytest.fixture
-def desk(tmp_path):
-    engine = migrated_sqlite_engine(tmp_path / "desk.sqlite3")
-    data = build_small_desk(engine, NOW)
-    yield engine, data
-    engine.dispose()
-
-
-def make_app(engine, agent, *, poll=False, page=PAGE) -> DeskApp:
-    policy = dataclasses.replace(Policy(), inbox_page_size=page, inbox_poll_seconds=0.3)
-    return DeskApp(engine=engine, agent=agent, policy=policy, clock=lambda: NOW, poll=poll)
-
-
-async def settle(pilot) -> None:
-    app = pilot.app
-    for _ in range(5):
-        await pilot.pause()
-        while app.workers:
-            await app.workers.wait_for_complete()
-        await pilot.pause()
 
 
 def inbox(app) -> InboxScreen:
@@ -272,7 +243,7 @@ async def test_technician_cannot_claim_support_ticket(desk):
 async def test_inbox_follows_changes_by_others_without_refresh(desk):
     engine, data = desk
     tom, lena = data["people"]["tom"], data["people"]["lena"]
-    app = make_app(engine, tom, poll=True)
+    app = make_app(engine, tom, poll=True, inbox_poll_seconds=0.3)
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
         await pilot.press("j", "j")

@@ -3,67 +3,25 @@ settling, and the held-order tickets of contract processing — by keyboard, thr
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 from decimal import Decimal
 
 import pytest
 from sqlalchemy import func, select
-from textual.geometry import Region
-from textual.widgets import DataTable, Static
+from textual.widgets import DataTable
 
-from deskapp.app import DeskApp
 from deskapp.services import orders
 from deskapp.services.registry import SimulatedRegistry
 from deskapp.settings import Policy
 from models.engine import read_session, write_session
 from models.tables import Order
-from screens.card import CardScreen
 from screens.inbox import InboxScreen
 from screens.order_dialogs import OrderDialog, parse_date_de
-
-from tests.support.deskdata import NOW
-from tests.support.deskdata import MORING_ID, build_small_desk
+from tests.support.deskdata import MORING_ID, NOW, build_small_desk
 from tests.support.schema import migrated_sqlite_engine
+from tests.support.ui import cells, make_app, notes, open_card, settle, shown
 
 SIZE = (120, 40)
-
-
-@pytest.fixture
-def desk(tmp_path):
-    engine = migrated_sqlite_engine(tmp_path / "desk.sqlite3")
-    data = build_small_desk(engine, NOW)
-    yield engine, data
-    engine.dispose()
-
-
-def make_app(engine, agent, **policy) -> DeskApp:
-    policy = dataclasses.replace(Policy(), inbox_page_size=20, **policy)
-    return DeskApp(engine=engine, agent=agent, policy=policy, clock=lambda: NOW, poll=False)
-
-
-async def settle(pilot) -> None:
-    app = pilot.app
-    for _ in range(4):
-        await pilot.pause()
-        while app.workers:
-            await app.workers.wait_for_complete()
-        await pilot.pause()
-
-
-def shown(screen, selector: str) -> str:
-    """What a widget shows on screen (rendered, so rich tables come out as text)."""
-    widget = screen.query_one(selector, Static)
-    lines = widget.render_lines(Region(0, 0, widget.outer_size.width, widget.outer_size.height))
-    return "\n".join(line.text.rstrip() for line in lines).strip()
-
-
-def cells(table: DataTable) -> list[list[str]]:
-    return [[str(c) for c in table.get_row_at(i)] for i in range(table.row_count)]
-
-
-def notes(app) -> list[str]:
-    return [n.message for n in app._notifications]
 
 
 def hold(engine, agent, *, amount: str, item: str = "gross.de", at: dt.datetime = NOW):
@@ -83,15 +41,6 @@ def order_status(engine, order_id: int) -> str:
 def order_count(engine) -> int:
     with read_session(engine) as s:
         return s.execute(select(func.count()).select_from(Order)).scalar_one()
-
-
-async def open_card(pilot) -> CardScreen:
-    await settle(pilot)
-    pilot.app.open_customer(MORING_ID)
-    await settle(pilot)
-    card = pilot.app.screen
-    assert isinstance(card, CardScreen), card
-    return card
 
 
 async def order_dialog(pilot, item: str, amount: str) -> OrderDialog:

@@ -5,41 +5,30 @@ The inbox is replaced by a bare screen so these tests do not move with it.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
-import sys
-import types
 from decimal import Decimal
 
 import pytest
 from sqlalchemy import update
-from textual.screen import Screen
 from textual.widgets import DataTable, Static
 
-from deskapp.app import DeskApp
 from deskapp.rules.budget import add_months
 from deskapp.services import budget, customers, journal
 from deskapp.settings import Policy
 from models.engine import write_session
 from models.tables import OutgoingMail
 from screens.outbox import MailScreen, OutboxScreen
-
-from tests.support.deskdata import NOW
+from tests.support.deskdata import NOW, Desk
 from tests.support.schema import migrated_sqlite_engine
+from tests.support.ui import StubInbox, make_app, replace_inbox, settle
 
 SIZE = (140, 40)
 POLICY = Policy()
 
 
-class StubInbox(Screen):
-    """Stands in for screens.inbox.InboxScreen in these tests."""
-
-
 @pytest.fixture(autouse=True)
 def stub_inbox_and_no_smtp(monkeypatch, tmp_path):
-    module = types.ModuleType("screens.inbox")
-    module.InboxScreen = StubInbox
-    monkeypatch.setitem(sys.modules, "screens.inbox", module)
+    replace_inbox(monkeypatch)
     monkeypatch.delenv("DESK_SMTP_HOST", raising=False)
     monkeypatch.setenv("DESK_SETTINGS_FILE", str(tmp_path / "none.toml"))
 
@@ -76,21 +65,8 @@ def ui_engine(tmp_path):
             if i == 1:
                 s.execute(update(OutgoingMail).where(OutgoingMail.id == logged.mail_id)
                           .values(attempts=2, last_error="Der SMTP-Server hat die Mail abgelehnt: 550 Postfach voll"))
-    yield engine, people
+    yield Desk(engine, people)
     engine.dispose()
-
-
-def make_app(ui_engine, **policy) -> DeskApp:
-    engine, people = ui_engine
-    return DeskApp(engine=engine, agent=people["tom"], clock=lambda: NOW, poll=False,
-                   policy=dataclasses.replace(POLICY, **policy))
-
-
-async def settle(pilot) -> None:
-    await pilot.pause()
-    while pilot.app.workers:
-        await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
 
 
 def table_rows(screen) -> list[list[str]]:
@@ -99,7 +75,7 @@ def table_rows(screen) -> list[list[str]]:
 
 
 async def test_reminders_from_the_palette_land_in_the_outbox(ui_engine):
-    app = make_app(ui_engine)
+    app = make_app(ui_engine.engine, ui_engine.people["tom"])
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await pilot.press("O")
@@ -145,7 +121,7 @@ async def test_reminders_from_the_palette_land_in_the_outbox(ui_engine):
 
 
 async def test_the_outbox_pages_and_filters(ui_engine):
-    app = make_app(ui_engine, inbox_page_size=2)
+    app = make_app(ui_engine.engine, ui_engine.people["tom"], inbox_page_size=2)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         app.action_outbox()

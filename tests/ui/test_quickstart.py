@@ -17,14 +17,14 @@ import pytest
 
 from deskapp import quickstart
 from deskapp.app import DeskApp
-from deskapp.settings import Policy
-from screens.inbox import InboxScreen
-from tests.support.deskdata import NOW
 from deskapp.services import agents, settings_store, tickets
+from deskapp.settings import Policy
 from models.engine import read_session, write_session
 from models.migrate import head_revision
-from tests.support.deskdata import build_small_desk
+from screens.inbox import InboxScreen
+from tests.support.deskdata import NOW, build_small_desk
 from tests.support.schema import migrated_sqlite_engine
+from tests.support.ui import settle
 
 
 @pytest.fixture
@@ -131,9 +131,6 @@ async def test_inbox_shows_the_quick_page_before_the_engine_exists(desk):
         assert screen.page.rows[0] == quick.first_page.rows[0]
         assert screen.current is None  # the detail needs the services: it waits for the engine
         release.set()
-        for _ in range(5):
-            await pilot.pause()
-            while app.workers:
-                await app.workers.wait_for_complete()
+        await settle(pilot, rounds=5)
         assert screen.current is not None and screen.current.row.id == quick.first_page.rows[0].id
         assert table.row_count == 100

@@ -7,12 +7,11 @@ the ``engine`` fixture, on PostgreSQL too; the CLI tests on both.
 
 from __future__ import annotations
 
-import json
-import uuid
+import datetime as dt
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 from textual.widgets import DataTable, Input, Select, Static
 from textual.widgets._footer import FooterKey
 
@@ -20,22 +19,44 @@ from deskapp.cli import main
 from deskapp.services import budget
 from deskapp.settings import Policy
 from models.engine import read_session, write_session
-from models.tables import ExtensionRequest, TimeEntry
+from models.tables import TimeEntry
 from screens.absences import AbsenceDialog, AbsencesScreen
 from screens.budget_dialogs import LogTimeDialog, TaskDialog
 from screens.card import CardScreen
 from screens.outbox import OutboxScreen, column_widths
 from screens.radar import RadarScreen
 from screens.tasks import TasksScreen
+from tests.support.deskdata import (
+    CONNY_ID,
+    MORING_ID,
+    NOW,
+    TODAY,
+    Desk,
+    add_budgets,
+    build_budget_desk,
+    build_small_desk,
+)
+from tests.support.schema import migrated_sqlite_engine
+from tests.support.ui import (
+    cells,
+    chosen,
+    make_app,
+    notes,
+    open_card,
+    open_form,
+    settle,
+)
+from tests.support.ui import (
+    shown_words as shown,
+)
 
-from tests.cli import test_extension_cli as ext_cli
-from tests.ui import test_extension_ui as ext_ui
-from tests.support.deskdata import NOW
-from tests.support.deskdata import MORING_ID
-from tests.ui import test_budget_ui as budget_ui
-from tests.ui.test_budget_ui import cells, make_app, open_card, settle, shown
 
-desk = budget_ui.desk  # the budget desk fixture (SQLite)
+@pytest.fixture
+def desk(tmp_path):
+    """The budget desk (SQLite)."""
+    engine = migrated_sqlite_engine(tmp_path / "desk.sqlite3")
+    yield Desk(engine, build_budget_desk(engine)["people"])
+    engine.dispose()
 
 NARROW = (100, 30)
 WIDE = (120, 40)
@@ -57,7 +78,7 @@ def fits(table: DataTable, width: int) -> bool:
 
 @pytest.mark.parametrize("login", ["tom", "sara"])
 async def test_every_shown_card_key_fits_the_footer_at_120_columns(desk, login):
-    async with make_app(desk, agent=login).run_test(size=WIDE) as pilot:
+    async with make_app(desk.engine, desk.people[login]).run_test(size=WIDE) as pilot:
         await open_card(pilot)
         keys, palette = footer(pilot.app)
         wanted = ["back", "book_package", "log_time", "tasks", "extension", "order", "credit_limit", "settle"]
@@ -71,7 +92,7 @@ async def test_every_shown_card_key_fits_the_footer_at_120_columns(desk, login):
 
 
 async def test_the_budget_box_stays_readable_at_100_columns(desk):
-    async with make_app(desk).run_test(size=NARROW) as pilot:
+    async with make_app(desk.engine, desk.people["tom"]).run_test(size=NARROW) as pilot:
         card = await open_card(pilot)
         budget_box = shown(card, "#card-budget")
         for text in ("Gültig (Rest)", "45:00 Std", "Verfallen (Rest)", "Nächster Verfall", "30.03.26"):
@@ -85,7 +106,7 @@ async def test_the_budget_box_stays_readable_at_100_columns(desk):
 
 
 async def test_package_labels_are_shown_whole(desk):
-    async with make_app(desk).run_test(size=WIDE) as pilot:
+    async with make_app(desk.engine, desk.people["tom"]).run_test(size=WIDE) as pilot:
         card = await open_card(pilot)
         table = card.query_one("#card-packages", DataTable)
         labels = [row[0] for row in cells(table)]
@@ -96,7 +117,7 @@ async def test_package_labels_are_shown_whole(desk):
 
 async def test_t_on_the_cards_ticket_list_logs_on_that_ticket(desk):
     engine, people = desk
-    async with make_app(desk).run_test(size=WIDE) as pilot:
+    async with make_app(desk.engine, desk.people["tom"]).run_test(size=WIDE) as pilot:
         card = await open_card(pilot)
         tickets_table = card.query_one("#card-tickets", DataTable)
         assert tickets_table.has_focus
@@ -120,7 +141,7 @@ async def test_t_on_the_cards_ticket_list_logs_on_that_ticket(desk):
 
 
 async def test_a_fields_message_goes_once_the_field_is_edited(desk):
-    async with make_app(desk).run_test(size=WIDE) as pilot:
+    async with make_app(desk.engine, desk.people["tom"]).run_test(size=WIDE) as pilot:
         await open_card(pilot)
         await pilot.press("T")
         await settle(pilot)
@@ -141,7 +162,7 @@ async def test_a_fields_message_goes_once_the_field_is_edited(desk):
 
 
 async def test_more_time_than_is_left_is_said_once(desk):
-    async with make_app(desk).run_test(size=WIDE) as pilot:
+    async with make_app(desk.engine, desk.people["tom"]).run_test(size=WIDE) as pilot:
         await open_card(pilot)
         pilot.app.screen.query_one("#card-packages", DataTable).focus()  # time on the customer
         await pilot.press("t")
@@ -166,7 +187,7 @@ async def test_a_long_dialog_title_wraps_instead_of_being_cut(desk):
     with write_session(engine) as s:
         task = budget.create_task(s, people["tom"], customer_id=MORING_ID, title="Relaunch der Startseite mit Shop",
                                   estimate_minutes=60, deadline=None, now=NOW, policy=Policy())
-    async with make_app(desk).run_test(size=WIDE) as pilot:
+    async with make_app(desk.engine, desk.people["tom"]).run_test(size=WIDE) as pilot:
         await open_card(pilot)
         await pilot.press("T")
         await settle(pilot)
@@ -188,8 +209,8 @@ async def test_tasks_list_fits_and_says_enter_edits(desk):
     engine, people = desk
     with write_session(engine) as s:
         budget.create_task(s, people["tom"], customer_id=MORING_ID, title="Relaunch Shop", estimate_minutes=240,
-                           deadline=ext_ui.D(2026, 3, 25), now=NOW, policy=Policy())
-    async with make_app(desk).run_test(size=NARROW) as pilot:
+                           deadline=dt.date(2026, 3, 25), now=NOW, policy=Policy())
+    async with make_app(desk.engine, desk.people["tom"]).run_test(size=NARROW) as pilot:
         await open_card(pilot)
         await pilot.press("T")
         await settle(pilot)
@@ -207,7 +228,7 @@ async def test_tasks_list_fits_and_says_enter_edits(desk):
 
 
 async def test_radar_fits_100_columns_and_says_enter_opens_the_card(desk):
-    async with make_app(desk).run_test(size=NARROW) as pilot:
+    async with make_app(desk.engine, desk.people["tom"]).run_test(size=NARROW) as pilot:
         await settle(pilot)
         await pilot.press("R")
         await settle(pilot)
@@ -234,7 +255,7 @@ def test_outbox_columns_fit_the_terminal(width):
 
 
 async def test_outbox_title_leaves_out_what_is_not_happening(desk):
-    async with make_app(desk).run_test(size=WIDE) as pilot:
+    async with make_app(desk.engine, desk.people["tom"]).run_test(size=WIDE) as pilot:
         await settle(pilot)
         await pilot.press("O")
         await settle(pilot)
@@ -247,8 +268,8 @@ async def test_outbox_title_leaves_out_what_is_not_happening(desk):
 
 
 async def test_absence_dialog_labels_and_a_one_day_absence(engine):
-    people = ext_ui.build_small_desk(engine, NOW)["people"]
-    app = ext_ui.make_app(engine, people["isabel"])
+    people = build_small_desk(engine, NOW)["people"]
+    app = make_app(engine, people["isabel"])
     async with app.run_test(size=WIDE) as pilot:
         await settle(pilot)
         await pilot.press("ctrl+o")
@@ -263,17 +284,17 @@ async def test_absence_dialog_labels_and_a_one_day_absence(engine):
         dialog.query_one("#login", Select).value = "isabel"
         await pilot.press("ctrl+s")
         await settle(pilot)
-        assert any(m == "Abwesenheit eingetragen: Isabel am 10.03.26 (Urlaub)." for m in ext_ui.notes(app)), \
-            ext_ui.notes(app)
+        assert any(m == "Abwesenheit eingetragen: Isabel am 10.03.26 (Urlaub)." for m in notes(app)), \
+            notes(app)
 
 
 async def test_after_ctrl_s_the_focus_is_on_the_field_that_needs_typing(engine):
-    data = ext_ui.build_small_desk(engine, NOW)
-    ext_ui.add_budgets(engine, data["people"])
-    app = ext_ui.make_app(engine, data["people"]["tom"])
+    data = build_small_desk(engine, NOW)
+    add_budgets(engine, data["people"])
+    app = make_app(engine, data["people"]["tom"])
     async with app.run_test(size=NARROW) as pilot:
-        await ext_ui.open_card(pilot, ext_ui.CONNY_ID)
-        form = await ext_ui.open_form(pilot)
+        await open_card(pilot, CONNY_ID)
+        form = await open_form(pilot)
         dialog = form.query_one(".dialog")
         assert dialog.region.right <= NARROW[0]  # the form fits a 100-column terminal
         form.query_one("#rebooking", Select).value = "new"
@@ -299,32 +320,6 @@ def cli_clock(monkeypatch):
     monkeypatch.delenv("DESK_AGENT", raising=False)
 
 
-def test_decide_speaks_german_about_a_wrong_decision(db_url, engine, people, capsys, cli_clock):
-    ext_cli._ivo(engine, people)
-    ext_cli.request(db_url, capsys)
-    before = ext_cli.snapshot(engine)
-    ext_cli.refused(*ext_cli.decide(db_url, capsys, 1, "maybe"), 2,
-                    "Entscheidung 'maybe' gibt es nicht: approve (genehmigen) oder reject (ablehnen).")
-    assert ext_cli.snapshot(engine) == before
-    code, out, err = ext_cli.decide(db_url, capsys, 1, "ablehnen", "--reason", "Erst Aufgaben planen", "--json")
-    assert (code, err) == (0, "") and json.loads(out)["status"] == "rejected"
-
-
-def test_the_rebooking_refusal_names_the_packages_that_count(db_url, engine, people, capsys, cli_clock):
-    ext_cli._ivo(engine, people, left=605)
-    ext_cli.refused(*ext_cli.request(db_url, capsys), 2, "erst ein Paket buchen (Desk: Karte, Taste b)")
-    with write_session(engine) as s:
-        new = budget.book_package(s, people["tom"], customer_id=uuid.UUID(ext_cli.IVO), minutes=1200,
-                                  price=Decimal("1900.00"), purchased_on=ext_cli.TODAY, now=NOW,
-                                  policy=Policy(), label="Nachbuchung 20 h")
-    ext_cli.refused(*ext_cli.request(db_url, capsys), 2,
-                    f"--rebooked-package N mit einem dieser Pakete: {new.id} (Nachbuchung 20 h, gekauft 10.03.26).")
-    with read_session(engine) as s:
-        assert s.execute(select(func.count()).select_from(ExtensionRequest)).scalar_one() == 0
-    code, _, _ = ext_cli.request(db_url, capsys, "--rebooked-package", str(new.id))
-    assert code == 0
-
-
 @pytest.mark.parametrize("argv", [
     ["reminders", "run"], ["mail", "send"],
     ["extension", "request", "--customer", "K-10001", "--months", "1"],
@@ -344,18 +339,18 @@ def test_a_missing_database_file_is_refused_not_created(tmp_path, capsys, argv, 
 
 
 async def test_a_recent_package_reads_date_first_on_one_line(engine):
-    data = ext_ui.build_small_desk(engine, NOW)
-    ext_ui.add_budgets(engine, data["people"])
+    data = build_small_desk(engine, NOW)
+    add_budgets(engine, data["people"])
     with write_session(engine) as s:
-        new = budget.book_package(s, data["people"]["tom"], customer_id=ext_ui.CONNY_ID, minutes=1200,
-                                  price=Decimal("1900.00"), purchased_on=ext_cli.TODAY, now=NOW, policy=Policy(),
+        new = budget.book_package(s, data["people"]["tom"], customer_id=CONNY_ID, minutes=1200,
+                                  price=Decimal("1900.00"), purchased_on=TODAY, now=NOW, policy=Policy(),
                                   label="Nachbuchung nach Telefonat mit der Buchhaltung")
-    app = ext_ui.make_app(engine, data["people"]["tom"])
+    app = make_app(engine, data["people"]["tom"])
     async with app.run_test(size=WIDE) as pilot:
-        await ext_ui.open_card(pilot, ext_ui.CONNY_ID)
-        form = await ext_ui.open_form(pilot)
+        await open_card(pilot, CONNY_ID)
+        form = await open_form(pilot)
         form.query_one("#rebooking", Select).value = new.id
         await pilot.pause()
-        assert ext_ui.chosen(form, "#rebooking").startswith("gekauft 10.03.26 · 20:00 Std · Nachbuchung")
+        assert chosen(form, "#rebooking").startswith("gekauft 10.03.26 · 20:00 Std · Nachbuchung")
         label = form.query_one("#rebooking #label")
         assert label.outer_size.height == 1  # cut with …, the select does not grow a second line
