@@ -103,3 +103,23 @@ def replace_inbox(monkeypatch) -> None:
     module = types.ModuleType("screens.inbox")
     module.InboxScreen = StubInbox
     monkeypatch.setitem(sys.modules, "screens.inbox", module)
+
+
+async def open_ticket(pilot, queue_key: str, number: int):
+    """The inbox on the queue of ``queue_key``, the ticket searched by its number."""
+    from screens.inbox import InboxScreen
+
+    await settle(pilot)
+    await pilot.press(queue_key)
+    await settle(pilot)
+    await pilot.press("slash", *f"#{number}", "enter")
+    await settle(pilot)
+    screen = pilot.app.screen
+    assert isinstance(screen, InboxScreen)
+    assert screen._current_row().number == number
+    return screen
+
+
+def detail(screen) -> str:
+    """The inbox's detail pane as text."""
+    return str(screen.query_one("#detail-body").render())

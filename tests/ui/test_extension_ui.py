@@ -19,7 +19,7 @@ from screens.dialogs import ChoiceDialog, NoteDialog
 from screens.extension_form import ExtensionForm
 from screens.inbox import InboxScreen
 from tests.support.deskdata import CONNY_ID, MORING_ID, NOW, add_budgets, build_small_desk
-from tests.support.ui import chosen, make_app, notes, open_card, open_form, settle, shown
+from tests.support.ui import chosen, detail, make_app, notes, open_card, open_form, open_ticket, settle, shown
 
 SIZE = (120, 40)
 D = dt.date
@@ -67,22 +67,6 @@ async def set_months(pilot, form: ExtensionForm, months: str) -> None:
     form.query_one("#months", Input).focus()
     await pilot.press("ctrl+a", "ctrl+k", *months)
     await pilot.pause()
-
-
-async def open_ticket(pilot, queue_key: str, number: int) -> InboxScreen:
-    await settle(pilot)
-    await pilot.press(queue_key)
-    await settle(pilot)
-    await pilot.press("slash", *f"#{number}", "enter")
-    await settle(pilot)
-    screen = pilot.app.screen
-    assert isinstance(screen, InboxScreen)
-    assert screen._current_row().number == number
-    return screen
-
-
-def detail(screen: InboxScreen) -> str:
-    return str(screen.query_one("#detail-body").render())
 
 
 # --------------------------------------------------------------------------- the form

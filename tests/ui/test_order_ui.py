@@ -15,11 +15,10 @@ from deskapp.services.registry import SimulatedRegistry
 from deskapp.settings import Policy
 from models.engine import read_session, write_session
 from models.tables import Order
-from screens.inbox import InboxScreen
 from screens.order_dialogs import OrderDialog, parse_date_de
 from tests.support.deskdata import MORING_ID, NOW, build_small_desk
 from tests.support.schema import migrated_sqlite_engine
-from tests.support.ui import cells, make_app, notes, open_card, settle, shown
+from tests.support.ui import cells, detail, make_app, notes, open_card, open_ticket, settle, shown
 
 SIZE = (120, 40)
 
@@ -51,23 +50,6 @@ async def order_dialog(pilot, item: str, amount: str) -> OrderDialog:
     await pilot.press(*item, "enter", *amount)
     await pilot.pause()
     return dialog
-
-
-async def open_held_ticket(pilot, number: int) -> InboxScreen:
-    """Contract queue (key 2), then search the ticket by its number."""
-    await settle(pilot)
-    await pilot.press("2")
-    await settle(pilot)
-    await pilot.press("slash", *f"#{number}", "enter")
-    await settle(pilot)
-    screen = pilot.app.screen
-    assert isinstance(screen, InboxScreen)
-    assert screen._current_row().number == number
-    return screen
-
-
-def detail(screen: InboxScreen) -> str:
-    return str(screen.query_one("#detail-body").render())
 
 
 def footer_keys(app) -> set[str]:
@@ -227,7 +209,7 @@ async def test_release_a_held_order_from_the_inbox(desk):
     held = hold(engine, data["people"]["system"], amount="600")
     app = make_app(engine, data["people"]["sara"])
     async with app.run_test(size=SIZE) as pilot:
-        screen = await open_held_ticket(pilot, held.ticket_number)
+        screen = await open_ticket(pilot, "2", held.ticket_number)
         text = detail(screen)
         for expected in ("VG-2026-000001", "Kreditlimit 500,00 €", "Obligo 600,00 €", "über dem Limit 100,00 €",
                          "Nicht auffällig"):
@@ -250,7 +232,7 @@ async def test_reject_a_held_order_needs_a_reason(desk):
     held = hold(engine, data["people"]["system"], amount="600")
     app = make_app(engine, data["people"]["sara"])
     async with app.run_test(size=SIZE) as pilot:
-        screen = await open_held_ticket(pilot, held.ticket_number)
+        screen = await open_ticket(pilot, "2", held.ticket_number)
         await pilot.press("x")
         await settle(pilot)
         await pilot.press("ctrl+s")
@@ -269,7 +251,7 @@ async def test_contact_customer_puts_the_ticket_on_waiting(desk):
     held = hold(engine, data["people"]["system"], amount="900")  # 400 over: conspicuous
     app = make_app(engine, data["people"]["sara"])
     async with app.run_test(size=SIZE) as pilot:
-        screen = await open_held_ticket(pilot, held.ticket_number)
+        screen = await open_ticket(pilot, "2", held.ticket_number)
         assert "Auffällig" in detail(screen) and "mehr als 50 % des Limits" in detail(screen)
         await pilot.press("K")
         await settle(pilot)
@@ -285,7 +267,7 @@ async def test_a_support_agent_cannot_release(desk):
     held = hold(engine, data["people"]["system"], amount="600")
     app = make_app(engine, data["people"]["tom"])
     async with app.run_test(size=SIZE) as pilot:
-        await open_held_ticket(pilot, held.ticket_number)
+        await open_ticket(pilot, "2", held.ticket_number)
         await pilot.press("a")
         await settle(pilot)
         await pilot.press("enter")
@@ -339,7 +321,7 @@ async def test_release_after_someone_else_decided_tells_and_shows_the_new_state(
     held = hold(engine, data["people"]["system"], amount="600")
     app = make_app(engine, data["people"]["sara"])
     async with app.run_test(size=SIZE) as pilot:
-        screen = await open_held_ticket(pilot, held.ticket_number)
+        screen = await open_ticket(pilot, "2", held.ticket_number)
         # Isabel (admin), at another desk, rejects it first.
         with write_session(engine) as s:
             orders.reject_order(s, data["people"]["isabel"], order_id=held.order_id, reason="Bonität", now=NOW)
