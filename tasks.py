@@ -2,7 +2,8 @@
 """Bootstrap and run deskapp on a fresh machine that has only python3.
 
     python3 tasks.py demo      # the desk on a freshly seeded SQLite demo database
-    python3 tasks.py test      # every test (PostgreSQL ones too when DESK_TEST_PG_URL is set)
+    python3 tasks.py test      # every test (PostgreSQL ones too when DESK_TEST_PG_URL is set),
+                               # in parallel over the machine's cores (pytest-xdist)
 
 Both create ``.venv`` beside this file on first use and reinstall only when
 ``pyproject.toml`` changed. Extra arguments are passed on (``test -k inbox``).
@@ -40,6 +41,16 @@ def ensure_venv() -> None:
     STAMP.write_text(_fingerprint())
 
 
+def _workers(args: list[str]) -> list[str]:
+    """One pytest-xdist worker per core, at most four (the race tests spawn processes of
+    their own), unless the caller chose (``-n 1``, ``-p no:xdist``). Tests share nothing
+    (own tmp_path, own PostgreSQL schema, OS-chosen ports), so any test may run beside any
+    other; ``worksteal`` keeps a worker from idling while another holds the slow race tests."""
+    if any(a.startswith(("-n", "--numprocesses", "--dist")) or a == "no:xdist" for a in args):
+        return []
+    return ["-n", str(max(1, min(os.cpu_count() or 1, 4))), "--dist", "worksteal"]
+
+
 def main(argv: list[str]) -> int:
     if not argv or argv[0] not in ("demo", "test", "desk"):
         print(__doc__.strip(), file=sys.stderr)
@@ -47,7 +58,7 @@ def main(argv: list[str]) -> int:
     ensure_venv()
     command, rest = argv[0], argv[1:]
     if command == "test":
-        cmd = [str(BIN / "python"), "-m", "pytest", *rest]
+        cmd = [str(BIN / "python"), "-m", "pytest", *_workers(rest), *rest]
     elif command == "demo":
         cmd = [str(BIN / "deskapp"), "demo", *rest]
     else:

@@ -1,12 +1,13 @@
 """Shared fixtures. Database tests run on SQLite and, with DESK_TEST_PG_URL, on PostgreSQL.
 
 Each PostgreSQL test gets a schema of its own (``search_path`` in the URL), so tests and
-the processes they start never see each other's rows.
+the processes they start never see each other's rows, and pytest-xdist workers can share
+the server. The ``engine`` fixture's schema is a copy of one migrated per test process
+(tests/support/schema.py), not a migration run per test.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import uuid
 
@@ -14,13 +15,12 @@ import pytest
 from sqlalchemy import text
 
 from models.engine import make_engine, write_session
-from models.migrate import upgrade
+from tests.support.deskdata import NOW
+from tests.support.schema import migrate_pg_schema, migrated_sqlite_engine, pg_schema_url
+from tests.support.smtp import FreePortController, Inbox
 
 PG_URL = os.environ.get("DESK_TEST_PG_URL", "")
 BACKENDS = ["sqlite", "pg"]
-
-# A fixed moment: Tuesday 10 March 2026, 09:30 in Berlin.
-NOW = dt.datetime(2026, 3, 10, 8, 30, tzinfo=dt.timezone.utc)
 
 
 def pytest_report_header(config):
@@ -49,27 +49,38 @@ def pg_available():
 
 
 @pytest.fixture(params=BACKENDS)
-def db_url(request, tmp_path):
-    """A fresh, empty database URL on each backend."""
+def database(request, tmp_path):
+    """(backend, URL, where it lives): a fresh, empty database on each backend."""
     if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'desk.sqlite3'}"
+        path = tmp_path / "desk.sqlite3"
+        yield "sqlite", f"sqlite:///{path}", path
         return
     request.getfixturevalue("pg_available")
     schema = f"t_{uuid.uuid4().hex[:12]}"
     admin = make_engine(PG_URL)
     with admin.begin() as conn:
         conn.execute(text(f"CREATE SCHEMA {schema}"))
-    sep = "&" if "?" in PG_URL else "?"
-    yield f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
+    yield "pg", pg_schema_url(PG_URL, schema), schema
     with admin.begin() as conn:
         conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
     admin.dispose()
 
 
 @pytest.fixture
-def engine(db_url):
-    eng = make_engine(db_url)
-    upgrade(eng)
+def db_url(database):
+    """A fresh, empty database URL on each backend."""
+    return database[1]
+
+
+@pytest.fixture
+def engine(database):
+    """An engine on the fresh database, migrated to head."""
+    backend, url, where = database
+    if backend == "sqlite":
+        eng = migrated_sqlite_engine(where)
+    else:
+        migrate_pg_schema(PG_URL, where)
+        eng = make_engine(url)
     yield eng
     eng.dispose()
 
@@ -86,3 +97,15 @@ def people(engine):
 
     with write_session(engine) as session:
         return create_roster(session)
+
+
+@pytest.fixture
+def smtp_server():
+    """An SMTP server that accepts mail: (its Inbox, its port)."""
+    inbox = Inbox()
+    controller = FreePortController(inbox, hostname="127.0.0.1", port=0)
+    controller.start()
+    try:
+        yield inbox, controller.port
+    finally:
+        controller.stop()

@@ -1,0 +1,125 @@
+"""Pilot helpers: the desk app for a test, waiting for its workers, reading the screen."""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+import types
+
+from textual.geometry import Region
+from textual.screen import Screen
+from textual.widgets import DataTable, Static
+from textual.worker import WorkerCancelled
+
+from deskapp.app import DeskApp
+from deskapp.settings import Policy
+from screens.card import CardScreen
+from screens.dialogs.extension import ExtensionForm
+from tests.support.deskdata import MORING_ID, NOW
+
+TEST_PAGE_SIZE = 20  # small pages, so paging shows with the small desk
+
+
+def make_app(engine, agent, *, poll: bool = False, policy: Policy | None = None, **settings) -> DeskApp:
+    """The desk as ``agent`` sees it: the clock stands at NOW, the inbox does not poll unless
+    asked, pages hold 20 rows; ``settings`` override single Policy fields."""
+    policy = dataclasses.replace(policy or Policy(), **{"inbox_page_size": TEST_PAGE_SIZE, **settings})
+    return DeskApp(engine=engine, agent=agent, policy=policy, clock=lambda: NOW, poll=poll)
+
+
+async def settle(pilot, rounds: int = 4) -> None:
+    """Let the app answer: drain every worker, also those that workers' messages start.
+
+    ``wait_for_complete`` only waits for the workers alive at the call, and raises
+    ``WorkerCancelled`` when one of them was cancelled (an exclusive worker replaced by a
+    newer one) — an ordinary outcome here, so the loop goes on.
+    """
+    app = pilot.app
+    for _ in range(rounds):
+        await pilot.pause()
+        while app.workers:
+            try:
+                await app.workers.wait_for_complete()
+            except WorkerCancelled:
+                pass
+        await pilot.pause()
+
+
+def shown(screen, selector: str) -> str:
+    """What a widget shows on screen, border and all, one line per line; "" when hidden."""
+    widget = screen.query_one(selector, Static)
+    if not widget.display or not widget.outer_size.height:
+        return ""
+    lines = widget.render_lines(Region(0, 0, widget.outer_size.width, widget.outer_size.height))
+    return "\n".join(line.text.rstrip() for line in lines).strip()
+
+
+def shown_words(screen, selector: str) -> str:
+    """What a widget shows, wrapped lines joined: one space between words."""
+    widget = screen.query_one(selector, Static)
+    lines = widget.render_lines(Region(0, 0, widget.outer_size.width, widget.outer_size.height))
+    return " ".join(" ".join(line.text for line in lines).split())
+
+
+def cells(table: DataTable) -> list[list[str]]:
+    return [[str(c) for c in table.get_row_at(i)] for i in range(table.row_count)]
+
+
+def notes(app) -> list[str]:
+    """The notifications the app has shown, oldest first."""
+    return [n.message for n in app._notifications]
+
+
+async def open_card(pilot, customer_id=MORING_ID) -> CardScreen:
+    """Open a customer's card from wherever the app stands, and wait until it shows."""
+    await settle(pilot)
+    pilot.app.open_customer(customer_id)
+    await settle(pilot)
+    card = pilot.app.screen
+    assert isinstance(card, CardScreen), card
+    return card
+
+
+async def open_form(pilot) -> ExtensionForm:
+    """The extension form, opened with ``e`` from the card."""
+    await pilot.press("e")
+    await settle(pilot)
+    form = pilot.app.screen
+    assert isinstance(form, ExtensionForm), form
+    return form
+
+
+def chosen(screen, selector: str) -> str:
+    """The label a Select shows."""
+    return str(screen.query_one(f"{selector} #label", Static).render())
+
+
+class StubInbox(Screen):
+    """Stands in for the inbox below the screen under test: no tickets behind it."""
+
+
+def replace_inbox(monkeypatch) -> None:
+    """The app opens StubInbox where it would open the inbox."""
+    module = types.ModuleType("screens.inbox")
+    module.InboxScreen = StubInbox
+    monkeypatch.setitem(sys.modules, "screens.inbox", module)
+
+
+async def open_ticket(pilot, queue_key: str, number: int):
+    """The inbox on the queue of ``queue_key``, the ticket searched by its number."""
+    from screens.inbox import InboxScreen
+
+    await settle(pilot)
+    await pilot.press(queue_key)
+    await settle(pilot)
+    await pilot.press("slash", *f"#{number}", "enter")
+    await settle(pilot)
+    screen = pilot.app.screen
+    assert isinstance(screen, InboxScreen)
+    assert screen._current_row().number == number
+    return screen
+
+
+def detail(screen) -> str:
+    """The inbox's detail pane as text."""
+    return str(screen.query_one("#detail-body").render())
