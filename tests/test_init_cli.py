@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import pwd
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -71,8 +72,8 @@ def test_the_desk_on_a_database_without_agents_says_exactly_what_to_run(db_url, 
     code, out, err = run(["--db", db_url], capsys)
     assert code == 4 and out == ""
     assert "Diese Datenbank hat noch keine Agenten." in err
-    shown = str(make_url(db_url).database) if db_url.startswith("sqlite") else "postgresql+psycopg://"
-    assert f"  deskapp init --db {shown}" in err
+    shown = str(make_url(db_url).database) if db_url.startswith("sqlite") else db_url
+    assert f"  deskapp init --db {shlex.quote(shown)}\n" in err  # ready to paste into a shell
 
 
 def test_init_makes_the_keyboard_login_the_first_admin_once(db_url, settings_file, keyboard, capsys):
