@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import getpass
 import importlib
 import json
 import os
@@ -82,7 +81,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 # Modules with more sub-commands (see build_parser).
-COMMAND_MODULES = ("deskapp.cli_budget", "deskapp.cli_extension")
+COMMAND_MODULES = ("deskapp.cli_budget", "deskapp.cli_extension", "deskapp.cli_agents", "deskapp.cli_settings")
 
 
 def _db_help(default: str) -> str:
@@ -220,6 +219,9 @@ def _cmd_db(args) -> int:
     before = migrate.current_revision(engine)
     applied = migrate.upgrade(engine)
     head = migrate.head_revision()
+    from .cli_agents import grant_group_privileges
+
+    grant_group_privileges(engine)  # PostgreSQL: tables a migration added get their grants
     if applied:
         print(f"Schema aktualisiert: {before or 'leer'} → {head}")
     else:
@@ -297,9 +299,9 @@ def _cmd_demo(args) -> int:
 
 def _cmd_desk(args) -> int:
     from . import quickstart
-    from .settings import default_db_path
+    from .settings import desk_db_target
 
-    target = args.db or str(default_db_path())
+    target = desk_db_target(args.db)
     requested = args.agent or os.environ.get("DESK_AGENT")
     # The lean start: an SQLite database at the schema head shows its first page before
     # SQLAlchemy is imported; anything else takes the full path, which explains problems.
@@ -487,10 +489,27 @@ def _cmd_orders_settle(args) -> int:
 
 
 def _os_login() -> str:
+    """The login name of the process's real user id.
+
+    Not ``getpass.getuser()``: it reads ``USER``/``LOGNAME`` first, so anyone could be
+    anyone by setting a variable. The password database entry of ``os.getuid()`` is who
+    the operating system says is running this.
+    """
+    import pwd
+
     try:
-        return getpass.getuser()
-    except Exception:  # no login name in this environment
+        return pwd.getpwuid(os.getuid()).pw_name
+    except KeyError:  # a uid without an entry (some containers)
         return ""
+
+
+def _keyboard_login(session) -> str:
+    """Who is at the keyboard: on PostgreSQL the database role, on SQLite the OS login."""
+    from .services import db_roles
+
+    if db_roles.is_postgres(session):
+        return db_roles.session_role(session)
+    return _os_login()
 
 
 def _run_desk(engine, *, requested: str | None) -> int:
@@ -500,7 +519,10 @@ def _run_desk(engine, *, requested: str | None) -> int:
     from .app import DeskApp
 
     with read_session(engine) as session:
-        agent, notice = agents.resolve_desk_agent(session, os_login=_os_login(), requested=requested)
+        from .cli_agents import require_agents
+
+        require_agents(session, engine)  # a database without agents: say how to set it up
+        agent, notice = agents.resolve_desk_agent(session, os_login=_keyboard_login(session), requested=requested)
         policy = settings_store.load_policy(session)
     app = DeskApp(engine=engine, agent=agent, policy=policy, notice=notice)
     app.run()

@@ -139,11 +139,11 @@ def _decision_arg(raw: str) -> bool:
 
 
 def _agent(session, args):
-    from .cli import _os_login
+    from .cli import _keyboard_login
     from .services import agents
 
     requested = getattr(args, "agent", None) or os.environ.get("DESK_AGENT")
-    agent, _notice = agents.resolve_desk_agent(session, os_login=_os_login(), requested=requested)
+    agent, _notice = agents.resolve_desk_agent(session, os_login=_keyboard_login(session), requested=requested)
     return agent
 
 

@@ -115,3 +115,64 @@ def settings_file_path() -> Path:
     from platformdirs import user_config_dir
 
     return Path(user_config_dir("deskapp", appauthor=False)) / "settings.toml"
+
+
+# The ``[database]`` table of the settings file: ``url`` is the desk's database, written by
+# ``deskapp init`` so that ``deskapp`` needs no ``--db`` afterwards.
+DATABASE_TABLE = "database"
+
+
+def configured_db_url(path: Path | None = None) -> str | None:
+    """``[database] url`` from the settings file, or None (no file, no entry, unreadable)."""
+    import tomllib
+
+    path = path or settings_file_path()
+    try:
+        with path.open("rb") as fh:
+            data = tomllib.load(fh)
+    except (OSError, tomllib.TOMLDecodeError):
+        return None
+    table = data.get(DATABASE_TABLE)
+    url = table.get("url") if isinstance(table, dict) else None
+    return url.strip() if isinstance(url, str) and url.strip() else None
+
+
+def desk_db_target(explicit: str | None) -> str:
+    """Which database a command works on: ``--db``, else the settings file, else the default file."""
+    return explicit or configured_db_url() or str(default_db_path())
+
+
+def write_db_url(url: str, path: Path | None = None) -> bool:
+    """Record ``url`` as ``[database] url`` in the settings file, keeping everything else in it.
+
+    Returns False when the file says so already. The file may hold a password in the URL,
+    so a file this creates is readable by its owner only.
+    """
+    import json
+    import os
+    import re
+
+    path = path or settings_file_path()
+    if configured_db_url(path) == url:
+        return False
+    line = f"url = {json.dumps(url, ensure_ascii=False)}"  # a JSON string is a TOML basic string
+    old = path.read_text(encoding="utf-8") if path.exists() else ""
+    header = re.compile(r"^\[database\][ \t]*(#.*)?$", re.M)
+    match = header.search(old)
+    if match is None:
+        new = old + ("\n" if old and not old.endswith("\n") else "") + ("\n" if old else "")
+        new += f"[{DATABASE_TABLE}]\n{line}\n"
+    else:
+        start = match.end()
+        following = re.search(r"^\[", old[start:], re.M)
+        end = start + following.start() if following else len(old)
+        body = old[start:end]
+        url_line = re.compile(r"^[ \t]*url[ \t]*=.*$", re.M)
+        body = url_line.sub(lambda _m: line, body, count=1) if url_line.search(body) else f"\n{line}" + body
+        new = old[:start] + body + old[end:]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    created = not path.exists()
+    path.write_text(new, encoding="utf-8")
+    if created:
+        os.chmod(path, 0o600)
+    return True

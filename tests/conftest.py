@@ -109,3 +109,31 @@ def smtp_server():
         yield inbox, controller.port
     finally:
         controller.stop()
+
+
+@pytest.fixture
+def unique_login(db_url):
+    """``unique_login("lena")`` → ``lena_<hex>``: on PostgreSQL agents are server-wide login roles.
+
+    Roles are shared by every schema of the server, so parallel tests must not meet on a
+    name. Afterwards every role with this test's suffix and the desk's group role are dropped.
+    """
+    suffix = uuid.uuid4().hex[:8]
+    yield lambda name: f"{name}_{suffix}"
+    if not db_url.startswith("postgresql"):
+        return
+    eng = make_engine(db_url)
+    try:
+        with eng.begin() as conn:
+            group = None
+            if conn.execute(text("SELECT to_regclass('desk_meta')")).scalar() is not None:
+                group = conn.execute(text("SELECT value FROM desk_meta WHERE key = 'pg_agent_group'")).scalar()
+            names = conn.execute(
+                text("SELECT rolname FROM pg_roles WHERE rolname LIKE :p"), {"p": f"%\\_{suffix}"}
+            ).scalars().all()
+            for name in [*names, *([group] if group else [])]:
+                quoted = '"' + name.replace('"', '""') + '"'
+                conn.execute(text(f"DROP OWNED BY {quoted}"))
+                conn.execute(text(f"DROP ROLE {quoted}"))
+    finally:
+        eng.dispose()

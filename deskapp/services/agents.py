@@ -82,8 +82,11 @@ def resolve_desk_agent(session: Session, *, os_login: str, requested: str | None
     if not known:
         raise UnknownAgent(
             f"Unbekannter Agent '{os_login}': diese Datenbank kennt noch keine Agenten "
-            "(Demo-Daten: deskapp seed demo --db …)."
+            "(einrichten: deskapp init --db …; Demo-Daten: deskapp seed demo --db …)."
         )
+    deactivated = session.exec(select(Agent.id).where(Agent.login == os_login, Agent.active == False)).first()  # noqa: E712
+    if deactivated is not None:
+        raise UnknownAgent(f"Der Agent '{os_login}' ist deaktiviert; ein Admin kann ihn wieder aktivieren.")
     raise UnknownAgent(f"Unbekannter Agent '{os_login}'. Bekannte Agenten: {listing}")
 
 

@@ -588,8 +588,10 @@ def assign(
     target_id = None
     if assignee_login:
         target = session.execute(select(Agent).where(Agent.login == assignee_login)).scalar()
-        if target is None or not target.active or assignee_login == "system":
+        if target is None or assignee_login == "system":
             raise InvalidInput(f"Unbekannter Agent '{assignee_login}'.")
+        if not target.active:
+            raise InvalidInput(f"{assignee_login} ist deaktiviert und kann keine Tickets bekommen.")
         if not may_work_queue(to_ref(target), seen.queue):
             raise InvalidInput(
                 f"{assignee_login} kann die Queue {texts.QUEUE[Queue(seen.queue)]} nicht bearbeiten."

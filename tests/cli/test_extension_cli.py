@@ -272,7 +272,15 @@ def test_unknown_request(db_url, engine, people, ivo, capsys):
 # --------------------------------------------------------------------------- who is at the keyboard
 
 
+def _os_login_is_sqlite_only(db_url: str) -> None:
+    # On PostgreSQL the database role decides, not the OS login (DOMAIN.md); the same
+    # rules with real login roles: tests/test_agent_admin.py (test_pg_the_role_decides_*).
+    if db_url.startswith("postgresql"):
+        pytest.skip("PostgreSQL: the agent is the database role, tested in test_agent_admin.py")
+
+
 def test_the_os_login_decides_outside_a_demo_database(db_url, engine, people, capsys, monkeypatch):
+    _os_login_is_sqlite_only(db_url)
     _ivo(engine, people, demo=False)
     refused(*request(db_url, capsys), 4, "--agent/DESK_AGENT gilt nur auf einer Demo-Datenbank")
     monkeypatch.setattr("deskapp.cli._os_login", lambda: "lena")
@@ -286,6 +294,7 @@ def test_the_os_login_decides_outside_a_demo_database(db_url, engine, people, ca
 
 
 def test_unknown_os_login_is_refused(db_url, engine, people, capsys):
+    _os_login_is_sqlite_only(db_url)
     _ivo(engine, people, demo=False)
     refused(*request(db_url, capsys, agent=None), 4, "Unbekannter Agent 'nobody'")
 

@@ -1,0 +1,245 @@
+"""The policy settings as agents see and admins change them (DOMAIN.md "Policy settings").
+
+Every number of the rule book is a field of ``deskapp.settings.Policy`` with its default;
+a row in ``policy_setting`` overrides it. Everyone may read them; admins change them, one
+transaction with an audit entry old → new. A value is checked against its type and its
+range (no negative limit, no 0 months, ...) and against the settings it must agree with
+(the working day starts before it ends, ...); a refusal is one German sentence.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import re
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Callable
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+from models.enums import Role
+from models.tables import Agent, PolicySetting
+
+from ..settings import Policy, parse_setting, setting_type
+from . import audit
+from .errors import InvalidInput, PermissionDenied
+from .readmodels import AgentRef
+
+# What each setting means, in the words an agent reads (German).
+DESCRIPTIONS: dict[str, str] = {
+    "default_credit_limit": "Kreditlimit eines neuen Kunden für Echtzeitbestellungen (EUR)",
+    "conspicuous_over_limit_percent": "Auffällig: Bestellung überschreitet das Limit um mehr als so viel Prozent",
+    "conspicuous_orders_count": "Auffällig: so viele Bestellungen eines Kunden im Zeitfenster",
+    "conspicuous_orders_window_minutes": "Zeitfenster für die Zahl der Bestellungen (Minuten)",
+    "conspicuous_customer_age_days": "Auffällig: Kunde ist jünger als so viele Tage",
+    "held_order_overdue_working_hours": "Angehaltene Bestellung ist nach so vielen Arbeitsstunden überfällig",
+    "working_day_start_hour": "Arbeitstag beginnt um (Stunde)",
+    "working_day_end_hour": "Arbeitstag endet um (Stunde)",
+    "registry_url": "Adresse der Vergabestelle (HTTP/JSON); leer = eingebaute Simulation",
+    "registry_timeout_seconds": "Zeitlimit für eine Anfrage an die Vergabestelle (Sekunden)",
+    "registry_simulate_fail_items": "Simulation: diese Artikel lehnt die Vergabestelle ab (durch Leerzeichen getrennt)",
+    "registry_simulate_unreachable_until": "Simulation: Vergabestelle unerreichbar bis (JJJJ-MM-TTTHH:MM; leer = erreichbar)",
+    "package_validity_months": "Gültigkeit eines Stundenpakets (Monate)",
+    "reminder_stages_months": "Erinnerungen so viele Monate vor Ablauf (durch Leerzeichen getrennt)",
+    "workaround_window_days": "Workaround-Fenster (Tage)",
+    "repeat_case_min_count": "Wiederholungsfall ab so vielen gleichen Anfragen",
+    "repeat_case_window_months": "Zeitraum für Wiederholungsfälle (Monate)",
+    "budget_warn_minutes": "Budget-Warnung ab so wenig Restminuten",
+    "budget_critical_minutes": "Budget kritisch ab so wenig Restminuten",
+    "allow_negative_budget": "Negatives Budget erlauben (ja/nein)",
+    "rebooking_threshold_minutes": "Umbuchung nötig ab so vielen Minuten Verlängerung",
+    "rebooking_recent_days": "Umbuchungen zählen so viele Tage zurück",
+    "extension_min_months": "Verlängerung um mindestens so viele Monate",
+    "extension_max_months": "Verlängerung um höchstens so viele Monate",
+    "inbox_page_size": "Tickets je Seite im Posteingang",
+    "inbox_poll_seconds": "Posteingang prüft so oft auf Änderungen (Sekunden)",
+    "radar_horizons_days": "Ablauf-Radar: Horizonte in Tagen (durch Leerzeichen getrennt)",
+    "budget_trend_months": "Budgetverlauf auf der Kundenkarte (Monate)",
+    "expiry_soon_days": "Kundenkarte: Paket läuft bald ab (Tage, gelb)",
+    "mail_sending_stale_minutes": "Hängende Mail geht nach so vielen Minuten zurück in die Warteschlange",
+}
+
+KIND_LABEL = {int: "ganze Zahl", float: "Zahl", Decimal: "Betrag", bool: "ja/nein", str: "Text"}
+
+MSG_UNKNOWN_KEY = "Die Einstellung '{key}' gibt es nicht. Bekannt sind: {keys}."
+MSG_NOT_ADMIN = "Nur Admins ändern Richtlinien-Einstellungen ({login} ist kein Admin)."
+MSG_TYPE = "'{value}' ist keine {kind}; {key} braucht eine {kind}."
+MSG_BOOL = "'{value}' ist kein Ja/Nein; {key} braucht ja oder nein."
+MSG_NEGATIVE = "{key} darf nicht negativ sein ('{value}')."
+MSG_AT_LEAST = "{key} muss mindestens {minimum} sein ('{value}')."
+MSG_AT_MOST = "{key} darf höchstens {maximum} sein ('{value}')."
+MSG_CENTS = "{key}: höchstens zwei Nachkommastellen ('{value}')."
+MSG_NUMBERS = "{key} braucht ganze Zahlen größer als 0, durch Leerzeichen getrennt ('{value}')."
+MSG_LONG = "{key}: der Wert ist {length} Zeichen lang; höchstens {limit} sind erlaubt."
+MSG_URL = "{key}: '{value}' ist keine http(s)-Adresse."
+MSG_MOMENT = "{key}: '{value}' ist kein Zeitpunkt (JJJJ-MM-TTTHH:MM oder leer)."
+MSG_DAY = "Der Arbeitstag muss vor seinem Ende beginnen ({start} Uhr bis {end} Uhr)."
+MSG_EXTENSION = "Die kürzeste Verlängerung ({low} Monate) darf nicht länger als die längste ({high}) sein."
+MSG_BUDGET = "Die kritische Budgetschwelle ({critical} min) darf nicht über der Warnschwelle ({warn} min) liegen."
+MAX_VALUE = 255  # policy_setting.value
+
+# Lower bounds: settings that count months, sizes, windows need at least 1, the rest 0.
+AT_LEAST_ONE = frozenset({
+    "package_validity_months", "repeat_case_min_count", "repeat_case_window_months",
+    "extension_min_months", "extension_max_months", "inbox_page_size", "budget_trend_months",
+    "conspicuous_orders_count", "conspicuous_orders_window_minutes", "held_order_overdue_working_hours",
+    "rebooking_recent_days", "workaround_window_days", "mail_sending_stale_minutes",
+})
+HOURS = frozenset({"working_day_start_hour", "working_day_end_hour"})
+POSITIVE_SECONDS = frozenset({"registry_timeout_seconds", "inbox_poll_seconds"})
+NUMBER_LISTS = frozenset({"reminder_stages_months", "radar_horizons_days"})
+
+
+@dataclass(frozen=True)
+class SettingView:
+    """One policy setting: its value now, its default, and what it means."""
+
+    key: str
+    value: str
+    default: str
+    description: str
+    kind: str  # German: "ganze Zahl", "Betrag", ...
+    overridden: bool
+
+    def as_json(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True)
+class SettingChange:
+    setting: SettingView
+    old: str
+    changed: bool
+
+
+def keys() -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(Policy))
+
+
+def show(value) -> str:
+    """A setting's value as stored and shown: ``True`` → ``ja``, Decimal with its cents."""
+    if isinstance(value, bool):
+        return "ja" if value else "nein"
+    if isinstance(value, Decimal):
+        return f"{value:.2f}"
+    return str(value)
+
+
+def list_settings(session: Session) -> list[SettingView]:
+    """Every policy setting, in the rule book's order."""
+    overrides = {row.key: row.value for row in session.execute(select(PolicySetting)).scalars()}
+    policy = Policy().with_overrides(overrides)
+    defaults = Policy()
+    return [
+        SettingView(
+            key=key, value=show(getattr(policy, key)), default=show(getattr(defaults, key)),
+            description=DESCRIPTIONS.get(key, key), kind=KIND_LABEL[setting_type(key)],
+            overridden=key in overrides,
+        )
+        for key in keys()
+    ]
+
+
+def get_setting(session: Session, key: str) -> SettingView:
+    require_key(key)
+    return next(s for s in list_settings(session) if s.key == key)
+
+
+def require_key(key: str) -> None:
+    if key not in keys():
+        raise InvalidInput(MSG_UNKNOWN_KEY.format(key=key[:64], keys=", ".join(keys())))
+
+
+def parse_value(key: str, raw: str):
+    """The typed value of ``raw`` for ``key`` after every check of its own; ``InvalidInput`` else."""
+    require_key(key)
+    kind = setting_type(key)
+    value_text = raw.strip()
+    shown = value_text[:60]
+    if len(value_text) > MAX_VALUE:
+        raise InvalidInput(MSG_LONG.format(key=key, length=len(value_text), limit=MAX_VALUE))
+    if kind in (int, float, Decimal):
+        value_text = _german_number(value_text)
+    try:
+        value = parse_setting(key, value_text)
+    except (ValueError, ArithmeticError, InvalidOperation):
+        template = MSG_BOOL if kind is bool else MSG_TYPE
+        raise InvalidInput(template.format(value=shown, key=key, kind=KIND_LABEL[kind])) from None
+    if kind is float and not (value == value and abs(value) != float("inf")):  # NaN, infinity
+        raise InvalidInput(MSG_TYPE.format(value=shown, key=key, kind=KIND_LABEL[kind]))
+    for check in _CHECKS:
+        check(key, value, shown)
+    return value
+
+
+def _german_number(text: str) -> str:
+    """``1.000,50`` / ``12,5`` as Python reads numbers; anything else unchanged."""
+    if "," in text:
+        return text.replace(".", "").replace(",", ".")
+    return text
+
+
+def _check_range(key: str, value, shown: str) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
+        return
+    if key in HOURS:
+        if value > 24:
+            raise InvalidInput(MSG_AT_MOST.format(key=key, maximum=24, value=shown))
+    if key in POSITIVE_SECONDS and value <= 0:
+        raise InvalidInput(MSG_AT_LEAST.format(key=key, minimum="mehr als 0", value=shown))
+    if value < 0:
+        raise InvalidInput(MSG_NEGATIVE.format(key=key, value=shown))
+    if key in AT_LEAST_ONE and value < 1:
+        raise InvalidInput(MSG_AT_LEAST.format(key=key, minimum=1, value=shown))
+    if isinstance(value, Decimal) and value != value.quantize(Decimal("0.01")):
+        raise InvalidInput(MSG_CENTS.format(key=key, value=shown))
+
+
+def _check_text(key: str, value, shown: str) -> None:
+    if not isinstance(value, str):
+        return
+    if key in NUMBER_LISTS:
+        words = value.split()
+        if not words or not all(w.isdigit() and int(w) > 0 for w in words):
+            raise InvalidInput(MSG_NUMBERS.format(key=key, value=shown))
+    if key == "registry_url" and value and not re.match(r"https?://\S+$", value):
+        raise InvalidInput(MSG_URL.format(key=key, value=shown))
+    if key == "registry_simulate_unreachable_until" and value:
+        try:
+            dt.datetime.fromisoformat(value)
+        except ValueError:
+            raise InvalidInput(MSG_MOMENT.format(key=key, value=shown)) from None
+
+
+_CHECKS: tuple[Callable[[str, object, str], None], ...] = (_check_range, _check_text)
+
+
+def _check_together(policy: Policy) -> None:
+    """Settings that must agree with each other, on the policy as it would be."""
+    if policy.working_day_start_hour >= policy.working_day_end_hour:
+        raise InvalidInput(MSG_DAY.format(start=policy.working_day_start_hour, end=policy.working_day_end_hour))
+    if policy.extension_min_months > policy.extension_max_months:
+        raise InvalidInput(MSG_EXTENSION.format(low=policy.extension_min_months, high=policy.extension_max_months))
+    if policy.budget_critical_minutes > policy.budget_warn_minutes:
+        raise InvalidInput(MSG_BUDGET.format(critical=policy.budget_critical_minutes, warn=policy.budget_warn_minutes))
+
+
+def set_setting(session: Session, actor: AgentRef, *, key: str, value: str, now: dt.datetime) -> SettingChange:
+    """Set ``key`` to ``value`` (admins only); audited old → new. Unchanged: nothing written."""
+    current = session.get(Agent, actor.id)
+    if current is None or not current.active or Role.ADMIN not in current.roles.split():
+        raise PermissionDenied(MSG_NOT_ADMIN.format(login=actor.login))
+    typed = parse_value(key, value)
+    stored = show(typed)
+    overrides = {row.key: row.value for row in session.execute(select(PolicySetting)).scalars()}
+    before = Policy().with_overrides(overrides)
+    old = show(getattr(before, key))
+    if old == stored:
+        return SettingChange(setting=get_setting(session, key), old=old, changed=False)
+    _check_together(dataclasses.replace(before, **{key: typed}))
+    session.merge(PolicySetting(key=key, value=stored))
+    session.flush()
+    audit.record(session, actor, "policy.set", "policy_setting", key, old=old, new=stored, now=now)
+    return SettingChange(setting=get_setting(session, key), old=old, changed=True)
