@@ -85,7 +85,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 # Modules with more sub-commands (see build_parser).
-COMMAND_MODULES = ("deskapp.cli_budget", "deskapp.cli_extension")
+COMMAND_MODULES = ("deskapp.cli_budget", "deskapp.cli_extension", "deskapp.cli_customers")
 
 
 def _db_help(default: str) -> str:
