@@ -103,6 +103,11 @@ def main(argv: list[str] | None = None) -> int:
 
         run_contention(results, runs=runs, count=claims, pg=args.pg)
 
+    if "import" in sections:
+        from .importing import run_import
+
+        run_import(results, runs=seed_runs)
+
     from .report import table, write_json
 
     text = table(results)

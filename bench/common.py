@@ -14,7 +14,7 @@ BENCH = Path(__file__).absolute().parent
 ROOT = BENCH.parent
 CACHE = BENCH / ".cache"
 
-SECTIONS = ("startup", "keys", "memory", "queries", "seed", "contention")
+SECTIONS = ("startup", "keys", "memory", "queries", "seed", "contention", "import")
 
 
 def child_env() -> dict[str, str]:

@@ -81,7 +81,13 @@ class _Parser(argparse.ArgumentParser):
 
 
 # Modules with more sub-commands (see build_parser).
-COMMAND_MODULES = ("deskapp.cli_budget", "deskapp.cli_extension", "deskapp.cli_agents", "deskapp.cli_settings")
+COMMAND_MODULES = (
+    "deskapp.cli_budget",
+    "deskapp.cli_extension",
+    "deskapp.cli_agents",
+    "deskapp.cli_settings",
+    "deskapp.cli_customers",
+)
 
 
 def _db_help(default: str) -> str:

@@ -78,6 +78,26 @@ class Customer(SQLModel, table=True):
     version: int = 1
 
 
+class CustomerEmail(SQLModel, table=True):
+    """Migration 0005: a customer's contact e-mail addresses, in the billing system's order.
+
+    ``address`` is kept as given (exports give it back unchanged); ``address_key`` is its
+    lower-cased form, which incoming mail is matched on. ``Customer.email`` mirrors the
+    first address (position 0) for the readers that show one address.
+    """
+
+    __tablename__ = "customer_email"
+    __table_args__ = (
+        UniqueConstraint("customer_id", "address_key"),
+        Index("ix_customer_email_key", "address_key"),
+    )
+    id: Optional[int] = Field(default=None, primary_key=True)
+    customer_id: uuid.UUID = Field(foreign_key="customer.id", index=True)
+    position: int = 0
+    address: str = Field(max_length=255)
+    address_key: str = Field(max_length=255)
+
+
 class CreditLimitChange(SQLModel, table=True):
     __tablename__ = "credit_limit_change"
     id: Optional[int] = Field(default=None, primary_key=True)
@@ -118,6 +138,11 @@ class HourPackage(SQLModel, table=True):
     valid_until: dt.date
     created_at: dt.datetime = _ts()
     version: int = 1
+    # Migration 0005: the shop's booking reference; one package per reference (idempotent
+    # shop bookings). NULL for packages booked by hand.
+    shop_ref: Optional[str] = Field(default=None, max_length=64)
+
+    __table_args__ = (Index("ux_hour_package_shop_ref", "shop_ref", unique=True),)
 
 
 class Task(SQLModel, table=True):
@@ -291,6 +316,7 @@ __all__ = [
     "Counter",
     "CreditLimitChange",
     "Customer",
+    "CustomerEmail",
     "CustomerFileEntry",
     "DeskMeta",
     "ExtensionRequest",

@@ -28,12 +28,12 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from deskapp.rules.budget import validity_end
-from deskapp.services import agents, audit, counters
+from deskapp.services import agents, audit, contacts, counters
 from deskapp.services.readmodels import AgentRef, may_work_queue
 from deskapp.settings import Policy
 from models.engine import write_session
 from models.enums import Priority, Queue, TicketKind, TicketStatus
-from models.tables import Counter, Customer, HourPackage, Ticket
+from models.tables import Counter, Customer, CustomerEmail, HourPackage, Ticket
 
 from .people import ROSTER, create_roster
 
@@ -464,6 +464,12 @@ def build_large(
             [{k: v for k, v in row.items() if not k.startswith("_")} for row in customer_rows],
             "customers",
             progress,
+        )
+        # The contact list (deskapp.services.contacts): each customer's one address.
+        _bulk_insert(
+            session, CustomerEmail.__table__,
+            [row for c in customer_rows for row in contacts.email_rows(c["id"], [c["email"]])],
+            "contacts", None,
         )
         t = lap("customers", t)
         _bulk_insert(session, HourPackage.__table__, package_rows, "packages", progress)

@@ -21,6 +21,23 @@ def _dump(value: Any) -> str:
     return json.dumps(value, default=str, ensure_ascii=False, sort_keys=True)
 
 
+def entry(
+    actor: AgentRef,
+    action: str,
+    entity: str,
+    entity_id: Any,
+    *,
+    old: Any = None,
+    new: Any = None,
+    now: dt.datetime,
+) -> dict:
+    """One audit row as a dict, for bulk inserts (``insert(AuditLog)`` with many rows)."""
+    return {
+        "at": now, "agent_login": actor.login, "action": action, "entity": entity,
+        "entity_id": str(entity_id), "old": _dump(old), "new": _dump(new),
+    }
+
+
 def record(
     session: Session,
     actor: AgentRef,

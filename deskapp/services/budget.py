@@ -472,11 +472,16 @@ def book_package(
     now: dt.datetime,
     policy: Policy,
     label: str = "",
+    shop_ref: str | None = None,
 ) -> PackageView:
-    """Book an hour package; it is valid for the policy's months from its purchase day."""
-    _require_agent(actor)
-    if not (actor.roles & BOOKING_ROLES):
-        raise PermissionDenied(MSG_NOT_BOOKING.format(login=actor.login))
+    """Book an hour package; it is valid for the policy's months from its purchase day.
+
+    With ``shop_ref`` (a shop booking, see ``book_shop_package``) the ``system`` agent
+    books too; the reference is stored and unique."""
+    if shop_ref is None or not actor.is_system:
+        _require_agent(actor)
+        if not (actor.roles & BOOKING_ROLES):
+            raise PermissionDenied(MSG_NOT_BOOKING.format(login=actor.login))
     minutes = _whole_minutes(minutes, allow_zero=False, message=MSG_MINUTES)
     price = _price(price)
     if not _is_day(purchased_on) or purchased_on > today_berlin(now):
@@ -493,17 +498,17 @@ def book_package(
         purchased_on=purchased_on,
         valid_until=rules.validity_end(purchased_on, policy.package_validity_months),
         created_at=now,
+        shop_ref=shop_ref,
     )
     session.add(package)
     session.flush()
-    audit.record(
-        session, actor, "package.book", "hour_package", package.id,
-        new={
-            "customer_id": customer_id, "minutes": minutes, "price": price,
-            "purchased_on": purchased_on, "valid_until": package.valid_until, "label": label,
-        },
-        now=now,
-    )
+    booked = {
+        "customer_id": customer_id, "minutes": minutes, "price": price,
+        "purchased_on": purchased_on, "valid_until": package.valid_until, "label": label,
+    }
+    if shop_ref is not None:
+        booked["shop_ref"] = shop_ref
+    audit.record(session, actor, "package.book", "hour_package", package.id, new=booked, now=now)
     return package_view(package, load_budget(session, customer_id, today_berlin(now)))
 
 

@@ -8,10 +8,10 @@ import datetime as dt
 import uuid
 from decimal import Decimal
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, insert, or_, select
 from sqlmodel import Session
 
-from models.tables import Customer
+from models.tables import Customer, CustomerEmail
 
 from . import audit, counters
 from .errors import InvalidInput, NotFound
@@ -51,6 +51,10 @@ def create_customer(
     )
     session.add(customer)
     session.flush()
+    if email:  # the contact list (contacts.py) starts with the one address given here
+        from . import contacts
+
+        session.execute(insert(CustomerEmail), contacts.email_rows(customer.id, [email]))
     audit.record(
         session, actor, "customer.create", "customer", customer.id,
         new={"number": number, "name": name, "credit_limit": credit_limit}, now=now,
