@@ -30,7 +30,7 @@ def desk_argv(*args: str) -> list[str]:
     script = Path(sys.executable).parent / "deskapp"
     if script.exists():
         return [str(script), *args]
-    return [sys.executable, "-m", "deskapp.cli", *args]
+    return [sys.executable, "-m", "screens.cli", *args]
 
 
 def run_desk(*args: str, quiet: bool = True) -> subprocess.CompletedProcess:

@@ -1,6 +1,6 @@
 """Profile the desk's start: ``python -m bench.profile [--db PATH]``.
 
-Two views of the path deskapp/cli.py → deskapp/app.py → screens/inbox/, written to
+Two views of the path screens/cli/__init__.py → screens/app.py → screens/inbox/, written to
 ``bench/.cache/profile/``:
 
 * ``importtime.txt`` — ``python -X importtime`` of the lean start's modules and of the
@@ -24,7 +24,7 @@ from .terminal import PtyProcess
 OUT = CACHE / "profile"
 # The lean start's main thread, and the ORM path the first worker loads after the first frame.
 PATHS = {
-    "lean start (main thread before the first frame)": "import deskapp.cli, deskapp.quickstart, deskapp.app, screens.inbox",
+    "lean start (main thread before the first frame)": "import screens.cli, deskapp.quickstart, screens.app, screens.inbox",
     "ORM path (full start / the warm-up worker)": "import deskapp.database, deskapp.services.tickets, models.tables",
 }
 
@@ -56,9 +56,9 @@ def pyinstrument(db: str, first_number: int) -> str | None:
         return None
     report = OUT / "startup.txt"
     desk = desk_argv("--db", db, "--agent", "tom")
-    if desk[0] == sys.executable:  # no console script: python -m deskapp.cli
+    if desk[0] == sys.executable:  # no console script: python -m screens.cli
         desk = desk[2:]
-        desk[0:0] = ["-m", "deskapp.cli"]
+        desk[0:0] = ["-m", "screens.cli"]
     argv = [sys.executable, "-m", "pyinstrument", "-r", "text", "-o", str(report), *desk]
     with PtyProcess(argv, env=child_env(), cwd=str(ROOT)) as term:
         term.wait_for(f"#{first_number}", timeout=120)

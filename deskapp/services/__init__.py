@@ -10,17 +10,21 @@ this order (contract ``services-order`` in ``pyproject.toml``).
 1. ``errors | readmodels | filters`` — what a service refuses with; the read models
    several services and screens share (agent, ticket row and page, customer hit; free of
    SQLAlchemy for the lean start); the inbox's filter vocabulary.
-2. ``audit | counters | versioning | registry`` — the audit log, number counters, the one
-   version-checked update (``versioning.bump``), the order registry client.
-3. ``agents | customers | settings_store`` — who acts (and their logins); customers and
-   the row lock on a customer's money (``customers.lock_customer``); stored policy.
-4. ``tickets | journal | absences`` — the inbox and triage (including closing a ticket a
-   decision settled, ``tickets.resolve_with_note``); customer file and message log;
-   absences.
+2. ``audit | counters | versioning | registry | contacts | db_roles`` — the audit log, number
+   counters, the one version-checked update (``versioning.bump``), the order registry
+   client, customers' contact addresses, PostgreSQL login roles of agents.
+3. ``agents | customers | settings_store | policy_admin`` — who acts (and their logins);
+   customers and the row lock on a customer's money (``customers.lock_customer``); stored
+   policy and its administration.
+4. ``tickets | journal | absences | agent_admin`` — the inbox and triage (including closing
+   a ticket a decision settled, ``tickets.resolve_with_note``); customer file and message
+   log; absences; adding, re-roling and deactivating agents.
 5. ``budget | orders`` — hour budgets and tasks; orders against the credit limit. Both
    open or close tickets and write the journal.
-6. ``extensions | reminders | radar | mail`` — extension requests (on budgets and
-   tickets), budget reminders, the expiry radar, outgoing mail.
+6. ``extensions | reminders | radar | mail | shop | customer_import | ticket_intake`` —
+   extension requests (on budgets and tickets), budget reminders, the expiry radar,
+   outgoing mail, shop bookings of hour packages, the billing system's customer import,
+   tickets opened by hand.
 7. ``ticket_detail | card`` — composers: the open ticket with the order or request it
    carries; the customer card.
 

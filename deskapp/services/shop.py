@@ -29,8 +29,9 @@ from ..rules.textcheck import control_problem
 from ..settings import Policy
 from . import budget
 from .errors import Conflict, InvalidInput
-from .orders import lock_customer
-from .readmodels import AgentRef, CustomerHit, PackageView
+from .customers import lock_customer
+from .budget import PackageView
+from .readmodels import AgentRef, CustomerHit
 
 MAX_REF = 64
 MSG_REF = "Die Shop-Referenz fehlt oder ist zu lang (1 bis 64 Zeichen, ohne Leerzeichen)."

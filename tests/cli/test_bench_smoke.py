@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_quick_benchmark_measures_startup_and_queries_on_a_demo_database(tmp_path):
     demo = tmp_path / "demo.sqlite3"
     seeded = subprocess.run(
-        [sys.executable, "-m", "deskapp.cli", "seed", "demo", "--db", str(demo)],
+        [sys.executable, "-m", "screens.cli", "seed", "demo", "--db", str(demo)],
         cwd=ROOT, capture_output=True, text=True, timeout=300, check=False,
     )
     assert seeded.returncode == 0, seeded.stderr

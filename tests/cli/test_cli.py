@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from deskapp.cli import main
+from screens.cli import main
 from models.engine import make_engine, write_session
 from models.migrate import upgrade
 from tests.support.deskdata import NOW, build_small_desk
@@ -132,7 +132,7 @@ def test_unmapped_login_refused_on_team_database(tmp_path, capsys, monkeypatch):
         create_roster(s)
     engine.dispose()
     monkeypatch.delenv("DESK_AGENT", raising=False)
-    monkeypatch.setattr("deskapp.cli._os_login", lambda: "mallory")
+    monkeypatch.setattr("screens.cli._os_login", lambda: "mallory")
     code, _, err = run(["--db", str(db)], capsys)
     assert code == 4 and "Unbekannter Agent 'mallory'" in err
 

@@ -16,7 +16,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
-from deskapp.cli import main
+from screens.cli import main
 from deskapp.rules.budget import add_months
 from deskapp.services import agents, budget, customers
 from deskapp.settings import Policy
@@ -32,8 +32,8 @@ UNTIL = dt.date(2026, 3, 26)
 
 @pytest.fixture(autouse=True)
 def _fixed_clock(monkeypatch):
-    monkeypatch.setattr("deskapp.cli._now", lambda: NOW)
-    monkeypatch.setattr("deskapp.cli._os_login", lambda: "nobody")
+    monkeypatch.setattr("screens.cli._now", lambda: NOW)
+    monkeypatch.setattr("screens.cli._os_login", lambda: "nobody")
     monkeypatch.delenv("DESK_AGENT", raising=False)
 
 
@@ -283,13 +283,13 @@ def test_the_os_login_decides_outside_a_demo_database(db_url, engine, people, ca
     _os_login_is_sqlite_only(db_url)
     _ivo(engine, people, demo=False)
     refused(*request(db_url, capsys), 4, "--agent/DESK_AGENT gilt nur auf einer Demo-Datenbank")
-    monkeypatch.setattr("deskapp.cli._os_login", lambda: "lena")
+    monkeypatch.setattr("screens.cli._os_login", lambda: "lena")
     code, out, _ = request(db_url, capsys, "--json", agent=None)
     assert code == 0 and json.loads(out)["status"] == "waiting"
     with read_session(engine) as s:
         assert s.get(ExtensionRequest, 1).requested_by_id == people["lena"].id
     refused(*decide(db_url, capsys, 1, "approve", agent=None), 4, "lena darf Verlängerungsanträge nicht entscheiden")
-    monkeypatch.setattr("deskapp.cli._os_login", lambda: "isabel")
+    monkeypatch.setattr("screens.cli._os_login", lambda: "isabel")
     assert decide(db_url, capsys, 1, "approve", agent=None)[0] == 0
 
 

@@ -19,7 +19,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
-from deskapp.cli import main
+from screens.cli import main
 from models.engine import make_engine, read_session
 from models.migrate import upgrade
 from models.tables import Agent, AuditLog
@@ -37,7 +37,7 @@ def run(argv, capsys):
 def settings_file(monkeypatch, tmp_path) -> Path:
     path = tmp_path / "config" / "settings.toml"
     monkeypatch.setenv("DESK_SETTINGS_FILE", str(path))
-    monkeypatch.setattr("deskapp.cli._now", lambda: NOW)
+    monkeypatch.setattr("screens.cli._now", lambda: NOW)
     monkeypatch.delenv("DESK_AGENT", raising=False)
     return path
 
@@ -48,7 +48,7 @@ def keyboard(db_url, unique_login, monkeypatch) -> str:
     if db_url.startswith("postgresql"):
         return make_url(db_url).username
     login = unique_login("rita")
-    monkeypatch.setattr("deskapp.cli._os_login", lambda: login)
+    monkeypatch.setattr("screens.cli._os_login", lambda: login)
     return login
 
 
@@ -98,7 +98,7 @@ def test_init_makes_the_keyboard_login_the_first_admin_once(db_url, settings_fil
 def test_init_keeps_the_rest_of_the_settings_file(tmp_path, settings_file, monkeypatch, capsys):
     settings_file.parent.mkdir(parents=True)
     settings_file.write_text('[smtp]\nhost = "mail.example.de"\n\n[database]\nurl = "sqlite:///alt.sqlite3"\n')
-    monkeypatch.setattr("deskapp.cli._os_login", lambda: "rita")
+    monkeypatch.setattr("screens.cli._os_login", lambda: "rita")
     db = tmp_path / "neu.sqlite3"
     assert run(["init", "--db", str(db), "--name", "Rita"], capsys)[0] == 0
     text = settings_file.read_text()
@@ -118,7 +118,7 @@ def test_init_with_bad_input_writes_no_agent(db_url, settings_file, keyboard, ca
 
 
 def test_init_refuses_a_login_that_cannot_be_an_agent(tmp_path, settings_file, monkeypatch, capsys):
-    monkeypatch.setattr("deskapp.cli._os_login", lambda: "Mr Smith")
+    monkeypatch.setattr("screens.cli._os_login", lambda: "Mr Smith")
     db = tmp_path / "desk.sqlite3"
     code, out, err = run(["init", "--db", str(db), "--name", "Smith"], capsys)
     assert code == 2 and "enthält Leerzeichen" in err
@@ -186,7 +186,7 @@ def test_a_non_admin_is_refused_exit_4(db_url, settings_file, keyboard, unique_l
         url = _as_role(db_url, lena)  # on PostgreSQL the connection's role is who is at the keyboard
     else:
         url = db_url
-        monkeypatch.setattr("deskapp.cli._os_login", lambda: lena)
+        monkeypatch.setattr("screens.cli._os_login", lambda: lena)
     code, out, _ = run(["agents", "list", "--db", url, "--json"], capsys)
     assert code == 0 and {a["login"] for a in json.loads(out)["agents"]} == {keyboard, lena}
     code, _, err = run(["agents", "add", unique_login("eve"), "--name", "Eve", "--roles", "admin", "--db", url], capsys)
@@ -206,7 +206,7 @@ def test_a_deactivated_agent_cannot_start_the_desk(db_url, settings_file, keyboa
             engine.connect()
         engine.dispose()
         return
-    monkeypatch.setattr("deskapp.cli._os_login", lambda: lena)
+    monkeypatch.setattr("screens.cli._os_login", lambda: lena)
     code, out, err = run(["--db", db_url], capsys)
     assert code == 4 and f"Der Agent '{lena}' ist deaktiviert" in err
 

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from deskapp.cli import main
+from screens.cli import main
 from deskapp.services import customers, orders, settings_store
 from deskapp.services.registry import ENV_URL
 from models.engine import read_session, write_session
@@ -33,7 +33,7 @@ DESKAPP = Path(sys.executable).parent / "deskapp"
 
 @pytest.fixture(autouse=True)
 def _fixed_clock_and_registry(monkeypatch):
-    monkeypatch.setattr("deskapp.cli._now", lambda: NOW)
+    monkeypatch.setattr("screens.cli._now", lambda: NOW)
     monkeypatch.delenv(ENV_URL, raising=False)
 
 

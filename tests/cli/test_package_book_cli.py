@@ -16,7 +16,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
-from deskapp.cli import main
+from screens.cli import main
 from deskapp.services import customers
 from models.engine import read_session, write_session
 from models.tables import AuditLog, HourPackage
@@ -28,7 +28,7 @@ RACERS = 4
 
 @pytest.fixture(autouse=True)
 def _fixed_clock(monkeypatch):
-    monkeypatch.setattr("deskapp.cli._now", lambda: NOW)
+    monkeypatch.setattr("screens.cli._now", lambda: NOW)
 
 
 @pytest.fixture
@@ -123,7 +123,7 @@ def _booker(url: str, barrier, results) -> None:
     import io
     from contextlib import redirect_stderr, redirect_stdout
 
-    from deskapp import cli
+    from screens import cli
 
     cli._now = lambda: NOW
     try:

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from deskapp.cli import main
+from screens.cli import main
 from deskapp.rules.budget import add_months
 from deskapp.services import budget, customers
 from deskapp.settings import Policy
@@ -34,7 +34,7 @@ SMTP_ENV = ("DESK_SMTP_HOST", "DESK_SMTP_PORT", "DESK_SMTP_STARTTLS", "DESK_SMTP
 
 @pytest.fixture(autouse=True)
 def _fixed_clock_and_no_smtp(monkeypatch, tmp_path):
-    monkeypatch.setattr("deskapp.cli._now", lambda: NOW)
+    monkeypatch.setattr("screens.cli._now", lambda: NOW)
     for name in SMTP_ENV:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("DESK_SETTINGS_FILE", str(tmp_path / "keine-einstellungen.toml"))

@@ -13,7 +13,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
-from deskapp.cli import main
+from screens.cli import main
 from deskapp.services import agents, customers, tickets
 from models.engine import read_session, write_session
 from models.enums import EventKind
@@ -24,7 +24,7 @@ from tests.support.deskdata import NOW
 
 @pytest.fixture(autouse=True)
 def _fixed_clock(monkeypatch):
-    monkeypatch.setattr("deskapp.cli._now", lambda: NOW)
+    monkeypatch.setattr("screens.cli._now", lambda: NOW)
 
 
 @pytest.fixture

@@ -299,12 +299,12 @@ def test_pg_an_agent_is_a_login_role_in_the_desk_group(pg_engine, db_url, root, 
 def test_pg_the_role_decides_who_is_at_the_keyboard_and_cannot_rewrite_the_audit_log(
     pg_engine, db_url, root, unique_login, monkeypatch
 ):
-    from deskapp.cli import _keyboard_login
+    from screens.cli import _keyboard_login
 
     lena = unique_login("lena")
     _add(pg_engine, root, lena)
     # Neither the OS login nor USER/LOGNAME count on PostgreSQL.
-    monkeypatch.setattr("deskapp.cli._os_login", lambda: root.login)
+    monkeypatch.setattr("screens.cli._os_login", lambda: root.login)
     monkeypatch.setenv("USER", root.login)
     monkeypatch.setenv("LOGNAME", root.login)
     as_lena = _as_role(db_url, lena)
@@ -337,7 +337,7 @@ def test_pg_the_role_decides_who_is_at_the_keyboard_and_cannot_rewrite_the_audit
 
 
 def test_pg_a_connection_that_is_no_agent_is_refused(pg_engine, db_url, root, unique_login):
-    from deskapp.cli import _keyboard_login
+    from screens.cli import _keyboard_login
 
     with read_session(pg_engine) as s:
         who = _keyboard_login(s)  # the test's own superuser role, not an agent of this desk

@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from deskapp.cli import main
+from screens.cli import main
 from deskapp.rules import customer_file as cf
 from deskapp.services import agents, contacts, customer_import, customers, orders
 from models.engine import make_engine, read_session, write_session
@@ -37,7 +37,7 @@ KRUME_ID = uuid.UUID("0b0b0b0b-0000-4000-8000-000000000001")
 
 @pytest.fixture(autouse=True)
 def _fixed_clock(monkeypatch):
-    monkeypatch.setattr("deskapp.cli._now", lambda: NOW)
+    monkeypatch.setattr("screens.cli._now", lambda: NOW)
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ import json
 import pytest
 from sqlalchemy import func, select
 
-from deskapp.cli import main
+from screens.cli import main
 from deskapp.services import policy_admin, settings_store
 from deskapp.services.errors import InvalidInput, PermissionDenied
 from deskapp.settings import Policy
@@ -107,7 +107,7 @@ def test_bad_values_are_refused_in_german_and_nothing_written(engine, people, ke
 @pytest.fixture
 def cli(monkeypatch, tmp_path):
     monkeypatch.setenv("DESK_SETTINGS_FILE", str(tmp_path / "settings.toml"))
-    monkeypatch.setattr("deskapp.cli._now", lambda: NOW)
+    monkeypatch.setattr("screens.cli._now", lambda: NOW)
     monkeypatch.delenv("DESK_AGENT", raising=False)
 
 
@@ -120,7 +120,7 @@ def run(argv, capsys):
 def test_cli_show_and_set(db_url, engine, people, capsys, cli, monkeypatch):
     if engine.dialect.name == "postgresql":
         pytest.skip("on PostgreSQL the database role is the agent: see test_init_cli.py")
-    monkeypatch.setattr("deskapp.cli._os_login", lambda: "isabel")
+    monkeypatch.setattr("screens.cli._os_login", lambda: "isabel")
     code, out, err = run(["settings", "show", "--db", db_url, "--json"], capsys)
     assert (code, err) == (0, "")
     assert len(json.loads(out)["settings"]) == len(dataclasses.fields(Policy))
@@ -145,7 +145,7 @@ def test_cli_show_and_set(db_url, engine, people, capsys, cli, monkeypatch):
     ],
 )
 def test_cli_bad_input_exit_2_nothing_written(db_url, engine, people, capsys, cli, monkeypatch, argv, code, message):
-    monkeypatch.setattr("deskapp.cli._os_login", lambda: "isabel")
+    monkeypatch.setattr("screens.cli._os_login", lambda: "isabel")
     before = _state(engine)
     got, out, err = run(["settings", *argv, "--db", db_url], capsys)
     assert (got, out) == (code, "")
@@ -163,7 +163,7 @@ def test_cli_non_admin_exit_4(tmp_path, capsys, cli, monkeypatch):
     upgrade(engine)
     with write_session(engine) as s:
         create_roster(s)
-    monkeypatch.setattr("deskapp.cli._os_login", lambda: "lena")
+    monkeypatch.setattr("screens.cli._os_login", lambda: "lena")
     before = _state(engine)
     code, out, err = run(["settings", "set", "inbox_page_size", "50", "--db", str(db)], capsys)
     assert code == 4 and "Nur Admins ändern Richtlinien-Einstellungen (lena ist kein Admin)." in err

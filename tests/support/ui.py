@@ -11,7 +11,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Static
 from textual.worker import WorkerCancelled
 
-from deskapp.app import DeskApp
+from screens.app import DeskApp
 from deskapp.settings import Policy
 from screens.card import CardScreen
 from screens.dialogs.extension import ExtensionForm

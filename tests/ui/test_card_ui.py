@@ -11,7 +11,7 @@ import uuid
 import pytest
 from textual.widgets import DataTable, Input
 
-from deskapp.app import DeskApp
+from screens.app import DeskApp
 from models.engine import write_session
 from screens.card import CardScreen
 from screens.customer_search import CustomerSearchScreen

@@ -16,7 +16,7 @@ import threading
 import pytest
 
 from deskapp import quickstart
-from deskapp.app import DeskApp
+from screens.app import DeskApp
 from deskapp.services import agents, settings_store, tickets
 from deskapp.settings import Policy
 from models.engine import read_session, write_session
@@ -101,7 +101,7 @@ def test_not_a_database_steps_aside(tmp_path):
 def test_first_frame_modules_do_not_import_the_orm():
     """The desk's first frame must not wait for SQLAlchemy/SQLModel/Alembic/pendulum."""
     code = (
-        "import sys, deskapp.cli, deskapp.quickstart, deskapp.app, screens.inbox\n"
+        "import sys, screens.cli, deskapp.quickstart, screens.app, screens.inbox\n"
         "heavy = [m for m in ('sqlalchemy', 'sqlmodel', 'alembic', 'pendulum') if m in sys.modules]\n"
         "print(','.join(heavy))\n"
     )

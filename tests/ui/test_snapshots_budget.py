@@ -7,7 +7,7 @@ SVGs before committing them.
 
 from __future__ import annotations
 
-from deskapp.app import DeskApp
+from screens.app import DeskApp
 from tests.support.deskdata import MORING_ID, NOW, build_budget_desk
 from tests.support.schema import migrated_sqlite_engine
 from tests.support.ui import make_app, settle

@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 from textual.widgets import Input, Select
 
-from deskapp.app import DeskApp
+from screens.app import DeskApp
 from screens.dialogs.extension import ExtensionForm
 from tests.support.deskdata import CONNY_ID, MORING_ID, NOW, add_budgets, build_small_desk
 from tests.support.schema import migrated_sqlite_engine

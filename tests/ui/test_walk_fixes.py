@@ -15,7 +15,7 @@ from sqlalchemy import select
 from textual.widgets import DataTable, Input, Select, Static
 from textual.widgets._footer import FooterKey
 
-from deskapp.cli import main
+from screens.cli import main
 from deskapp.services import budget
 from deskapp.settings import Policy
 from models.engine import read_session, write_session
@@ -317,8 +317,8 @@ async def test_after_ctrl_s_the_focus_is_on_the_field_that_needs_typing(engine):
 
 @pytest.fixture
 def cli_clock(monkeypatch):
-    monkeypatch.setattr("deskapp.cli._now", lambda: NOW)
-    monkeypatch.setattr("deskapp.cli._os_login", lambda: "nobody")
+    monkeypatch.setattr("screens.cli._now", lambda: NOW)
+    monkeypatch.setattr("screens.cli._os_login", lambda: "nobody")
     monkeypatch.delenv("DESK_AGENT", raising=False)
 
 

@@ -1,4 +1,4 @@
-"""Command-line sub-commands for the extension features (registered by deskapp.cli).
+"""Command-line sub-commands for the extension features (registered by screens.cli).
 
 ``deskapp extension request`` files a budget extension request and prints the
 admin-channel post; ``deskapp extension decide`` approves or rejects one. The agent is
@@ -41,8 +41,8 @@ AGENT_HELP = "Agent wählen (nur auf einer Demo-Datenbank; sonst zählt die Anme
 
 def register(sub) -> None:
     """Add this module's sub-commands to the top-level sub-parser action."""
-    from .cli import _Parser  # German one-line errors, exit code 2
-    from .settings import Policy
+    from screens.cli import _Parser  # German one-line errors, exit code 2
+    from deskapp.settings import Policy
 
     defaults = Policy()  # help texts name the default policy; the database's settings decide
 
@@ -102,8 +102,8 @@ def _common(parser) -> None:
 
 
 def _int_arg(raw: str | None, option: str) -> int | None:
-    from .rules.inputs import InputError, parse_whole_number
-    from .services.errors import InvalidInput
+    from deskapp.rules.inputs import InputError, parse_whole_number
+    from deskapp.services.errors import InvalidInput
 
     if raw is None:
         return None
@@ -114,9 +114,9 @@ def _int_arg(raw: str | None, option: str) -> int | None:
 
 
 def _months_arg(raw: str, policy) -> int:
-    from .rules import extension as rules
-    from .rules.inputs import InputError, parse_whole_number
-    from .services.errors import InvalidInput
+    from deskapp.rules import extension as rules
+    from deskapp.rules.inputs import InputError, parse_whole_number
+    from deskapp.services.errors import InvalidInput
 
     try:
         months = parse_whole_number(raw)
@@ -130,7 +130,7 @@ def _months_arg(raw: str, policy) -> int:
 
 def _decision_arg(raw: str) -> bool:
     """True for approve, False for reject; ``InvalidInput`` for anything else."""
-    from .services.errors import InvalidInput
+    from deskapp.services.errors import InvalidInput
 
     approve = DECISIONS.get(raw.strip().lower())
     if approve is None:
@@ -139,8 +139,8 @@ def _decision_arg(raw: str) -> bool:
 
 
 def _agent(session, args):
-    from .cli import _keyboard_login
-    from .services import agents
+    from screens.cli import _keyboard_login
+    from deskapp.services import agents
 
     requested = getattr(args, "agent", None) or os.environ.get("DESK_AGENT")
     agent, _notice = agents.resolve_desk_agent(session, os_login=_keyboard_login(session), requested=requested)
@@ -165,10 +165,10 @@ def _payload(result, *, routing_note: str = "") -> dict:
 def _cmd_request(args) -> int:
     from models.engine import write_session
 
-    from .cli import _date_arg, _now, _required_db
-    from .cli_budget import open_existing
-    from .services import customers, extensions, settings_store
-    from .services.errors import InvalidInput, NotFound
+    from screens.cli import _date_arg, _now, _required_db
+    from screens.cli.budget import open_existing
+    from deskapp.services import customers, extensions, settings_store
+    from deskapp.services.errors import InvalidInput, NotFound
 
     url = _required_db(args, "deskapp extension request")
     until = _date_arg(args.until) if args.until else None
@@ -209,8 +209,8 @@ def _cmd_request(args) -> int:
 
 def _rebook_hint(session, agent, customer_id, now, policy) -> str:
     """How to name the rebooking on the command line, with the packages that qualify."""
-    from .formatting import date_de
-    from .services import extensions
+    from deskapp.formatting import date_de
+    from deskapp.services import extensions
 
     recent = extensions.draft(session, agent, customer_id, now=now, policy=policy).recent_packages
     if not recent:
@@ -223,10 +223,10 @@ def _rebook_hint(session, agent, customer_id, now, policy) -> str:
 def _cmd_decide(args) -> int:
     from models.engine import write_session
 
-    from .cli import _now, _required_db
-    from .cli_budget import open_existing
-    from .formatting import date_de
-    from .services import extensions, settings_store
+    from screens.cli import _now, _required_db
+    from screens.cli.budget import open_existing
+    from deskapp.formatting import date_de
+    from deskapp.services import extensions, settings_store
 
     url = _required_db(args, "deskapp extension decide")
     request_id = _int_arg(args.request, "--request")

@@ -1,4 +1,4 @@
-"""Command-line sub-commands for master data (registered by deskapp.cli).
+"""Command-line sub-commands for master data (registered by screens.cli).
 
 * ``deskapp customers import FILE [--format csv|json] [--dry-run] [--skip-invalid] [--json]``
 * ``deskapp customers export [--format csv|json] [FILE]``
@@ -52,7 +52,7 @@ PROGRESS_MIN_BYTES = 512 * 1024  # smaller files are done before a bar is worth 
 
 def register(sub) -> None:
     """Add this module's sub-commands to the top-level sub-parser action."""
-    from .cli import _Parser
+    from screens.cli import _Parser
 
     customers = sub.add_parser("customers", help="Kundenstamm importieren und exportieren", epilog=EPILOG)
     actions = customers.add_subparsers(dest="customers_command", metavar="AKTION", parser_class=_Parser,
@@ -130,8 +130,8 @@ def _common(parser) -> None:
 
 def _agent(session, args):
     """The agent at the keyboard, as the desk resolves it."""
-    from .cli import _os_login
-    from .services import agents
+    from screens.cli import _os_login
+    from deskapp.services import agents
 
     requested = getattr(args, "agent", None) or os.environ.get("DESK_AGENT")
     agent, _notice = agents.resolve_desk_agent(session, os_login=_os_login(), requested=requested)
@@ -139,7 +139,7 @@ def _agent(session, args):
 
 
 def _read_input(path_text: str) -> bytes:
-    from .services.errors import InvalidInput
+    from deskapp.services.errors import InvalidInput
 
     path = Path(path_text).expanduser()
     if not path.exists():
@@ -202,11 +202,11 @@ class _Bar:
 def _cmd_import(args) -> int:
     from models.engine import read_session, write_session
 
-    from .cli import _now, _required_db
-    from .cli_budget import open_existing
-    from .rules.customer_file import guess_format
-    from .services import customer_import, settings_store
-    from .services.customer_import import ImportRejected
+    from screens.cli import _now, _required_db
+    from screens.cli.budget import open_existing
+    from deskapp.rules.customer_file import guess_format
+    from deskapp.services import customer_import, settings_store
+    from deskapp.services.customer_import import ImportRejected
 
     url = _required_db(args, "deskapp customers import")
     data = _read_input(args.file)  # a missing file is refused before the database is touched
@@ -262,10 +262,10 @@ def _cmd_import(args) -> int:
 def _cmd_export(args) -> int:
     from models.engine import read_session
 
-    from .cli import _required_db
-    from .cli_budget import open_existing
-    from .services import customer_import
-    from .services.errors import InvalidInput
+    from screens.cli import _required_db
+    from screens.cli.budget import open_existing
+    from deskapp.services import customer_import
+    from deskapp.services.errors import InvalidInput
 
     url = _required_db(args, "deskapp customers export")
     fmt = (args.format or ("json" if args.file and args.file.lower().endswith(".json") else "csv")).lower()
@@ -293,8 +293,8 @@ def _cmd_export(args) -> int:
 
 
 def _price_arg(raw: str):
-    from .rules.customer_file import parse_amount
-    from .services.errors import InvalidInput
+    from deskapp.rules.customer_file import parse_amount
+    from deskapp.services.errors import InvalidInput
 
     amount = parse_amount(raw)
     if amount is None:
@@ -303,8 +303,8 @@ def _price_arg(raw: str):
 
 
 def _hours_arg(raw: str) -> int:
-    from .rules.timeinput import parse_minutes
-    from .services.errors import InvalidInput
+    from deskapp.rules.timeinput import parse_minutes
+    from deskapp.services.errors import InvalidInput
 
     try:
         return parse_minutes(raw, bare="hours")
@@ -316,11 +316,11 @@ def _cmd_package_book(args) -> int:
     """A shop booking: as the ``system`` agent, in one transaction, once per reference."""
     from models.engine import write_session
 
-    from .cli import _date_arg, _now, _required_db
-    from .database import open_database
-    from .formatting import date_de, hours_label, money
-    from .services import agents, customers, settings_store, shop
-    from .services.errors import InvalidInput, NotFound
+    from screens.cli import _date_arg, _now, _required_db
+    from deskapp.database import open_database
+    from deskapp.formatting import date_de, hours_label, money
+    from deskapp.services import agents, customers, settings_store, shop
+    from deskapp.services.errors import InvalidInput, NotFound
 
     url = _required_db(args, "deskapp package book")
     minutes = _hours_arg(args.hours)  # bad input is refused before the database is touched
@@ -374,11 +374,11 @@ def _cmd_package_book(args) -> int:
 def _cmd_ticket_new(args) -> int:
     from models.engine import write_session
 
-    from . import texts
-    from .cli import _now, _required_db
-    from .cli_budget import open_existing
-    from .services import customers, ticket_intake
-    from .services.errors import InvalidInput, NotFound
+    from deskapp import texts
+    from screens.cli import _now, _required_db
+    from screens.cli.budget import open_existing
+    from deskapp.services import customers, ticket_intake
+    from deskapp.services.errors import InvalidInput, NotFound
 
     url = _required_db(args, "deskapp ticket new")
     text = sys.stdin.read() if args.text == "-" else args.text

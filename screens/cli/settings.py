@@ -1,4 +1,4 @@
-"""Command-line sub-commands for the policy settings (registered by deskapp.cli).
+"""Command-line sub-commands for the policy settings (registered by screens.cli).
 
 * ``deskapp settings show [KEY] [--json]`` — every number of the rule book: value, default,
   what it means. Anyone who can open the database may read them.
@@ -21,8 +21,8 @@ SHOW_FOOTER = "* geändert gegenüber dem Standard. Ändern (Admins): deskapp se
 
 
 def register(sub) -> None:
-    from .cli import EPILOG, _Parser
-    from .cli_agents import _common
+    from screens.cli import EPILOG, _Parser
+    from screens.cli.agents import _common
 
     settings = sub.add_parser("settings", help="Richtlinien-Einstellungen ansehen und ändern", epilog=EPILOG)
     settings_sub = settings.add_subparsers(
@@ -43,8 +43,8 @@ def register(sub) -> None:
 def _cmd_show(args) -> int:
     from models.engine import read_session
 
-    from .cli_agents import open_existing
-    from .services import policy_admin
+    from screens.cli.agents import open_existing
+    from deskapp.services import policy_admin
 
     if args.key is not None:
         policy_admin.require_key(args.key)  # refused before the database opens
@@ -73,9 +73,9 @@ def _cmd_show(args) -> int:
 def _cmd_set(args) -> int:
     from models.engine import write_session
 
-    from .cli import _now
-    from .cli_agents import acting_agent, open_existing
-    from .services import policy_admin
+    from screens.cli import _now
+    from screens.cli.agents import acting_agent, open_existing
+    from deskapp.services import policy_admin
 
     policy_admin.parse_value(args.key, args.value)  # bad input is refused before the database opens
     engine = open_existing(args)

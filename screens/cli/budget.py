@@ -1,4 +1,4 @@
-"""Command-line sub-commands for the budget features (registered by deskapp.cli).
+"""Command-line sub-commands for the budget features (registered by screens.cli).
 
 * ``deskapp reminders run --db URL [--today DATUM] [--dry-run] [--json]`` — the 6-, 3- and
   1-month budget reminders (safe to run from cron every hour: idempotent).
@@ -45,7 +45,7 @@ def _db_arg(parser) -> None:
 
 def register(sub) -> None:
     """Add this module's sub-commands to the top-level sub-parser action."""
-    from .cli import EPILOG, _Parser
+    from screens.cli import EPILOG, _Parser
 
     reminders = sub.add_parser(
         "reminders", help="Budget-Erinnerungen 6, 3 und 1 Monat vor Ablauf verschicken", epilog=EPILOG
@@ -92,7 +92,7 @@ def open_existing(url_or_path: str):
     instead of created — a cron line with a typo must not leave an empty database behind."""
     from models.engine import normalize_url
 
-    from .database import DatabaseProblem, open_database, sqlite_path
+    from deskapp.database import DatabaseProblem, open_database, sqlite_path
 
     path = sqlite_path(normalize_url(url_or_path))
     if path is not None and not path.exists():
@@ -109,11 +109,11 @@ def _cmd_reminders_run(args) -> int:
 
     from models.engine import read_session
 
-    from .cli import _date_arg, _now, _required_db
-    from .formatting import date_de, hours_label, today_berlin
-    from .services import settings_store
-    from .services.errors import InvalidInput
-    from .services.reminders import count_label, per_stage_label, run_reminders, stage_label
+    from screens.cli import _date_arg, _now, _required_db
+    from deskapp.formatting import date_de, hours_label, today_berlin
+    from deskapp.services import settings_store
+    from deskapp.services.errors import InvalidInput
+    from deskapp.services.reminders import count_label, per_stage_label, run_reminders, stage_label
 
     url = _required_db(args, "deskapp reminders run")
     now = _now()
@@ -160,9 +160,9 @@ def _cmd_mail_send(args) -> int:
 
     from models.engine import read_session
 
-    from .cli import _fail, _now, _required_db
-    from .services import mail, settings_store
-    from .settings import settings_file_path
+    from screens.cli import _fail, _now, _required_db
+    from deskapp.services import mail, settings_store
+    from deskapp.settings import settings_file_path
 
     url = _required_db(args, "deskapp mail send")
     config = mail.load_smtp_config()  # a bad setting is refused before the database is touched

@@ -18,9 +18,9 @@ from textual.binding import Binding
 from screens.messages import RemindersSent
 from screens.workers import WorkerNotices
 
-from .formatting import utcnow
-from .services.readmodels import AgentRef, TicketPage
-from .settings import Policy
+from deskapp.formatting import utcnow
+from deskapp.services.readmodels import AgentRef, TicketPage
+from deskapp.settings import Policy
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -206,7 +206,7 @@ class DeskApp(WorkerNotices, App):
 
     def _send_reminders(self) -> None:
         """The job; a failure raises and becomes the notice (screens.workers.WorkerNotices)."""
-        from .services.reminders import count_label, per_stage_label, run_reminders
+        from deskapp.services.reminders import count_label, per_stage_label, run_reminders
 
         report = run_reminders(self.engine, policy=self.policy, now=self.now())
         if report.sent:

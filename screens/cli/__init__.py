@@ -15,7 +15,7 @@ import os
 import sys
 from typing import Sequence
 
-from .services.errors import DeskError
+from deskapp.services.errors import DeskError
 
 EPILOG = (
     "Exit-Codes: 0 erledigt · 1 abgelehnt · 2 ungültige Eingabe · 3 Datenbankproblem · "
@@ -82,11 +82,11 @@ class _Parser(argparse.ArgumentParser):
 
 # Modules with more sub-commands (see build_parser).
 COMMAND_MODULES = (
-    "deskapp.cli_budget",
-    "deskapp.cli_extension",
-    "deskapp.cli_agents",
-    "deskapp.cli_settings",
-    "deskapp.cli_customers",
+    "screens.cli.budget",
+    "screens.cli.extension",
+    "screens.cli.agents",
+    "screens.cli.settings",
+    "screens.cli.customers",
 )
 
 
@@ -95,7 +95,7 @@ def _db_help(default: str) -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .settings import default_db_path
+    from deskapp.settings import default_db_path
 
     parser = _Parser(
         prog="deskapp",
@@ -211,7 +211,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _now():
-    from .formatting import utcnow
+    from deskapp.formatting import utcnow
 
     return utcnow()
 
@@ -219,13 +219,13 @@ def _now():
 def _cmd_db(args) -> int:
     from models import migrate
 
-    from .database import open_database
+    from deskapp.database import open_database
 
     engine = open_database(args.db, migrate_schema=False)
     before = migrate.current_revision(engine)
     applied = migrate.upgrade(engine)
     head = migrate.head_revision()
-    from .cli_agents import grant_group_privileges
+    from screens.cli.agents import grant_group_privileges
 
     grant_group_privileges(engine)  # PostgreSQL: tables a migration added get their grants
     if applied:
@@ -236,7 +236,7 @@ def _cmd_db(args) -> int:
 
 
 def _cmd_seed(args) -> int:
-    from .database import is_empty, open_database, wipe
+    from deskapp.database import is_empty, open_database, wipe
 
     engine = open_database(args.db)
     if not is_empty(engine):
@@ -281,11 +281,11 @@ def _seed_large(engine) -> None:
 
 
 def _cmd_demo(args) -> int:
-    from .database import open_database
-    from .settings import demo_db_path
+    from deskapp.database import open_database
+    from deskapp.settings import demo_db_path
 
     path = args.db or str(demo_db_path())
-    from .database import sqlite_path
+    from deskapp.database import sqlite_path
     from models.engine import normalize_url
 
     file = sqlite_path(normalize_url(path))
@@ -304,8 +304,8 @@ def _cmd_demo(args) -> int:
 
 
 def _cmd_desk(args) -> int:
-    from . import quickstart
-    from .settings import desk_db_target
+    from deskapp import quickstart
+    from deskapp.settings import desk_db_target
 
     target = desk_db_target(args.db)
     requested = args.agent or os.environ.get("DESK_AGENT")
@@ -314,15 +314,15 @@ def _cmd_desk(args) -> int:
     quick = quickstart.prepare(target, os_login=_os_login(), requested=requested)
     if quick is not None:
         return _run_quick(target, quick)
-    from .database import open_database
+    from deskapp.database import open_database
 
     engine = open_database(target)
     return _run_desk(engine, requested=requested)
 
 
 def _run_quick(target: str, quick) -> int:
-    from .app import DeskApp
-    from .settings import Policy
+    from screens.app import DeskApp
+    from deskapp.settings import Policy
 
     def engine_factory():
         # Runs in the first worker, after the first frame; quickstart saw the schema at head.
@@ -344,7 +344,7 @@ def _run_quick(target: str, quick) -> int:
 
 
 def _required_db(args, command: str) -> str:
-    from .services.errors import InvalidInput
+    from deskapp.services.errors import InvalidInput
 
     if not getattr(args, "db", None):
         raise InvalidInput(MSG_NEEDS_DB.format(command=command))
@@ -353,9 +353,9 @@ def _required_db(args, command: str) -> str:
 
 def _amount_arg(raw: str):
     """The ``--amount`` as Decimal, or ``InvalidInput`` (sign, exponent, NaN, >2 decimals)."""
-    from .rules.inputs import InputError, parse_money
-    from .services import orders
-    from .services.errors import InvalidInput
+    from deskapp.rules.inputs import InputError, parse_money
+    from deskapp.services import orders
+    from deskapp.services.errors import InvalidInput
 
     try:
         amount = parse_money(raw)
@@ -366,8 +366,8 @@ def _amount_arg(raw: str):
 
 def _date_arg(raw: str) -> dt.date:
     """``TT.MM.JJ``, ``TT.MM.JJJJ`` or ``JJJJ-MM-TT``, or ``InvalidInput``."""
-    from .rules.inputs import InputError, parse_date
-    from .services.errors import InvalidInput
+    from deskapp.rules.inputs import InputError, parse_date
+    from deskapp.services.errors import InvalidInput
 
     try:
         return parse_date(raw, allow_iso=True)
@@ -384,11 +384,11 @@ def _cmd_order(args) -> int:
     from models.engine import write_session
     from models.tables import Order
 
-    from .database import open_database
-    from .formatting import money
-    from .services import agents, customers, orders, settings_store
-    from .services.errors import InvalidInput, NotFound
-    from .services.registry import registry_from_settings
+    from deskapp.database import open_database
+    from deskapp.formatting import money
+    from deskapp.services import agents, customers, orders, settings_store
+    from deskapp.services.errors import InvalidInput, NotFound
+    from deskapp.services.registry import registry_from_settings
 
     url = _required_db(args, "deskapp order")
     amount = _amount_arg(args.amount)  # bad input is refused before the database is touched
@@ -458,10 +458,10 @@ def _cmd_orders_settle(args) -> int:
     """Mark orders invoiced and paid (as the ``system`` agent, like the billing run)."""
     from models.engine import write_session
 
-    from .database import open_database
-    from .formatting import date_de, money
-    from .services import agents, customers, orders
-    from .services.errors import InvalidInput, NotFound
+    from deskapp.database import open_database
+    from deskapp.formatting import date_de, money
+    from deskapp.services import agents, customers, orders
+    from deskapp.services.errors import InvalidInput, NotFound
 
     url = _required_db(args, "deskapp orders settle")
     if args.customer and args.order is not None:
@@ -511,7 +511,7 @@ def _os_login() -> str:
 
 def _keyboard_login(session) -> str:
     """Who is at the keyboard: on PostgreSQL the database role, on SQLite the OS login."""
-    from .services import db_roles
+    from deskapp.services import db_roles
 
     if db_roles.is_postgres(session):
         return db_roles.session_role(session)
@@ -521,11 +521,11 @@ def _keyboard_login(session) -> str:
 def _run_desk(engine, *, requested: str | None) -> int:
     from models.engine import read_session
 
-    from .services import agents, settings_store
-    from .app import DeskApp
+    from deskapp.services import agents, settings_store
+    from screens.app import DeskApp
 
     with read_session(engine) as session:
-        from .cli_agents import require_agents
+        from screens.cli.agents import require_agents
 
         require_agents(session, engine)  # a database without agents: say how to set it up
         agent, notice = agents.resolve_desk_agent(session, os_login=_keyboard_login(session), requested=requested)
@@ -536,6 +536,3 @@ def _run_desk(engine, *, requested: str | None) -> int:
     _DESK_RAN = True
     return app.return_code or 0
 
-
-if __name__ == "__main__":
-    entry()

@@ -1,4 +1,4 @@
-"""Command-line sub-commands for setting up a desk and managing its agents (registered by deskapp.cli).
+"""Command-line sub-commands for setting up a desk and managing its agents (registered by screens.cli).
 
 * ``deskapp init [--db URL] [--name NAME] [--json]`` — create or upgrade the schema, record
   the URL in the settings file, make the login at the keyboard the first admin (only
@@ -7,7 +7,7 @@
   keyboard, who must be an active admin for every change (the service checks).
 
 Who is at the keyboard: on SQLite the OS login of the real user id, on PostgreSQL the
-database role the connection authenticated as (``deskapp.cli._keyboard_login``).
+database role the connection authenticated as (``screens.cli._keyboard_login``).
 Imports stay inside the handlers: the desk's start-up builds this parser too.
 """
 
@@ -44,7 +44,7 @@ ACTIVE_LABEL = {True: "aktiv", False: "deaktiviert"}
 
 def register(sub) -> None:
     """Add this module's sub-commands to the top-level sub-parser action."""
-    from .cli import EPILOG, _Parser
+    from screens.cli import EPILOG, _Parser
 
     init = sub.add_parser(
         "init",
@@ -97,7 +97,7 @@ def register(sub) -> None:
 
 
 def _roles_help() -> str:
-    from .services.agent_admin import ASSIGNABLE_ROLES
+    from deskapp.services.agent_admin import ASSIGNABLE_ROLES
 
     return "Rollen, durch Komma getrennt: " + ", ".join(ASSIGNABLE_ROLES)
 
@@ -121,7 +121,7 @@ def shown_target(url: str) -> str:
     """The database as the user types it after ``--db`` (a file path, or the URL without password)."""
     from sqlalchemy.engine import make_url
 
-    from .database import sqlite_path
+    from deskapp.database import sqlite_path
 
     path = sqlite_path(url)
     if path is not None:
@@ -131,8 +131,8 @@ def shown_target(url: str) -> str:
 
 def require_agents(session, engine) -> None:
     """``UnknownAgent`` saying exactly what to run, on a database without agents."""
-    from .services.agent_admin import has_agents
-    from .services.errors import UnknownAgent
+    from deskapp.services.agent_admin import has_agents
+    from deskapp.services.errors import UnknownAgent
 
     if not has_agents(session):
         raise UnknownAgent(MSG_NO_AGENTS.format(target=shown_target(str(engine.url.render_as_string(False)))))
@@ -142,7 +142,7 @@ def grant_group_privileges(engine) -> str | None:
     """PostgreSQL: the agents' group role exists and holds the desk's privileges (None on SQLite)."""
     from models.engine import write_session
 
-    from .services import db_roles
+    from deskapp.services import db_roles
 
     if engine.dialect.name != "postgresql":
         return None
@@ -154,8 +154,8 @@ def open_existing(args):
     """The engine of the command's database (``--db``, settings file, default); it must exist."""
     from models.engine import normalize_url
 
-    from .database import DatabaseProblem, open_database, sqlite_path
-    from .settings import desk_db_target
+    from deskapp.database import DatabaseProblem, open_database, sqlite_path
+    from deskapp.settings import desk_db_target
 
     target = normalize_url(desk_db_target(getattr(args, "db", None)))
     path = sqlite_path(target)
@@ -168,8 +168,8 @@ def acting_agent(session, args, engine):
     """The agent at the keyboard (``--agent`` only on a demo database)."""
     import os
 
-    from .cli import _keyboard_login
-    from .services import agents
+    from screens.cli import _keyboard_login
+    from deskapp.services import agents
 
     require_agents(session, engine)
     requested = getattr(args, "agent", None) or os.environ.get("DESK_AGENT")
@@ -178,7 +178,7 @@ def acting_agent(session, args, engine):
 
 
 def _now():
-    from .cli import _now as now
+    from screens.cli import _now as now
 
     return now()
 
@@ -192,7 +192,7 @@ def _print_json(payload) -> None:
 
 def _default_name(login: str, session) -> str:
     """The display name offered: the OS account's full name on SQLite, else the login."""
-    from .services import db_roles
+    from deskapp.services import db_roles
 
     if db_roles.is_postgres(session):
         return login
@@ -220,10 +220,10 @@ def _cmd_init(args) -> int:
     from models import migrate
     from models.engine import normalize_url, read_session, write_session
 
-    from .cli import _keyboard_login
-    from .database import open_database
-    from .services import agent_admin
-    from .settings import desk_db_target, settings_file_path, write_db_url
+    from screens.cli import _keyboard_login
+    from deskapp.database import open_database
+    from deskapp.services import agent_admin
+    from deskapp.settings import desk_db_target, settings_file_path, write_db_url
 
     target = normalize_url(desk_db_target(getattr(args, "db", None)))
     name = agent_admin.validate_display_name(args.name) if args.name is not None else None
@@ -243,7 +243,7 @@ def _cmd_init(args) -> int:
             agent_admin.validate_login(login)  # refuse before asking anything
             name = name or _ask_name(login, default)
             with write_session(engine) as session:
-                from .services import db_roles
+                from deskapp.services import db_roles
 
                 group = db_roles.ensure_group(session)
                 result = agent_admin.initialise(session, login=login, display_name=name, now=_now())
@@ -302,7 +302,7 @@ def _with_agent(args, work):
 def _cmd_list(args) -> int:
     from models.engine import read_session
 
-    from .services import agent_admin
+    from deskapp.services import agent_admin
 
     engine = open_existing(args)
     try:
@@ -330,7 +330,7 @@ def _report(args, change, text: str) -> int:
 
 
 def _cmd_add(args) -> int:
-    from .services import agent_admin
+    from deskapp.services import agent_admin
 
     view = _with_agent(args, lambda session, actor: agent_admin.add_agent(
         session, actor, login=args.login, display_name=args.name, roles=[args.roles], email=args.email,
@@ -341,7 +341,7 @@ def _cmd_add(args) -> int:
 
 
 def _cmd_roles(args) -> int:
-    from .services import agent_admin
+    from deskapp.services import agent_admin
 
     change = _with_agent(args, lambda session, actor: agent_admin.set_roles(
         session, actor, login=args.login, roles=args.roles, now=_now()
@@ -351,7 +351,7 @@ def _cmd_roles(args) -> int:
 
 
 def _cmd_deactivate(args) -> int:
-    from .services import agent_admin
+    from deskapp.services import agent_admin
 
     change = _with_agent(args, lambda session, actor: agent_admin.deactivate(
         session, actor, login=args.login, now=_now()
@@ -361,7 +361,7 @@ def _cmd_deactivate(args) -> int:
 
 
 def _cmd_activate(args) -> int:
-    from .services import agent_admin
+    from deskapp.services import agent_admin
 
     change = _with_agent(args, lambda session, actor: agent_admin.activate(
         session, actor, login=args.login, now=_now()
