@@ -24,8 +24,8 @@ from deskapp.formatting import date_de, hhmm, hours_label, money
 from deskapp.rules.budget import deadline_on_expiry, validity_end
 from deskapp.rules.timeinput import parse_hours, parse_minutes
 from deskapp.services import budget
-from deskapp.services.errors import DeskError, InvalidInput
 from deskapp.services.budget import PackageView, TaskView
+from deskapp.services.errors import DeskError, InvalidInput
 
 from .order_dialogs import MSG_DATE, FieldError, FormDialog, parse_date_de, parse_limit
 

@@ -24,8 +24,8 @@ from textual.worker import Worker, WorkerState
 from deskapp import texts
 from deskapp.formatting import date_de, hhmm, hours_label, today_berlin
 from deskapp.services import budget
-from deskapp.services.errors import DeskError
 from deskapp.services.budget import TaskView
+from deskapp.services.errors import DeskError
 from models.enums import TaskStatus
 
 from .budget_dialogs import LogTimeDialog, TaskDialog, announce_time

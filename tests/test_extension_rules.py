@@ -14,8 +14,8 @@ from decimal import Decimal
 import pytest
 
 from deskapp.rules import extension as rules
-from deskapp.services.extensions import ExtensionDraft, ExtensionTarget, NewPackage, preview
 from deskapp.services.budget import PackageView, TaskView
+from deskapp.services.extensions import ExtensionDraft, ExtensionTarget, NewPackage, preview
 from deskapp.settings import Policy
 
 POLICY = Policy()
