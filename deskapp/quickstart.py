@@ -9,7 +9,7 @@ right after the first frame, and every later read goes through the services.
 
 Anything out of the ordinary (a server database, a schema that needs an upgrade, an
 agent that cannot be resolved) returns ``None``, and the desk takes the full start path,
-which owns every error message. ``tests/test_quickstart.py`` checks that what this
+which owns every error message. ``tests/ui/test_quickstart.py`` checks that what this
 module returns equals what the services return, so the two cannot drift apart.
 
 Standard library plus ``readmodels``/``settings`` only: no SQLAlchemy, no pendulum.

@@ -1,4 +1,4 @@
-"""Policy settings: every number of DOMAIN.md, with its default.
+"""Policy settings: every number of the rule book (docs/rules.md#settings), with its default.
 
 The defaults live here; a database row in ``policy_setting`` overrides one by key.
 Nothing else in the code spells these numbers.

@@ -39,7 +39,7 @@ FLAG = {
     "workaround": "Deadline auf Budgetverfall",
 }
 
-# The workaround spelled out, on a task row and in the task form (DOMAIN.md "Hour budgets").
+# The workaround spelled out, on a task row and in the task form (docs/rules.md#budget-workaround).
 WORKAROUND_HINT = "Deadline liegt auf dem Budgetablauf – braucht eine genehmigte Verlängerung"
 
 # Task states (models.enums.TaskStatus).

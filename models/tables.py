@@ -1,4 +1,4 @@
-"""The desk's tables (all of DOMAIN.md, not only the inbox).
+"""The desk's tables (all of docs/rules.md, not only the inbox).
 
 Conventions: money is ``Money`` (Decimal EUR, whole cents stored), durations are whole
 minutes (``*_minutes``), timestamps are ``UTCDateTime`` (aware UTC), calendar days are

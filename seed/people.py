@@ -1,4 +1,4 @@
-"""The agents of DOMAIN.md ("People and roles") and the built-in system agent."""
+"""The agents of docs/rules.md#roles and the built-in system agent (docs/rules.md#system-agent)."""
 
 from __future__ import annotations
 

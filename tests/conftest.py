@@ -92,7 +92,7 @@ def now():
 
 @pytest.fixture
 def people(engine):
-    """The roster of DOMAIN.md as AgentRefs, keyed by login."""
+    """The roster of docs/rules.md#roles as AgentRefs, keyed by login."""
     from seed.people import create_roster
 
     with write_session(engine) as session:

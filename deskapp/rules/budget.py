@@ -1,4 +1,4 @@
-"""Hour-budget arithmetic (DOMAIN.md, "Hour budgets"). Pure: no database, no UI.
+"""Hour-budget arithmetic (docs/rules.md#budget). Pure: no database, no UI.
 
 Minutes are integers throughout. A package's ``valid_until`` is the last valid day.
 Invariant for every package: used + blocked + remaining == booked, where the remaining

@@ -1,4 +1,4 @@
-"""Extension-request policy (DOMAIN.md, "Extension requests"). Pure: no database, no UI.
+"""Extension-request policy (docs/rules.md#extension). Pure: no database, no UI.
 
 - under ``rebooking_threshold_minutes`` of remaining budget the customer must rebook
   first; exactly the threshold (20:00) needs no rebooking;
@@ -57,7 +57,7 @@ def admin_message(
     proposal: dt.date,
     rebooking: bool,
 ) -> str:
-    """The admin-channel post, in the template of DOMAIN.md.
+    """The admin-channel post, in the template of docs/rules.md#ext-admin-post.
 
     Without an addressee (approver and deputy both absent) the first line carries no
     ``@Name`` — the request waits in the admin channel for whoever returns first.

@@ -1,5 +1,6 @@
 """What agents and the command line type, turned into values: dates, euro amounts, durations.
 
+The rule book's conventions: docs/rules.md#dates, docs/rules.md#money, docs/rules.md#minutes.
 One set of parsers for the dialogs and the CLI alike. Pure: no database, no UI. Every
 refusal is an ``InputError`` whose ``message`` is a German sentence fit to show next to
 the field (a caller may show its own, field-specific sentence instead).

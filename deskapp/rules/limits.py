@@ -1,4 +1,4 @@
-"""Credit-limit rules for real-time orders (DOMAIN.md, "Credit limit for real-time orders").
+"""Credit-limit rules for real-time orders (docs/rules.md#held-conspicuous, #held-overdue).
 
 Pure: no database, no UI. Which held orders are conspicuous (reason codes; the German
 sentences live in ``deskapp.texts``), and how old a held order is in working time
@@ -17,7 +17,7 @@ from ..settings import TIMEZONE, Policy
 BERLIN = pendulum.timezone(TIMEZONE)
 CENT = Decimal("0.01")
 
-# Reason codes, in the order DOMAIN.md names the rules.
+# Reason codes, in the order docs/rules.md#held-conspicuous names the rules.
 OVER_LIMIT = "over_limit"
 MANY_ORDERS = "many_orders"
 YOUNG_CUSTOMER = "young_customer"

@@ -1,4 +1,4 @@
-"""Which budget reminder is due (DOMAIN.md, "Reminders"). Pure: no database, no UI.
+"""Which budget reminder is due (docs/rules.md#budget-reminders). Pure: no database, no UI.
 
 A package's stages are months before its ``valid_until`` (6, 3, 1 by default). Stage ``m``
 is due from ``add_months(valid_until, -m)`` up to and including ``valid_until``; when

@@ -1,4 +1,4 @@
-"""Managing the desk's agents (DOMAIN.md "People and roles", "Running the desk for real").
+"""Managing the desk's agents (docs/rules.md#roles, docs/rules.md#setup-agents).
 
 Admins add agents, change their roles, deactivate and reactivate them. Agents are never
 deleted (the audit log names them); the last active admin can be neither deactivated nor

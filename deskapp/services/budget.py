@@ -1,4 +1,4 @@
-"""Hour budgets in the database (DOMAIN.md, "Hour budgets").
+"""Hour budgets in the database (docs/rules.md#budget).
 
 Loading a customer's budget state, booking hour packages, tasks that block budget, and
 time logging that draws from the package expiring first. The arithmetic itself is in
@@ -196,7 +196,7 @@ def workaround_expiry(
     *,
     expiries: list[dt.date] | None = None,
 ) -> dt.date | None:
-    """The expiry date a task deadline sits on (the workaround of DOMAIN.md), or None."""
+    """The expiry date a task deadline sits on (the workaround, docs/rules.md#budget-workaround), or None."""
     if deadline is None:
         return None
     if expiries is None:

@@ -1,4 +1,4 @@
-"""The customer card (Visitenkarte, DOMAIN.md "Customers and the customer card").
+"""The customer card (Visitenkarte, docs/rules.md#customer-card).
 
 One read: master data, credit limit against exposure, the hour budget, the booking
 history, open tickets and tasks (with the workaround flag), recent orders, the message

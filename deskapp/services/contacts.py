@@ -1,4 +1,4 @@
-"""A customer's contact e-mail addresses (one or more; DOMAIN.md "Running the desk for real").
+"""A customer's contact e-mail addresses (one or more; docs/rules.md#setup-customers).
 
 The list lives in ``customer_email`` in the billing system's order; ``customer.email``
 mirrors the first address for the readers that show one. Incoming mail is matched on the

@@ -1,6 +1,6 @@
 """Customers from the billing system: import (upsert by customer number) and export.
 
-DOMAIN.md "Running the desk for real": the UUID is kept when given and made when not; a
+docs/rules.md#setup-customers: the UUID is kept when given and made when not; a
 new customer gets the default credit limit unless the row sets one; a limit changed by
 the import is recorded like any limit change, with the reason "Import". A file is
 applied all-or-nothing: any invalid row and nothing is written (``ImportRejected`` lists
@@ -44,7 +44,7 @@ from .orders import validate_limit
 from .readmodels import AgentRef
 
 IMPORT_ROLES = frozenset({Role.CONTRACT, Role.ADMIN})
-IMPORT_REASON = "Import"  # the credit-limit change's reason (DOMAIN.md)
+IMPORT_REASON = "Import"  # the credit-limit change's reason (docs/rules.md#setup-customers)
 CHUNK = 500  # rows per IN (…) lookup
 WRITE_CHUNK = 2_000  # rows per executemany while a progress bar is shown
 # Numbers the desk hands out itself (customers.create_customer): K-10001, K-10002, …

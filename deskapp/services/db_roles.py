@@ -1,6 +1,6 @@
 """PostgreSQL: each agent is a login role inside one group role holding the desk's privileges.
 
-DOMAIN.md: on PostgreSQL the agent at the keyboard is the database role the connection
+docs/rules.md#agent-postgres: on PostgreSQL the agent at the keyboard is the database role the connection
 authenticated as, never an OS login or an environment variable. So every agent is a
 ``LOGIN`` role without a password (the server's ``pg_hba.conf`` decides how it proves who
 it is: peer, scram, certificates), member of the desk's group role. The group holds just

@@ -1,5 +1,5 @@
-"""Budget extension requests (DOMAIN.md, "Extension requests", and the approver rules of
-"People and roles").
+"""Budget extension requests (docs/rules.md#extension, and the approver rules,
+docs/rules.md#approvers).
 
 An agent files a request for one package, or for all remaining budget expiring on the
 same date; it becomes a ticket in the admin channel addressed to the approver, or to the
@@ -10,9 +10,11 @@ request decides, a second decider gets a ``Conflict`` naming who was first. Appr
 applies the new validity, writes the customer file, logs and queues the customer's
 e-mail and resolves the ticket in the same transaction as everything else.
 
-**Decision:** when the approver files a request themself, it is routed to the deputy,
-and the deputy may decide it on any day (the approver may not decide their own request).
-**Decision:** one budget has at most one waiting request at a time.
+**Decision** (docs/rules.md#approvers): when the approver files a request themself, it is
+routed to the deputy, and the deputy may decide it on any day (the approver may not
+decide their own request).
+**Decision** (docs/rules.md#ext-one-waiting): one budget has at most one waiting request
+at a time.
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ from .errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from .readmodels import AgentRef
 from .versioning import bump
 
-# Who may file a request (DOMAIN.md: agents request budget extensions).
+# Who may file a request (docs/rules.md#roles: agents request budget extensions).
 REQUEST_ROLES = frozenset({Role.SUPPORT, Role.CONTRACT, Role.ADMIN})
 MAX_REASON = 2000
 

@@ -1,4 +1,4 @@
-"""Real-time orders against the credit limit (DOMAIN.md, "Credit limit for real-time orders").
+"""Real-time orders against the credit limit (docs/rules.md#credit-limit).
 
 An order within the limit is executed at once through the registry; one over the limit
 is held with a process number and lands in contract processing; a registry failure
@@ -44,7 +44,7 @@ MAX_AMOUNT = Decimal("9999999.99")
 MAX_ITEM = 255
 CONSPICUOUS_FLAG = "conspicuous"
 SETTLE_ROLES = frozenset({Role.CONTRACT, Role.ADMIN, Role.SYSTEM})
-# Who releases or rejects held orders and changes credit limits (DOMAIN.md, roles).
+# Who releases or rejects held orders and changes credit limits (docs/rules.md#roles).
 CONTRACT_ROLES = frozenset({Role.CONTRACT, Role.ADMIN})
 MAX_REASON = 2_000
 DECISION_ACTIONS = {"order.release": "release", "order.reject": "reject"}
@@ -315,7 +315,7 @@ def _conspicuous(
 def conspicuous_reasons(
     session: Session, customer: Customer, *, over: Decimal, limit: Decimal, now: dt.datetime, policy: Policy
 ) -> tuple[str, ...]:
-    """Why a held order is conspicuous (DOMAIN.md), in German; empty when it is not.
+    """Why a held order is conspicuous (docs/rules.md#held-conspicuous), in German; empty when it is not.
 
     Call after the order is flushed: it counts among the recent orders.
     """

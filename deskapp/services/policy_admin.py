@@ -1,4 +1,4 @@
-"""The policy settings as agents see and admins change them (DOMAIN.md "Policy settings").
+"""The policy settings as agents see and admins change them (docs/rules.md#setup-settings).
 
 Every number of the rule book is a field of ``deskapp.settings.Policy`` with its default;
 a row in ``policy_setting`` overrides it. Everyone may read them; admins change them, one

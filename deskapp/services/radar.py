@@ -1,4 +1,4 @@
-"""The budget radar: customers whose valid budget runs out soon (DOMAIN.md "Hour budgets").
+"""The budget radar: customers whose valid budget runs out soon (docs/rules.md#budget-radar).
 
 The list an agent works before the extension requests arrive: every customer with
 unblocked budget left in a package that expires within the horizon, the nearest expiry

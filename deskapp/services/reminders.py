@@ -1,4 +1,4 @@
-"""Budget reminders (DOMAIN.md, "Hour budgets" → Reminders): the 6-, 3- and 1-month mails.
+"""Budget reminders (docs/rules.md#budget-reminders): the 6-, 3- and 1-month mails.
 
 ``run_reminders`` is the job (``deskapp reminders run``, the palette, cron every hour):
 
@@ -15,8 +15,9 @@
   the backstop (an ``IntegrityError`` rolls back that package's savepoint and skips it).
   A crash leaves either the whole reminder or nothing.
 
-**Decision — extensions.** DOMAIN.md says "one reminder per package and stage, ever",
-and ``reminder_sent`` is keyed by package and stage only. When an extension moves a
+**Decision — extensions** (docs/rules.md#reminder-after-extension). The rule book says
+"one reminder per package and stage, ever" (docs/rules.md#budget-reminders), and
+``reminder_sent`` is keyed by package and stage only. When an extension moves a
 package's ``valid_until`` on, the stages are computed against the new date, but a stage
 is never sent twice and never after a later (smaller) stage of the same package: a
 package reminded 3 months before its old date gets, after a 2-month extension, only the

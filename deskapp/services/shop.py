@@ -1,4 +1,4 @@
-"""Hour packages bought in the shop (DOMAIN.md "Running the desk for real").
+"""Hour packages bought in the shop (docs/rules.md#setup-packages).
 
 They arrive like orders, as the ``system`` agent, with the shop's booking reference; the
 same reference twice books once (the shop may retry). The booking itself is

@@ -1,4 +1,4 @@
-"""A ticket opened by hand (DOMAIN.md "Tickets and the inbox": a phone call, a walk-in).
+"""A ticket opened by hand (docs/rules.md#ticket-manual: a phone call, a walk-in).
 
 Queue, customer (or none), priority, subject and text, recorded as the agent's: the
 ticket's "created" event and the audit entry name them. The row itself is made by

@@ -211,7 +211,7 @@ def _key_tuple(key: PageKey):
 
 
 def oldest_first(filt: TicketFilter) -> bool:
-    """The contract queue shows the oldest first (DOMAIN.md: held orders are about speed)."""
+    """The contract queue shows the oldest first (docs/rules.md#held-age: held orders are about speed)."""
     return filt.view is None and filt.queue == Queue.CONTRACT
 
 

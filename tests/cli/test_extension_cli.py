@@ -273,8 +273,8 @@ def test_unknown_request(db_url, engine, people, ivo, capsys):
 
 
 def _os_login_is_sqlite_only(db_url: str) -> None:
-    # On PostgreSQL the database role decides, not the OS login (DOMAIN.md); the same
-    # rules with real login roles: tests/test_agent_admin.py (test_pg_the_role_decides_*).
+    # On PostgreSQL the database role decides, not the OS login (docs/rules.md#agent-postgres);
+    # the same rules with real login roles: tests/services/test_agent_admin.py (test_pg_the_role_decides_*).
     if db_url.startswith("postgresql"):
         pytest.skip("PostgreSQL: the agent is the database role, tested in test_agent_admin.py")
 

@@ -1,4 +1,4 @@
-"""Real-time orders under load (DOMAIN.md, "Credit limit for real-time orders").
+"""Real-time orders under load (docs/rules.md#credit-limit).
 
 (a) Process numbers stay unique, sequential per year and never reused while several OS
     processes ("spawn", each with its own engine from the URL) place over-limit orders at

@@ -1,4 +1,4 @@
-"""Managing agents (DOMAIN.md "People and roles", "Running the desk for real"), SQLite and PostgreSQL.
+"""Managing agents (docs/rules.md#roles, #setup-agents), SQLite and PostgreSQL.
 
 Never deleted, the last active admin protected, a deactivated agent can neither start the
 desk nor be assigned, non-admins refused in the service, every change audited, bad input

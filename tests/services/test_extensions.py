@@ -1,4 +1,4 @@
-"""Extension requests in the database (DOMAIN.md "Extension requests", "People and roles").
+"""Extension requests in the database (docs/rules.md#extension, #approvers).
 
 Filing (request row + admin-channel ticket), routing to the approver or the deputy,
 who may decide, approval and rejection with everything they write, decided once, and a

@@ -1,4 +1,4 @@
-"""Budget reminders (DOMAIN.md, "Reminders"), on SQLite and PostgreSQL.
+"""Budget reminders (docs/rules.md#budget-reminders), on SQLite and PostgreSQL.
 
 6, 3 and 1 month before a package expires; only the latest due stage; nothing after
 expiry or for a package without valid unblocked remainder; one per package and stage,

@@ -1,4 +1,4 @@
-"""Policy settings (DOMAIN.md "Running the desk for real"): everyone sees them, admins change them.
+"""Policy settings (docs/rules.md#setup-settings): everyone sees them, admins change them.
 
 Service and command line, SQLite and PostgreSQL: value, default and meaning of every
 setting; checked values; a clear German refusal with nothing written; old → new audited.

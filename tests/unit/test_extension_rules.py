@@ -1,4 +1,4 @@
-"""Extension-request policy without a database: DOMAIN.md "Extension requests".
+"""Extension-request policy without a database: docs/rules.md#extension.
 
 The rules (deskapp.rules.extension) and the form's live check (extensions.preview, which
 takes no session) — the same check request_extension runs before it files anything.

@@ -3,10 +3,11 @@
 Revision ID: 0004
 Revises: 0003
 
-DOMAIN.md: every change is written to an append-only audit log, and agents are never
-deleted because the log names them. The agent table already carries ``active`` (0001),
-so deactivating an agent needs no new column. What the rule book asks of the log itself
-was only a convention of the code: any connection could rewrite history.
+docs/rules.md#audit-log: every change is written to an append-only audit log, and
+agents are never deleted because the log names them (docs/rules.md#setup-agents). The
+agent table already carries ``active`` (0001), so deactivating an agent needs no new
+column. What the rule book asks of the log itself was only a convention of the code: any
+connection could rewrite history.
 
 On PostgreSQL the agents' group role gets only INSERT and SELECT on ``audit_log``
 (``deskapp.services.db_roles``); these triggers add the same guard for every
