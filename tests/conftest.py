@@ -40,6 +40,14 @@ def _check_pg_answers() -> None:
         engine.dispose()
 
 
+@pytest.fixture(autouse=True)
+def _no_settings_file_of_the_machine(tmp_path_factory, monkeypatch):
+    """Tests never read the developer's own settings file (its database, its SMTP host):
+    each test starts with a settings path that does not exist; tests that need one set it."""
+    missing = tmp_path_factory.mktemp("settings") / "settings.toml"
+    monkeypatch.setenv("DESK_SETTINGS_FILE", str(missing))
+
+
 @pytest.fixture(scope="session")
 def pg_available():
     if not PG_URL:

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Sequence
 
+from .inputs import InputError, parse_date, parse_export_amount
 from .textcheck import control_problem, email_key, email_problem, has_control
 
 # (field, CSV header as exported, JSON key, required)
@@ -106,10 +107,6 @@ R_ID_TWICE = "ID {id} steht mehrfach in der Datei (Zeilen {lines})"
 
 # ``1500``, ``1500,5``, ``1.500,00``, ``1500.00`` (a point with 1–2 decimals is a decimal
 # point; with three digits after it, a thousands separator), optionally with a euro sign.
-_AMOUNT = re.compile(r"^(\d{1,3}(?:\.\d{3})+|\d+)(?:,(\d{1,2}))?$")
-_AMOUNT_POINT = re.compile(r"^(\d+)\.(\d{1,2})$")
-_DATE_DE = re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{4})$")
-_DATE_ISO = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
 _EMAIL_SPLIT = re.compile(r"[,;\s]+")
 
 
@@ -466,13 +463,10 @@ def _emails(raw, bad, *, json_types: bool, check_control: bool) -> tuple[str, ..
 
 def parse_amount(raw: str) -> Decimal | None:
     """German (``1.500,50``) or plain (``1500.50``) amount, a trailing € allowed; None if not one."""
-    value = raw.strip().removesuffix("€").strip().replace("\u00a0", "").replace(" ", "")
-    if match := _AMOUNT.match(value):
-        whole, cents = match.group(1).replace(".", ""), match.group(2) or "0"
-        return Decimal(f"{whole}.{cents}")
-    if match := _AMOUNT_POINT.match(value):
-        return Decimal(f"{match.group(1)}.{match.group(2)}")
-    return None
+    try:
+        return parse_export_amount(raw)
+    except InputError:
+        return None
 
 
 def _amount(raw, bad) -> Decimal | None:
@@ -497,14 +491,10 @@ def _amount(raw, bad) -> Decimal | None:
 def _date(raw, bad) -> dt.date | None:
     if raw is None or (isinstance(raw, str) and not raw.strip()):
         return None
-    value = raw.strip() if isinstance(raw, str) else None
-    match = (_DATE_DE.match(value) or _DATE_ISO.match(value)) if value is not None else None
-    if match:
-        parts = [int(x) for x in match.groups()]
-        day, month, year = parts if match.re is _DATE_DE else reversed(parts)
+    if isinstance(raw, str):
         try:
-            return dt.date(year, month, day)
-        except ValueError:
+            return parse_date(raw, allow_iso=True)
+        except InputError:
             pass
     bad("customer_since", R_DATE.format(value=str(raw)[:40]))
     return None

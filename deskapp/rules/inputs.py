@@ -96,6 +96,26 @@ def parse_money(text: str | None, *, allow_zero: bool = False) -> Decimal:
     return value
 
 
+# A spreadsheet's amount (the billing system's exports): thousands dots with a decimal
+# comma (1.500,50) or a plain decimal point (1500.50); a trailing € and spaces allowed.
+_MONEY_GROUPED = re.compile(r"^([0-9]{1,3}(?:\.[0-9]{3})+|[0-9]+)(?:,([0-9]{1,2}))?$")
+_MONEY_POINT = re.compile(r"^([0-9]+)\.([0-9]{1,2})$")
+
+
+def parse_export_amount(text: str | None) -> Decimal:
+    """An amount as German spreadsheets export it: ``1.500,50``, ``1500,5``, ``1500.50``,
+    ``750 €``. Unlike ``parse_money`` (typed by an agent), thousands dots are read as such."""
+    raw = (text or "").strip()
+    value = raw.removesuffix("€").strip().replace("\u00a0", "").replace(" ", "")
+    if match := _MONEY_GROUPED.match(value):
+        whole, cents = match.group(1).replace(".", ""), match.group(2) or "0"
+    elif match := _MONEY_POINT.match(value):
+        whole, cents = match.group(1), match.group(2)
+    else:
+        raise InputError(MSG_MONEY_FORMAT.format(text=raw[:40]))
+    return Decimal(f"{whole}.{cents.ljust(2, '0')}")
+
+
 # --------------------------------------------------------------------------- durations
 
 # Whole minutes, shown hh:mm. Bare numbers count minutes (time logged, estimates) or

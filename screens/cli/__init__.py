@@ -344,11 +344,14 @@ def _run_quick(target: str, quick) -> int:
 
 
 def _required_db(args, command: str) -> str:
+    """``--db``, else the database ``deskapp init`` recorded in the settings file."""
     from deskapp.services.errors import InvalidInput
+    from deskapp.settings import configured_db_url
 
-    if not getattr(args, "db", None):
+    url = getattr(args, "db", None) or configured_db_url()
+    if not url:
         raise InvalidInput(MSG_NEEDS_DB.format(command=command))
-    return args.db
+    return url
 
 
 def _amount_arg(raw: str):

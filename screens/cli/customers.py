@@ -293,23 +293,23 @@ def _cmd_export(args) -> int:
 
 
 def _price_arg(raw: str):
-    from deskapp.rules.customer_file import parse_amount
-    from deskapp.services.errors import InvalidInput
-
-    amount = parse_amount(raw)
-    if amount is None:
-        raise InvalidInput(MSG_PRICE)
-    return amount
-
-
-def _hours_arg(raw: str) -> int:
-    from deskapp.rules.timeinput import parse_minutes
+    from deskapp.rules.inputs import InputError, parse_money
     from deskapp.services.errors import InvalidInput
 
     try:
-        return parse_minutes(raw, bare="hours")
-    except ValueError as exc:
-        raise InvalidInput(str(exc.args[0])) from None
+        return parse_money(raw)
+    except InputError:
+        raise InvalidInput(MSG_PRICE, field="price") from None
+
+
+def _hours_arg(raw: str) -> int:
+    from deskapp.rules.inputs import InputError, parse_package_hours
+    from deskapp.services.errors import InvalidInput
+
+    try:
+        return parse_package_hours(raw)
+    except InputError as exc:
+        raise InvalidInput(exc.message, field="hours") from None
 
 
 def _cmd_package_book(args) -> int:
