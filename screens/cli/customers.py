@@ -18,6 +18,8 @@ import os
 import sys
 from pathlib import Path
 
+from .agents import acting_agent
+
 EPILOG = (
     "Exit-Codes: 0 erledigt · 1 abgelehnt · 2 ungültige Eingabe (nichts geschrieben) · 3 Datenbankproblem · "
     "4 Agent unbekannt/nicht erlaubt · 5 Konflikt"
@@ -128,16 +130,6 @@ def _common(parser) -> None:
     parser.add_argument("--json", action="store_true", help="Ergebnis als ein JSON-Objekt ausgeben")
 
 
-def _agent(session, args):
-    """The agent at the keyboard, as the desk resolves it."""
-    from screens.cli import _os_login
-    from deskapp.services import agents
-
-    requested = getattr(args, "agent", None) or os.environ.get("DESK_AGENT")
-    agent, _notice = agents.resolve_desk_agent(session, os_login=_os_login(), requested=requested)
-    return agent
-
-
 def _read_input(path_text: str) -> bytes:
     from deskapp.services.errors import InvalidInput
 
@@ -218,7 +210,7 @@ def _cmd_import(args) -> int:
     try:
         scope = read_session if args.dry_run else write_session
         with scope(engine) as session:
-            agent = _agent(session, args)
+            agent = acting_agent(session, args, engine)
             policy = settings_store.load_policy(session)
             try:
                 report = customer_import.import_customers(
@@ -388,7 +380,7 @@ def _cmd_ticket_new(args) -> int:
     now = _now()
     try:
         with write_session(engine) as session:
-            agent = _agent(session, args)
+            agent = acting_agent(session, args, engine)
             customer = None
             if args.customer:
                 try:

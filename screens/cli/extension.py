@@ -13,6 +13,8 @@ import argparse
 import json
 import os
 
+from .agents import acting_agent
+
 EPILOG = (
     "Exit-Codes: 0 erledigt · 1 abgelehnt · 2 ungültige Eingabe · 3 Datenbankproblem · "
     "4 Agent unbekannt/nicht erlaubt · 5 Konflikt (schon entschieden, inzwischen geändert)"
@@ -138,15 +140,6 @@ def _decision_arg(raw: str) -> bool:
     return approve
 
 
-def _agent(session, args):
-    from screens.cli import _keyboard_login
-    from deskapp.services import agents
-
-    requested = getattr(args, "agent", None) or os.environ.get("DESK_AGENT")
-    agent, _notice = agents.resolve_desk_agent(session, os_login=_keyboard_login(session), requested=requested)
-    return agent
-
-
 def _payload(result, *, routing_note: str = "") -> dict:
     return {
         "request": result.request_id,
@@ -178,7 +171,7 @@ def _cmd_request(args) -> int:
     now = _now()
     try:
         with write_session(engine) as session:
-            agent = _agent(session, args)
+            agent = acting_agent(session, args, engine)
             policy = settings_store.load_policy(session)
             months = _months_arg(args.months, policy)
             try:
@@ -235,7 +228,7 @@ def _cmd_decide(args) -> int:
     now = _now()
     try:
         with write_session(engine) as session:
-            agent = _agent(session, args)
+            agent = acting_agent(session, args, engine)
             policy = settings_store.load_policy(session)
             result = extensions.decide(
                 session, agent, request_id=request_id, approve=approve, reason=args.reason, now=now, policy=policy,
