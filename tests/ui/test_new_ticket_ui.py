@@ -113,13 +113,18 @@ async def test_bad_input_is_said_in_german_under_its_field_and_nothing_is_writte
     assert ticket_count(engine) == before
 
 
-async def test_the_system_agent_sees_n_greyed_and_the_palette_offers_it(desk):
+async def test_palette_and_help_offer_n_and_the_system_agent_sees_it_greyed(desk):
     engine, data = desk
     app = make_app(engine, data["people"]["tom"])
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         titles = [c.title for c in app.get_system_commands(app.screen)]
         assert "Neues Ticket" in titles
+        await pilot.press("question_mark")
+        await settle(pilot)
+        help_text = str(app.screen.query_one("Static").render())
+        assert "N              Neues Ticket" in help_text
+        await pilot.press("escape")
     app = make_app(engine, data["people"]["system"])
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
