@@ -20,13 +20,12 @@ from textual.worker import get_current_worker
 
 from deskapp import texts
 from deskapp.services.readmodels import CustomerHit
+from deskapp.services.ticket_intake import HAND_QUEUES
 from models.enums import Priority, Queue
 
 from ..forms import FieldError, FormDialog
 from ..messages import CustomersFound
 
-# The admin channel holds the approval requests the desk files itself (ticket_intake).
-HAND_QUEUES = (Queue.SUPPORT, Queue.CONTRACT, Queue.TECHNICAL)
 HIT_LIMIT = 8
 DEBOUNCE_SECONDS = 0.2
 
