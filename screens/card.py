@@ -7,7 +7,8 @@ orders: ``o`` order (a dialog with live headroom), ``L`` change the credit limit
 processing), ``S`` settle the order under the cursor, ``D`` settle by date. Hour budget:
 ``b`` book a package, ``T`` the tasks, ``t`` log time (on the ticket or task under the cursor,
 if its list has the focus) — dialogs in ``screens.dialogs``, ``screens.tasks``.
-``e`` extension form.
+``e`` extension form. ``E`` the master data (name, e-mail addresses, phone, customer since;
+contract processing and admins) — ``screens.dialogs.customer``.
 
 The screen's result is the id of a ticket the agent chose with Enter (to open it in the
 inbox), or None when the agent just went back.
@@ -81,6 +82,8 @@ class CardScreen(WorkerNotices, Screen[int | None]):
         Binding("L", "credit_limit", "Limit", id="card.credit_limit", tooltip="Kreditlimit ändern"),
         Binding("S", "settle", "Abrechnen", id="card.settle", tooltip="Bestellung unter dem Cursor abrechnen"),
         Binding("D", "settle_until", "Abrechnen bis Datum", id="card.settle_until", show=False),
+        Binding("E", "edit_customer", "Stammdaten bearbeiten", id="card.edit_customer", show=False,
+                tooltip="Name, E-Mail-Adressen, Telefon, Kunde seit"),
         Binding("r", "refresh", "Aktualisieren", id="card.refresh", show=False),
         Binding("y", "copy_id", "ID kopieren", id="card.copy_id", show=False),
     ]
@@ -303,6 +306,11 @@ class CardScreen(WorkerNotices, Screen[int | None]):
             return True if self.card is not None and not agent.is_system else None
         if action in ("order", "extension"):
             return True if self.card is not None and not agent.is_system else None
+        if action == "edit_customer":
+            # Contract processing and admins; the service refuses anyone else as well.
+            from deskapp.services.customers import MASTER_ROLES
+
+            return True if self.card is not None and agent.roles & MASTER_ROLES else None
         if action == "credit_limit":
             # Contract processing only; the service refuses anyone else as well.
             return True if self.card is not None and agent.roles & orders.CONTRACT_ROLES else None
@@ -376,6 +384,19 @@ class CardScreen(WorkerNotices, Screen[int | None]):
         self.app.push_screen(
             CreditLimitDialog(customer_id=card.id, customer=card.name, limit=card.credit_limit), changed
         )
+
+    def action_edit_customer(self) -> None:
+        from .dialogs.customer import CustomerDialog
+
+        card = self.card
+        if card is None:
+            return
+
+        def saved(master) -> None:
+            if master is not None:
+                self._after_write(f"Stammdaten von {master.name} gespeichert.", "information")
+
+        self.app.push_screen(CustomerDialog(customer_id=card.id, customer=card.name), saved)
 
     def action_settle(self) -> None:
         order = self._selected_order()

@@ -99,6 +99,13 @@ class OrderSettled(Message):
     order: Any  # OrderView
 
 
+@dataclass
+class CustomerMasterLoaded(Message):
+    """The master-data dialog (card key ``E``) read the customer it edits."""
+
+    master: Any  # CustomerMaster
+
+
 # -- the customer search ----------------------------------------------------------------
 
 

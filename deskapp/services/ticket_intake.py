@@ -59,16 +59,16 @@ def priority_choices() -> str:
 def parse_queue(raw: str) -> Queue:
     queue = _QUEUE_WORDS.get((raw or "").strip().lower())
     if queue is None:
-        raise InvalidInput(MSG_QUEUE.format(value=raw, choices=queue_choices()))
+        raise InvalidInput(MSG_QUEUE.format(value=raw, choices=queue_choices()), field="queue")
     if queue not in HAND_QUEUES:
-        raise InvalidInput(MSG_ADMIN_QUEUE.format(choices=queue_choices()))
+        raise InvalidInput(MSG_ADMIN_QUEUE.format(choices=queue_choices()), field="queue")
     return queue
 
 
 def parse_priority(raw: str | int) -> Priority:
     priority = _PRIORITY_WORDS.get(str(raw).strip().lower())
     if priority is None:
-        raise InvalidInput(MSG_PRIORITY.format(value=raw, choices=priority_choices()))
+        raise InvalidInput(MSG_PRIORITY.format(value=raw, choices=priority_choices()), field="priority")
     return priority
 
 
@@ -90,14 +90,15 @@ def open_by_hand(
     priority_ = parse_priority(priority)
     subject = (subject or "").strip()
     if not subject or len(subject) > MAX_SUBJECT:
-        raise InvalidInput(MSG_SUBJECT)
+        raise InvalidInput(MSG_SUBJECT, field="subject")
     text = (text or "").strip("\n")
     if len(text) > MAX_TEXT:
-        raise InvalidInput(MSG_TEXT_LONG)
-    for field, value, multiline in (("Der Betreff", subject, False), ("Der Text", text, True)):
+        raise InvalidInput(MSG_TEXT_LONG, field="text")
+    for key, label, value, multiline in (("subject", "Der Betreff", subject, False),
+                                         ("text", "Der Text", text, True)):
         problem = control_problem(value, multiline=multiline)
         if problem:
-            raise InvalidInput(MSG_FIELD.format(field=field, problem=problem))
+            raise InvalidInput(MSG_FIELD.format(field=label, problem=problem), field=key)
     return tickets.open_ticket(
         session, actor, queue=queue_, subject=subject, body=text, priority=priority_,
         customer_id=customer_id, now=now,

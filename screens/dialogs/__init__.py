@@ -15,6 +15,8 @@ Each returns its result through ``dismiss``; ``escape`` cancels with ``None``.
 | ``task``        | ``TaskDialog`` — create or edit a task              |
 | ``extension``   | ``ExtensionForm`` — request a budget extension      |
 | ``absence``     | ``AbsenceDialog`` — record an absence               |
+| ``new_ticket``  | ``NewTicketDialog`` — a ticket opened by hand        |
+| ``customer``    | ``CustomerDialog`` — a customer's master data        |
 
 Import from the module (``from screens.dialogs.order import OrderDialog``). The names
 below are also reachable as ``screens.dialogs.X``, loaded on first use: importing this
@@ -46,6 +48,8 @@ _HOMES = {
     "filed_text": "extension",
     "linked_task_id": "extension",
     "AbsenceDialog": "absence",
+    "NewTicketDialog": "new_ticket",
+    "CustomerDialog": "customer",
 }
 
 

@@ -2,7 +2,7 @@
 
 This module is the screen's frame: layout, keyset paging, counts, polling and the keys
 that move around. The action groups are mixins beside it (``triage``, ``held_orders``,
-``extensions``, ``customer``); the list is ``table.TicketTable``, the open ticket
+``extensions``, ``customer``, ``intake``); the list is ``table.TicketTable``, the open ticket
 ``detail.TicketDetailPane``. Workers hand results back as ``screens.messages``; a failed
 worker becomes a notice in ``screens.workers.WorkerNotices``.
 """
@@ -37,6 +37,7 @@ from .customer import CustomerActions
 from .detail import TicketDetailPane
 from .extensions import ExtensionActions
 from .held_orders import HeldOrderActions
+from .intake import IntakeActions
 from .navigation import SOURCES, Navigation
 from .table import TicketTable
 from .triage import TriageActions
@@ -54,7 +55,7 @@ ROW_ACTIONS = ("claim", "assign", "status", "close", "note", "customer", "flag",
 
 
 class InboxScreen(WorkerNotices, Navigation, TriageActions, HeldOrderActions, ExtensionActions, CustomerActions,
-                  Screen):
+                  IntakeActions, Screen):
     CSS_PATH = "inbox.tcss"
     WRITE_GROUPS = frozenset({"write"})
     BINDINGS = [
@@ -75,6 +76,7 @@ class InboxScreen(WorkerNotices, Navigation, TriageActions, HeldOrderActions, Ex
         Binding("s", "status", "Status", id="status"),
         Binding("C", "close", "Schließen", id="close"),
         Binding("n", "note", "Notiz", id="note"),
+        Binding("N", "new_ticket", "Neues Ticket", id="new_ticket", show=False),
         Binding("space", "mark", "Markieren", id="mark", show=False),
         Binding("F", "flag", "★ Merken", id="flag", show=False),
         Binding("u", "customer", "Kunde", id="customer"),
@@ -408,6 +410,8 @@ class InboxScreen(WorkerNotices, Navigation, TriageActions, HeldOrderActions, Ex
             return self._order_shown(action) is not None  # False hides it
         if action in ("approve", "deny", "decide_refused"):
             return self._extension_action_state(action)
+        if action == "new_ticket":
+            return None if self.app.agent.is_system else True
         if action == "extension":
             row = self._current_row()
             return True if row is not None and row.customer_id is not None else None
