@@ -60,8 +60,8 @@ class SettingsScreen(WorkerNotices, Screen[None]):
     def on_mount(self) -> None:
         self.sub_title = "Einstellungen"
         table = self.query_one(DataTable)
-        for label, key, width in (("Einstellung", "key", 35), ("Wert", "value", 14), ("", "mark", 1),
-                                  ("Standard", "default", 14), ("Bedeutung", "description", 44)):
+        for label, key, width in (("Einstellung", "key", 35), ("Wert", "value", 11), ("", "mark", 1),
+                                  ("Standard", "default", 11), ("Bedeutung", "description", 50)):
             table.add_column(label, key=key, width=width)
         table.focus()
         self.load()
