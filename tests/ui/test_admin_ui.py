@@ -7,10 +7,12 @@ new agent is also a login role). One SVG snapshot per screen.
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select, text
 from textual.widgets import DataTable, Input, SelectionList, Static
 
 from deskapp.services import agent_admin, policy_admin
+from deskapp.services.errors import InvalidInput
 from models.engine import read_session
 from models.tables import AuditLog
 from screens.agents_admin import AgentsScreen
@@ -267,6 +269,12 @@ async def test_admin_changes_a_setting_and_a_bad_value_changes_nothing(engine):
         await settle(pilot)
     assert not _setting(engine, "working_day_start_hour").overridden
     assert len(_audit(engine, "policy.set")) == 1
+
+
+def test_a_bad_amount_is_refused_in_proper_german():
+    with pytest.raises(InvalidInput) as info:
+        policy_admin.parse_value("default_credit_limit", "viel")
+    assert info.value.message == "'viel' ist kein Betrag; default_credit_limit braucht einen Betrag."
 
 
 async def test_everyone_sees_the_settings_only_admins_change_them(desk):
