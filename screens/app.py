@@ -50,6 +50,8 @@ class DeskApp(WorkerNotices, App):
     BINDINGS = [
         Binding("ctrl+u", "customer_search", "Kunde suchen", id="customer_search"),
         Binding("ctrl+o", "absences", "Abwesenheiten", id="absences", show=False),
+        Binding("ctrl+g", "agents", "Agenten", id="agents", show=False),
+        Binding("ctrl+e", "settings", "Einstellungen", id="settings", show=False),
         Binding("O", "outbox", "Postausgang", id="outbox", show=False),
         Binding("question_mark", "help", "Hilfe", id="help"),
         Binding("q", "quit", "Beenden", id="quit"),
@@ -192,6 +194,20 @@ class DeskApp(WorkerNotices, App):
 
         if not isinstance(self.screen, AbsencesScreen):
             self.push_screen(AbsencesScreen())
+
+    def action_agents(self) -> None:
+        """The agents (everyone may look; the screen greys out what only admins may do)."""
+        from screens.agents_admin import AgentsScreen
+
+        if not isinstance(self.screen, AgentsScreen):
+            self.push_screen(AgentsScreen())
+
+    def action_settings(self) -> None:
+        """The policy settings (everyone may look; admins change them)."""
+        from screens.settings import SettingsScreen
+
+        if not isinstance(self.screen, SettingsScreen):
+            self.push_screen(SettingsScreen())
 
     def action_outbox(self) -> None:
         from screens.outbox import OutboxScreen

@@ -180,6 +180,29 @@ class AbsenceDeleted(Message):
     absence: Any  # absences.AbsenceView
 
 
+# -- agents and policy settings (admin) ------------------------------------------------
+
+
+@dataclass
+class AgentsLoaded(Message):
+    rows: list  # agent_admin.AgentView
+    can_manage: bool  # the agent at the keyboard is an active admin
+
+
+@dataclass
+class AgentChanged(Message):
+    """An admin's change went through (or changed nothing): what to say, whom to show."""
+
+    text: str
+    login: str
+
+
+@dataclass
+class SettingsLoaded(Message):
+    rows: list  # policy_admin.SettingView
+    can_manage: bool
+
+
 # -- the App ----------------------------------------------------------------------------
 
 

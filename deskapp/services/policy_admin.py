@@ -65,7 +65,12 @@ KIND_LABEL = {int: "ganze Zahl", float: "Zahl", Decimal: "Betrag", bool: "ja/nei
 
 MSG_UNKNOWN_KEY = "Die Einstellung '{key}' gibt es nicht. Bekannt sind: {keys}."
 MSG_NOT_ADMIN = "Nur Admins ändern Richtlinien-Einstellungen ({login} ist kein Admin)."
-MSG_TYPE = "'{value}' ist keine {kind}; {key} braucht eine {kind}."
+MSG_TYPE = "'{value}' ist {no_kind}; {key} braucht {a_kind}."
+# The kinds with their German articles ("kein Betrag", "einen Betrag"), for MSG_TYPE.
+KIND_ARTICLES = {
+    int: ("keine ganze Zahl", "eine ganze Zahl"), float: ("keine Zahl", "eine Zahl"),
+    Decimal: ("kein Betrag", "einen Betrag"), str: ("kein Text", "einen Text"),
+}
 MSG_BOOL = "'{value}' ist kein Ja/Nein; {key} braucht ja oder nein."
 MSG_NEGATIVE = "{key} darf nicht negativ sein ('{value}')."
 MSG_AT_LEAST = "{key} muss mindestens {minimum} sein ('{value}')."
@@ -162,16 +167,28 @@ def parse_value(key: str, raw: str):
         raise InvalidInput(MSG_LONG.format(key=key, length=len(value_text), limit=MAX_VALUE))
     if kind in (int, float, Decimal):
         value_text = _german_number(value_text)
+    if kind is Decimal:  # the money parser refuses these as a bad format; say what is wrong
+        whole, dot, cents = value_text.lstrip("-").partition(".")
+        if value_text.startswith("-"):
+            raise InvalidInput(MSG_NEGATIVE.format(key=key, value=shown))
+        if dot and whole.isdigit() and cents.isdigit() and len(cents) > 2:
+            raise InvalidInput(MSG_CENTS.format(key=key, value=shown))
     try:
         value = parse_setting(key, value_text)
     except (ValueError, ArithmeticError, InvalidOperation):
-        template = MSG_BOOL if kind is bool else MSG_TYPE
-        raise InvalidInput(template.format(value=shown, key=key, kind=KIND_LABEL[kind])) from None
+        if kind is bool:
+            raise InvalidInput(MSG_BOOL.format(value=shown, key=key)) from None
+        raise InvalidInput(_type_message(kind, key, shown)) from None
     if kind is float and not (value == value and abs(value) != float("inf")):  # NaN, infinity
-        raise InvalidInput(MSG_TYPE.format(value=shown, key=key, kind=KIND_LABEL[kind]))
+        raise InvalidInput(_type_message(kind, key, shown))
     for check in _CHECKS:
         check(key, value, shown)
     return value
+
+
+def _type_message(kind: type, key: str, shown: str) -> str:
+    no_kind, a_kind = KIND_ARTICLES[kind]
+    return MSG_TYPE.format(value=shown, key=key, no_kind=no_kind, a_kind=a_kind)
 
 
 def _german_number(text: str) -> str:
