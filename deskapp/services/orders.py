@@ -256,19 +256,25 @@ def exposure(session: Session, customer_id: uuid.UUID) -> Decimal:
 
 def validate_amount(amount) -> Decimal:
     """A positive, finite EUR amount with at most two decimals, else ``InvalidInput``."""
-    if isinstance(amount, (bool, float)):
-        raise InvalidInput(MSG_AMOUNT, field="amount")
+    return _checked_money(amount, positive=True, message=MSG_AMOUNT, field="amount")
+
+
+def _checked_money(value, *, positive: bool, message: str, field: str) -> Decimal:
+    """A service's own check of an amount (callers may pass Decimal, int or text): finite,
+    cents-exact, not negative (and above zero when ``positive``), at most ``MAX_AMOUNT``."""
+    if isinstance(value, (bool, float)):
+        raise InvalidInput(message, field=field)
     try:
-        value = amount if isinstance(amount, Decimal) else Decimal(str(amount).strip().replace(",", "."))
+        number = value if isinstance(value, Decimal) else Decimal(str(value).strip().replace(",", "."))
     except (ArithmeticError, ValueError, TypeError):
-        raise InvalidInput(MSG_AMOUNT, field="amount") from None
-    if not value.is_finite() or value <= 0:
-        raise InvalidInput(MSG_AMOUNT, field="amount")
-    if value > MAX_AMOUNT:  # before quantize: a huge exponent cannot be quantized to cents
-        raise InvalidInput(MSG_AMOUNT_TOO_BIG, field="amount")
-    if value != value.quantize(CENT):
-        raise InvalidInput(MSG_AMOUNT, field="amount")
-    return value.quantize(CENT)
+        raise InvalidInput(message, field=field) from None
+    if not number.is_finite() or number < 0 or (positive and number == 0):
+        raise InvalidInput(message, field=field)
+    if number > MAX_AMOUNT:  # before quantize: a huge exponent cannot be quantized to cents
+        raise InvalidInput(MSG_AMOUNT_TOO_BIG, field=field)
+    if number != number.quantize(CENT):
+        raise InvalidInput(message, field=field)
+    return number.quantize(CENT)
 
 
 def _recent_orders(session: Session, customer_id: uuid.UUID, *, at: dt.datetime, policy: Policy) -> int:
@@ -717,19 +723,7 @@ def retry_order(
 
 def validate_limit(value) -> Decimal:
     """A finite EUR amount from 0.00 with at most two decimals, else ``InvalidInput``."""
-    if isinstance(value, (bool, float)):
-        raise InvalidInput(MSG_LIMIT, field="new_limit")
-    try:
-        limit = value if isinstance(value, Decimal) else Decimal(str(value).strip().replace(",", "."))
-    except (ArithmeticError, ValueError, TypeError):
-        raise InvalidInput(MSG_LIMIT, field="new_limit") from None
-    if not limit.is_finite() or limit < 0:
-        raise InvalidInput(MSG_LIMIT, field="new_limit")
-    if limit > MAX_AMOUNT:  # before quantize, as in validate_amount
-        raise InvalidInput(MSG_AMOUNT_TOO_BIG, field="new_limit")
-    if limit != limit.quantize(CENT):
-        raise InvalidInput(MSG_LIMIT, field="new_limit")
-    return limit.quantize(CENT)
+    return _checked_money(value, positive=False, message=MSG_LIMIT, field="new_limit")
 
 
 def _customer_uuid(customer_id) -> uuid.UUID:

@@ -382,6 +382,17 @@ def _cents(amount) -> str:
     return f"{amount:.2f}"
 
 
+def shop_customer(session, ref: str):
+    """The customer a shop request names; one the desk does not know is bad input (exit 2)."""
+    from deskapp.services import customers
+    from deskapp.services.errors import InvalidInput, NotFound
+
+    try:
+        return customers.resolve(session, ref)
+    except NotFound as exc:
+        raise InvalidInput(exc.message) from None
+
+
 def _cmd_order(args) -> int:
     """Place a real-time order as the shop does: as the ``system`` agent, in one transaction."""
     from models.engine import write_session
@@ -403,10 +414,7 @@ def _cmd_order(args) -> int:
     try:
         with write_session(engine) as session:
             system = agents.system_agent(session)
-            try:
-                customer = customers.resolve(session, args.customer)
-            except NotFound as exc:  # the shop sent a customer we do not know: bad input
-                raise InvalidInput(exc.message) from None
+            customer = shop_customer(session, args.customer)
             policy = settings_store.load_policy(session)
             result = orders.place_order(
                 session, system, customer_id=customer.id, item=item, amount=amount, now=now,

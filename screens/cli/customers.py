@@ -18,6 +18,7 @@ import os
 import sys
 from pathlib import Path
 
+from . import shop_customer
 from .agents import acting_agent
 
 EPILOG = (
@@ -324,10 +325,7 @@ def _cmd_package_book(args) -> int:
     try:
         with write_session(engine) as session:
             system = agents.system_agent(session)
-            try:
-                customer = customers.resolve(session, args.customer)
-            except NotFound as exc:  # the shop sent a customer we do not know: bad input
-                raise InvalidInput(exc.message) from None
+            customer = shop_customer(session, args.customer)
             policy = settings_store.load_policy(session)
             result = shop.book_shop_package(
                 session, system, customer_id=customer.id, minutes=minutes, price=price, purchased_on=purchased,
