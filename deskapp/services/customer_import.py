@@ -29,7 +29,7 @@ from decimal import Decimal
 from typing import Callable, Sequence
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import Connection, Table, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
@@ -61,6 +61,9 @@ MSG_RACE = (
 R_ID_OTHER = "gehört zu Kunde {number}; die ID eines Kunden ändert sich nie"
 R_ID_TAKEN = "ist schon die ID von Kunde {number}"
 R_SINCE_FUTURE = "„{value}“ liegt in der Zukunft"
+
+# ``json.dumps(..., ensure_ascii=False)`` without making a new encoder per call.
+_to_json = json.JSONEncoder(ensure_ascii=False).encode
 
 Progress = Callable[[str, int, int], None]  # (stage "check" | "write", done, total)
 
@@ -268,8 +271,8 @@ def _plan_create(plan: _Plan, rec: cf.CustomerRecord, *, actor, now, policy) -> 
     })
     plan.email_rows.extend(contacts.email_rows(cid, rec.emails))
     # The audit text built directly (audit.entry's generic dump costs a third of the import).
-    created = json.dumps({"credit_limit": str(limit), "emails": list(rec.emails), "name": rec.name,
-                          "number": rec.number, "source": IMPORT_REASON}, ensure_ascii=False)
+    created = _to_json({"credit_limit": str(limit), "emails": list(rec.emails), "name": rec.name,
+                        "number": rec.number, "source": IMPORT_REASON})
     plan.audit_rows.append(audit.entry(actor, "customer.create", "customer", cid, new=created, now=now))
     plan.created.append(rec.number)
 
@@ -324,7 +327,7 @@ def _write(session: Session, plan: _Plan, progress: Progress | None) -> None:
     table = Customer.__table__
     steps: list[tuple] = []
     if plan.inserts:
-        steps.append((insert(table), plan.inserts))
+        steps.append((table, plan.inserts))
     if plan.updates:
         stmt = (
             update(table).where(table.c.id == bindparam("b_id"))
@@ -338,10 +341,10 @@ def _write(session: Session, plan: _Plan, progress: Progress | None) -> None:
         for i in range(0, len(plan.email_replaced), CHUNK):
             conn.execute(delete(emails).where(emails.c.customer_id.in_(plan.email_replaced[i:i + CHUNK])))
     if plan.email_rows:
-        steps.append((insert(CustomerEmail.__table__), plan.email_rows))
+        steps.append((CustomerEmail.__table__, plan.email_rows))
     if plan.limit_changes:
-        steps.append((insert(CreditLimitChange.__table__), plan.limit_changes))
-    steps.append((insert(AuditLog.__table__), plan.audit_rows))
+        steps.append((CreditLimitChange.__table__, plan.limit_changes))
+    steps.append((AuditLog.__table__, plan.audit_rows))
     total = sum(len(rows) for _, rows in steps)
     done = 0
     chunk = WRITE_CHUNK if progress else None
@@ -349,7 +352,10 @@ def _write(session: Session, plan: _Plan, progress: Progress | None) -> None:
         for stmt, rows in steps:
             for i in range(0, len(rows), chunk or len(rows)):
                 part = rows[i:i + chunk] if chunk else rows
-                conn.execute(stmt, part)
+                if isinstance(stmt, Table):
+                    _insert_many(conn, stmt, part)
+                else:
+                    conn.execute(stmt, part)
                 done += len(part)
                 if progress:
                     progress("write", done, total)
@@ -362,6 +368,31 @@ def _write(session: Session, plan: _Plan, progress: Progress | None) -> None:
     if own and max(own) > 0:
         # The desk's own numbering (K-10001, …) continues after the imported ones.
         counters.bump_to_at_least(session, "customer", max(own))
+
+
+def _insert_many(conn: Connection, table: Table, rows: list[dict]) -> None:
+    """``conn.execute(insert(table), rows)`` without SQLAlchemy's per-row parameter work.
+
+    The statement is compiled once for the connection's dialect and each column's bind
+    processor (``Money`` → cents, ``UTCDateTime`` → naive UTC on SQLite, ``Uuid`` → hex on
+    SQLite, …) is applied to the whole column at once, so the stored values are exactly
+    what ``insert(table)`` stores, on SQLite and PostgreSQL alike; then one DBAPI
+    ``executemany`` (errors still arrive as SQLAlchemy's ``IntegrityError``). Every row has
+    the first row's keys.
+    """
+    keys = list(rows[0])
+    dialect = conn.dialect
+    compiled = insert(table).compile(dialect=dialect, column_keys=keys)
+    columns = {}
+    for key in keys:
+        values = [row[key] for row in rows]
+        process = table.c[key].type.dialect_impl(dialect).bind_processor(dialect)
+        columns[key] = list(map(process, values)) if process else values
+    if compiled.positional:
+        params = list(zip(*(columns[name] for name in compiled.positiontup)))
+    else:
+        params = [dict(zip(keys, values)) for values in zip(*(columns[key] for key in keys))]
+    conn.exec_driver_sql(compiled.string, params)
 
 
 # --------------------------------------------------------------------------- export
