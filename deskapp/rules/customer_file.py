@@ -450,14 +450,15 @@ def _emails(raw, bad, *, json_types: bool, check_control: bool) -> tuple[str, ..
     seen: set[str] = set()
     ok = True
     for address in parts:
+        key = email_key(address)
         problem = email_problem(address, check_control=check_control)
         if problem:
             bad("emails", problem)
             ok = False
-        elif email_key(address) in seen:
+        elif key in seen:
             bad("emails", R_EMAIL_TWICE.format(value=address))
             ok = False
-        seen.add(email_key(address))
+        seen.add(key)
     return tuple(parts) if ok else ()
 
 

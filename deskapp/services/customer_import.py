@@ -387,7 +387,15 @@ def _insert_many(conn: Connection, table: Table, rows: list[dict]) -> None:
     for key in keys:
         values = [row[key] for row in rows]
         process = table.c[key].type.dialect_impl(dialect).bind_processor(dialect)
-        columns[key] = list(map(process, values)) if process else values
+        if process is None:
+            columns[key] = values
+        elif len(distinct := set(values)) * 2 < len(values):
+            # Repeated values (the import's one timestamp, customers since the same day):
+            # each distinct one is converted once.
+            done = {value: process(value) for value in distinct}
+            columns[key] = [done[value] for value in values]
+        else:
+            columns[key] = list(map(process, values))
     if compiled.positional:
         params = list(zip(*(columns[name] for name in compiled.positiontup)))
     else:
