@@ -24,7 +24,27 @@ def make_app(engine, agent, *, poll: bool = False, policy: Policy | None = None,
     """The desk as ``agent`` sees it: the clock stands at NOW, the inbox does not poll unless
     asked, pages hold 20 rows; ``settings`` override single Policy fields."""
     policy = dataclasses.replace(policy or Policy(), **{"inbox_page_size": TEST_PAGE_SIZE, **settings})
-    return DeskApp(engine=engine, agent=agent, policy=policy, clock=lambda: NOW, poll=poll)
+    return record_notices(DeskApp(engine=engine, agent=agent, policy=policy, clock=lambda: NOW, poll=poll))
+
+
+@dataclasses.dataclass(frozen=True)
+class Notice:
+    message: str
+    severity: str
+
+
+def record_notices(app):
+    """Keep every notice the app shows in ``app.shown_notices``: a toast expires after a few
+    seconds, and on a loaded machine a test may look later than that."""
+    app.shown_notices = []
+    show = app.notify
+
+    def notify(message, *args, **kwargs):
+        app.shown_notices.append(Notice(str(message), kwargs.get("severity", "information")))
+        return show(message, *args, **kwargs)
+
+    app.notify = notify
+    return app
 
 
 async def settle(pilot, rounds: int = 4) -> None:
@@ -66,8 +86,8 @@ def cells(table: DataTable) -> list[list[str]]:
 
 
 def notes(app) -> list[str]:
-    """The notifications the app has shown, oldest first."""
-    return [n.message for n in app._notifications]
+    """The notifications the app has shown, oldest first (also those that expired)."""
+    return [n.message for n in app.shown_notices]
 
 
 async def open_card(pilot, customer_id=MORING_ID) -> CardScreen:

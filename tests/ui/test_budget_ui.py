@@ -178,7 +178,7 @@ async def test_critical_warning_after_logging(desk):
         await type_into(pilot, "#minutes", "2640")  # 44:00 of 45:00
         await pilot.press("ctrl+s")
         await settle(pilot)
-        critical = [n for n in pilot.app._notifications if n.message.startswith("Kritisch")]
+        critical = [n for n in pilot.app.shown_notices if n.message.startswith("Kritisch")]
         assert critical and critical[0].severity == "error" and "01:00 Std" in critical[0].message
 
 

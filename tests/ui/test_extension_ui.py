@@ -365,7 +365,7 @@ async def test_decided_meanwhile_the_service_refuses_and_says_who(desk):
         await settle(pilot)
         await pilot.press("enter")
         await settle(pilot)
-        warnings = [n.message for n in app._notifications if n.severity == "warning"]
+        warnings = [n.message for n in app.shown_notices if n.severity == "warning"]
         assert any("rebekka" in m and "abgelehnt" in m for m in warnings), notes(app)
         # Reloaded: decided, the ticket has left the active list.
         assert filed.ticket_number not in [r.number for r in app.screen.page.rows]

@@ -164,7 +164,7 @@ async def test_claim_race_tells_who_was_first_and_shows_new_state(desk):
             tickets.claim(s, lena, target, now=NOW)
         await pilot.press("c")
         await settle(pilot)
-        messages = [n.message for n in app._notifications]
+        messages = [n.message for n in app.shown_notices]
         assert any("lena" in m and f"#{target.number}" in m for m in messages), messages
         row = next(r for r in inbox(app).page.rows if r.id == target.id)
         assert row.assignee_login == "lena"
@@ -235,7 +235,7 @@ async def test_technician_cannot_claim_support_ticket(desk):
         target = current(app)
         await pilot.press("c")
         await settle(pilot)
-        assert any("kai darf" in n.message for n in app._notifications)
+        assert any("kai darf" in n.message for n in app.shown_notices)
     with read_session(engine) as s:
         assert s.get(Ticket, target.id).assignee_id is None
 

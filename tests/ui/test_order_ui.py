@@ -321,7 +321,7 @@ async def test_release_after_someone_else_decided_tells_and_shows_the_new_state(
         await settle(pilot)
         await pilot.press("enter")
         await settle(pilot)
-        warnings = [n.message for n in app._notifications if n.severity == "warning"]
+        warnings = [n.message for n in app.shown_notices if n.severity == "warning"]
         assert any("isabel" in m and "abgelehnt" in m for m in warnings), notes(app)
         assert held.ticket_number not in [r.number for r in screen.page.rows]  # reloaded: resolved
     assert order_status(engine, held.order_id) == "rejected"

@@ -101,7 +101,7 @@ async def test_reminders_from_the_palette_land_in_the_outbox(ui_engine):
         await settle(pilot)
         await pilot.press("enter")
         await settle(pilot)
-        notes = [n.message for n in app._notifications]
+        notes = [n.message for n in app.shown_notices]
         assert any(m.startswith("1 Erinnerung erstellt (6 Monate: 0, 3 Monate: 0, 1 Monat: 1)") for m in notes), notes
 
         await pilot.press("O")
