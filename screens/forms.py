@@ -30,6 +30,8 @@ DialogScreen { align: center middle; }
 .dialog {
     width: 64; height: auto; max-height: 80%;
     border: thick $accent; background: $panel; padding: 1 2;
+    /* a form taller than a small terminal scrolls (the focused field is kept in view) */
+    overflow-y: auto;
 }
 .dialog .title { text-style: bold; margin-bottom: 1; width: 100%; }
 .dialog .hint { color: $text-muted; margin-top: 1; }
