@@ -66,7 +66,6 @@ def test_initialise_makes_the_first_admin_once(engine, unique_login):
     with write_session(engine) as s:
         first = agent_admin.initialise(s, login=login, display_name="Rita Root", now=NOW)
     assert first.admin.login == login and first.admin.roles == ("admin",) and first.admin.active
-    assert agents.system_agent  # the built-in agent exists for shop orders and cron jobs
     with read_session(engine) as s:
         assert agents.system_agent(s).login == "system"
     assert _audit(engine, "agent.init")[0][:2] == (login, login)
