@@ -1,4 +1,4 @@
-"""Agents (DOMAIN.md "People and roles", "Running the desk for real"): who works at the desk.
+"""Agents (docs/rules.md#roles, #setup-agents): who works at the desk.
 
 Everyone may look; admins add agents, change their roles, deactivate and reactivate them
 (agents are never deleted). The rules — admins only, the last active admin stays, one

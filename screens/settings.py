@@ -1,4 +1,4 @@
-"""Policy settings (DOMAIN.md "Policy settings"): every number of the rule book, for everyone.
+"""Policy settings (docs/rules.md#setup-settings): every number of the rule book, for everyone.
 
 Each row: the setting's key, its value now, its default, ``*`` when changed from the
 default, and what it means; the highlighted one is explained in full below the table.

@@ -27,7 +27,7 @@ from .errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from .readmodels import AgentRef, CustomerHit
 from .versioning import bump
 
-# Who edits master data on the card (DOMAIN.md "Running the desk for real"); as the import.
+# Who edits master data on the card (docs/rules.md#setup-customers); as the import.
 MASTER_ROLES = frozenset({Role.CONTRACT, Role.ADMIN})
 MAX_NAME = 255
 MAX_PHONE = 64
