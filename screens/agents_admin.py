@@ -16,9 +16,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
-from deskapp.services import agent_admin
-from deskapp.services.errors import DeskError
-from models.enums import Role
+from deskapp.services import agent_admin, agents
 
 from .dialogs.agent import AgentForm, RolesForm
 from .dialogs.choice import ChoiceDialog
@@ -84,11 +82,7 @@ class AgentsScreen(WorkerNotices, Screen[None]):
 
         def read(session):
             rows = agent_admin.list_agents(session)
-            try:
-                me = agent_admin.get_agent(session, login)
-            except DeskError:  # the built-in agent, or one removed under us
-                return rows, False
-            return rows, me.active and Role.ADMIN.value in me.roles
+            return rows, agents.is_active_admin(session, login)
 
         rows, can_manage = app.read(read)
         self.post_message(AgentsLoaded(rows, can_manage))

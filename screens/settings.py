@@ -17,9 +17,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
-from deskapp.services import agent_admin, policy_admin
-from deskapp.services.errors import DeskError
-from models.enums import Role
+from deskapp.services import agents, policy_admin
 
 from .dialogs.setting import SettingForm
 from .messages import SettingsLoaded
@@ -75,11 +73,7 @@ class SettingsScreen(WorkerNotices, Screen[None]):
 
         def read(session):
             rows = policy_admin.list_settings(session)
-            try:
-                me = agent_admin.get_agent(session, login)
-            except DeskError:
-                return rows, False
-            return rows, me.active and Role.ADMIN.value in me.roles
+            return rows, agents.is_active_admin(session, login)
 
         rows, can_manage = app.read(read)
         self.post_message(SettingsLoaded(rows, can_manage))

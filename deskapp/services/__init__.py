@@ -13,12 +13,13 @@ this order (contract ``services-order`` in ``pyproject.toml``).
 2. ``audit | counters | versioning | registry | contacts | db_roles`` — the audit log, number
    counters, the one version-checked update (``versioning.bump``), the order registry
    client, customers' contact addresses, PostgreSQL login roles of agents.
-3. ``agents | customers | settings_store | policy_admin`` — who acts (and their logins);
-   customers and the row lock on a customer's money (``customers.lock_customer``); stored
-   policy and its administration.
-4. ``tickets | journal | absences | agent_admin`` — the inbox and triage (including closing
-   a ticket a decision settled, ``tickets.resolve_with_note``); customer file and message
-   log; absences; adding, re-roling and deactivating agents.
+3. ``agents | customers | settings_store`` — who acts (and their logins, and who is an
+   active admin); customers and the row lock on a customer's money
+   (``customers.lock_customer``); stored policy.
+4. ``tickets | journal | absences | agent_admin | policy_admin`` — the inbox and triage
+   (including closing a ticket a decision settled, ``tickets.resolve_with_note``); customer
+   file and message log; absences; adding, re-roling and deactivating agents; changing
+   policy settings.
 5. ``budget | orders`` — hour budgets and tasks; orders against the credit limit. Both
    open or close tickets and write the journal.
 6. ``extensions | reminders | radar | mail | shop | customer_import | ticket_intake`` —

@@ -25,7 +25,7 @@ from models.tables import Agent
 
 from .. import texts
 from . import audit, db_roles
-from .agents import SYSTEM_LOGIN, to_ref
+from .agents import SYSTEM_LOGIN, is_active_admin, to_ref
 from .errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from .readmodels import AgentRef
 
@@ -199,8 +199,7 @@ def get_agent(session: Session, login: str) -> AgentView:
 
 
 def _require_admin(session: Session, actor: AgentRef) -> None:
-    current = session.get(Agent, actor.id)
-    if current is None or not current.active or Role.ADMIN not in current.roles.split():
+    if not is_active_admin(session, actor.login):
         raise PermissionDenied(MSG_NOT_ADMIN.format(login=actor.login))
 
 

@@ -144,3 +144,10 @@ def record_absence(
         new={"agent_id": agent_id, "first_day": first_day, "last_day": last_day, "reason": reason},
         now=now,
     )
+
+
+def is_active_admin(session: Session, login: str) -> bool:
+    """Whether ``login`` may administer the desk now: an active agent with the admin role,
+    read from the database (an admin deactivated or demoted meanwhile is no longer one)."""
+    agent = session.exec(select(Agent).where(Agent.login == login)).first()
+    return agent is not None and agent.active and Role.ADMIN.value in agent.roles.split()

@@ -19,11 +19,10 @@ from typing import Callable
 from sqlalchemy import select
 from sqlmodel import Session
 
-from models.enums import Role
-from models.tables import Agent, PolicySetting
+from models.tables import PolicySetting
 
 from ..settings import Policy, parse_setting, setting_type
-from . import audit
+from . import agents, audit
 from .errors import InvalidInput, PermissionDenied
 from .readmodels import AgentRef
 
@@ -245,8 +244,7 @@ def _check_together(policy: Policy) -> None:
 
 def set_setting(session: Session, actor: AgentRef, *, key: str, value: str, now: dt.datetime) -> SettingChange:
     """Set ``key`` to ``value`` (admins only); audited old → new. Unchanged: nothing written."""
-    current = session.get(Agent, actor.id)
-    if current is None or not current.active or Role.ADMIN not in current.roles.split():
+    if not agents.is_active_admin(session, actor.login):
         raise PermissionDenied(MSG_NOT_ADMIN.format(login=actor.login))
     typed = parse_value(key, value)
     stored = show(typed)
