@@ -52,6 +52,10 @@ class Policy:
     expiry_soon_days: int = 90  # the card shows a package expiring within this many days in yellow
     # Outgoing mail: a mail claimed for sending longer ago than this goes back to the queue
     mail_sending_stale_minutes: int = 30
+    # Incoming mail (docs/rules.md#mail-threading, #mail-content)
+    mail_reopen_days: int = 14  # an answer to a resolved ticket within this many days reopens it
+    mail_attachment_max_mb: int = 25  # above this per message the attachments are not kept
+    mail_recipients_kept: int = 100  # To/Cc addresses kept per header; the rest is counted
 
     @property
     def reminder_stages(self) -> tuple[int, ...]:

@@ -78,3 +78,10 @@ class EventKind(StrEnum):
     CLAIM = "claim"
     ASSIGN = "assign"
     FLAG = "flag"
+    MAIL = "mail"  # a system event about the ticket's mail (a bounce, a sender that is not the customer)
+    LINK = "link"  # a follow-up ticket opened for it, or the ticket it follows
+
+
+class MailDirection(StrEnum):
+    IN = "in"  # from the customer
+    OUT = "out"  # from the desk
