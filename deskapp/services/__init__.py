@@ -20,14 +20,16 @@ this order (contract ``services-order`` in ``pyproject.toml``).
    (including closing a ticket a decision settled, ``tickets.resolve_with_note``); customer
    file and message log; absences; adding, re-roling and deactivating agents; changing
    policy settings.
-5. ``budget | orders`` — hour budgets and tasks; orders against the credit limit. Both
-   open or close tickets and write the journal.
+5. ``budget | orders | conversation`` — hour budgets and tasks; orders against the credit
+   limit (both open or close tickets and write the journal); a ticket's conversation (its
+   stored mail in and out, threading look-ups, reopening by mail, the page-wise reader).
 6. ``extensions | reminders | radar | mail | shop | customer_import | ticket_intake`` —
    extension requests (on budgets and tickets), budget reminders, the expiry radar,
    outgoing mail, shop bookings of hour packages, the billing system's customer import,
    tickets opened by hand.
-7. ``ticket_detail | card`` — composers: the open ticket with the order or request it
-   carries; the customer card.
+7. ``ticket_detail | card | mail_in`` — composers: the open ticket with the order or request it
+   carries; the customer card; an incoming message (parse, thread, open or reopen a
+   ticket, record a bounce), above outgoing mail so that a bounce can mark the outbox.
 
 Every result type lives beside the service that returns it; only the shared ones are in
 ``readmodels``.

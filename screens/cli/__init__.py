@@ -87,6 +87,7 @@ COMMAND_MODULES = (
     "screens.cli.agents",
     "screens.cli.settings",
     "screens.cli.customers",
+    "screens.cli.mail",  # after budget (``mail``) and customers (``ticket``): adds to their parsers
 )
 
 
