@@ -365,6 +365,9 @@ def _walk(part: Message, found: _Walk, depth: int = 0) -> None:
         return
     if ctype == "multipart/report":
         found.report = True
+    if ctype == "message/delivery-status":
+        _delivery_status(part, found)
+        return
     if part.is_multipart() and ctype != "message/rfc822":
         try:
             children = part.get_payload()
@@ -406,20 +409,32 @@ def _walk(part: Message, found: _Walk, depth: int = 0) -> None:
         name = _filename(part) or ("weitergeleitet.eml" if ctype == "message/rfc822" else "kopfzeilen.txt")
         found.attachments.append(Attachment(name, ctype, inner))
         return
-    if ctype == "message/delivery-status":
-        text = _part_text(part)
-        for line in text.splitlines():
-            key = line.split(":", 1)[0].strip().lower()
-            if key in ("status", "diagnostic-code", "final-recipient", "action"):
-                found.bounce_reason.append(line.strip())
-        found.attachments.append(Attachment(_filename(part) or "zustellbericht.txt", ctype, _payload(part)))
-        return
     disposition = _disposition(part)
     filename = _filename(part)
     if ctype in ("text/plain", "text/html") and disposition != "attachment" and not filename:
         (found.plain if ctype == "text/plain" else found.html).append(_part_text(part))
         return
     found.attachments.append(Attachment(filename or _default_name(ctype, len(found.attachments) + 1), ctype, _payload(part)))
+
+
+def _delivery_status(part: Message, found: _Walk) -> None:
+    """A delivery report's status blocks (the parser gives them as header-only messages)."""
+    try:
+        blocks = part.get_payload()
+    except Exception:
+        blocks = None
+    if isinstance(blocks, list):
+        lines = [f"{name}: {decode_header_text(value)}" for block in blocks
+                 for name, values in _headers(block).items() for value in values]
+        text = "\n".join(lines)
+    else:
+        text = _part_text(part)
+    for line in text.splitlines():
+        key = line.split(":", 1)[0].strip().lower()
+        if key in ("status", "diagnostic-code", "final-recipient", "action"):
+            found.bounce_reason.append(line.strip())
+    found.attachments.append(Attachment(_filename(part) or "zustellbericht.txt", "message/delivery-status",
+                                        text.encode("utf-8")))
 
 
 def _default_name(ctype: str, n: int) -> str:
