@@ -196,7 +196,7 @@ class _HtmlText(HTMLParser):
 
     def handle_data(self, data):
         if not self.skip:
-            self.parts.append(" ".join(data.split()) if data.strip() else (" " if data else ""))
+            self.parts.append(re.sub(r"\s+", " ", data))
 
 
 def html_to_text(html: str) -> str:
@@ -242,7 +242,7 @@ def _addresses(values: list[str]) -> list[tuple[str, str]]:
 
 
 def _display(pairs: list[tuple[str, str]], header: str, kept: int, notes: list[str]) -> str:
-    shown = [email.utils.formataddr((n, a)) if n else a for n, a in pairs[:kept]]
+    shown = [f"{n} <{a}>" if n else a for n, a in pairs[:kept]]
     if len(pairs) > kept:
         notes.append(NOTE_RECIPIENTS.format(header=header, total=f"{len(pairs):,}".replace(",", "."), kept=kept))
     return ", ".join(shown)
