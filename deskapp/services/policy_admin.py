@@ -58,6 +58,9 @@ DESCRIPTIONS: dict[str, str] = {
     "budget_trend_months": "Budgetverlauf auf der Kundenkarte (Monate)",
     "expiry_soon_days": "Kundenkarte: Paket läuft bald ab (Tage, gelb)",
     "mail_sending_stale_minutes": "Hängende Mail geht nach so vielen Minuten zurück in die Warteschlange",
+    "mail_reopen_days": "Antwort per E-Mail öffnet ein erledigtes Ticket so viele Tage lang wieder (danach Folgeticket)",
+    "mail_attachment_max_mb": "Anhänge einer eingehenden E-Mail werden bis zu so vielen MB gespeichert",
+    "mail_recipients_kept": "So viele Empfänger (An/Cc) einer eingehenden E-Mail werden gespeichert",
 }
 
 KIND_LABEL = {int: "ganze Zahl", float: "Zahl", Decimal: "Betrag", bool: "ja/nein", str: "Text"}
@@ -90,6 +93,7 @@ AT_LEAST_ONE = frozenset({
     "extension_min_months", "extension_max_months", "inbox_page_size", "budget_trend_months",
     "conspicuous_orders_count", "conspicuous_orders_window_minutes", "held_order_overdue_working_hours",
     "rebooking_recent_days", "workaround_window_days", "mail_sending_stale_minutes",
+    "mail_attachment_max_mb", "mail_recipients_kept",
 })
 HOURS = frozenset({"working_day_start_hour", "working_day_end_hour"})
 POSITIVE_SECONDS = frozenset({"registry_timeout_seconds", "inbox_poll_seconds"})
