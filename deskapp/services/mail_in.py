@@ -2,12 +2,13 @@
 
 ``receive`` reads the message (``rules.mail_parse``: never an error), and then, as the
 ``system`` agent and audited: a Message-ID already stored is a duplicate and changes
-nothing; otherwise the message joins the ticket it answers (docs/rules.md#mail-threading)
-— reopening it when it was waiting, or resolved within ``mail_reopen_days`` — or opens a
-new Support ticket, with the customer found by the sender's address
-(docs/rules.md#mail-sender). Automatic mail never changes a ticket's status
+nothing (docs/rules.md#mail-duplicate); otherwise the message joins the ticket it answers (docs/rules.md#mail-threading)
+— reopening it when it was waiting, or resolved within ``mail_reopen_days``, else a
+follow-up ticket (docs/rules.md#mail-follow-up) — or opens a new Support ticket, with the customer found by the sender's address
+(docs/rules.md#mail-sender; a stranger on a ticket: docs/rules.md#mail-forged-tag). An
+unreadable message is kept as its own ticket (docs/rules.md#mail-unreadable). Automatic mail never changes a ticket's status
 (docs/rules.md#mail-automatic); a delivery report's bounce is recorded on the ticket of
-the mail that bounced (``handle_bounce``).
+the mail that bounced (``handle_bounce``, docs/rules.md#mail-bounce).
 """
 
 from __future__ import annotations
