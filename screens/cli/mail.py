@@ -5,6 +5,8 @@
   stored before: a duplicate). Exit 75 (EX_TEMPFAIL): not stored — the database cannot be
   reached, is locked, or anything else went wrong — so the mail server keeps the message
   and tries again; nothing is ever bounced back to a customer because the desk was busy.
+* ``deskapp mail fetch [--once] [--db URL] [--json]`` — the same from an IMAP mailbox
+  (``[imap]`` settings); a message leaves the folder only after it is stored.
 * ``deskapp ticket show N [--json]`` — the ticket with its whole conversation.
 * ``deskapp ticket attachment N IDX --out FILE`` — save an attachment of the ticket.
 
@@ -75,6 +77,7 @@ def register(sub) -> None:
         help="So lange auf eine gesperrte Datenbank warten, dann Exit-Code 75 (Standard: 15)",
     )
     receive.set_defaults(handler=_cmd_mail_receive)
+    register_fetch(mail_sub)
 
     ticket_sub = _subparsers(sub.choices["ticket"])
     show = ticket_sub.add_parser(
@@ -350,3 +353,110 @@ def _cmd_ticket_attachment(args) -> int:
         raise InvalidInput(OUT_FAILED.format(path=out, reason=exc.strerror or exc)) from None
     print(SAVED.format(index=args.index, name=found.filename, size=len(found.data), path=out))
     return 0
+
+
+# --------------------------------------------------------------------------- fetch
+
+FETCH_DONE = "Postfach {folder}: {stored} gespeichert, {duplicates} schon vorhanden."
+FETCH_NO_IMAP = (
+    "Kein IMAP-Server eingerichtet ([imap] host in {path} oder DESK_IMAP_HOST); "
+    "ohne ihn bringt der Mailserver die Nachrichten per »deskapp mail receive«."
+)
+FETCH_NOT_STORED = (
+    "Abgebrochen, die Nachricht bleibt im Postfach und wird beim nächsten Lauf erneut geholt: {reason}"
+)
+DEFAULT_FETCH_INTERVAL = 60.0
+
+
+def register_fetch(mail_sub) -> None:
+    from screens.cli import EPILOG
+
+    fetch = mail_sub.add_parser(
+        "fetch",
+        help="E-Mails aus dem IMAP-Postfach holen ([imap] der Einstellungsdatei)",
+        description=(
+            "Holt die Nachrichten aus dem IMAP-Postfach und legt jede wie »mail receive« ab. Eine "
+            "Nachricht verlässt das Postfach (verschoben nach done_folder, sonst als gelesen markiert) "
+            "erst, wenn sie gespeichert ist. Passwort: DESK_IMAP_PASSWORD. Exit-Code 75: Server oder "
+            "Datenbank nicht erreichbar; nichts ging verloren."
+        ),
+        epilog=EPILOG,
+    )
+    fetch.add_argument("--db", default=argparse.SUPPRESS, help="SQLAlchemy-URL oder Dateipfad der Datenbank")
+    fetch.add_argument("--once", action="store_true", help="Einmal holen und enden (für cron)")
+    fetch.add_argument("--interval", type=float, default=DEFAULT_FETCH_INTERVAL, metavar="SEKUNDEN",
+                       help="Ohne --once: so lange zwischen zwei Abrufen warten (Standard: 60)")
+    fetch.add_argument("--lock-wait", type=float, default=DEFAULT_LOCK_WAIT_SECONDS, metavar="SEKUNDEN",
+                       help="So lange auf eine gesperrte Datenbank warten (Standard: 15)")
+    fetch.add_argument("--json", action="store_true", help="Ergebnis als ein JSON-Objekt ausgeben")
+    fetch.set_defaults(handler=_cmd_mail_fetch)
+
+
+def _fetch_pass(engine, config) -> tuple[list, str | None]:
+    """One pass over the folder: each message stored, then taken out of the folder.
+    Returns the results and, when a message could not be stored, why (it stays)."""
+    from deskapp.services.mailbox import Mailbox
+
+    results = []
+    with Mailbox(config) as box:
+        for uid in box.pending():
+            raw = box.read(uid)
+            try:
+                results.append(_store(engine, raw))
+            except Exception as exc:  # leave it in the folder; the next run tries again
+                return results, _describe(exc)
+            box.done(uid)
+    return results, None
+
+
+def _cmd_mail_fetch(args) -> int:
+    import time
+
+    from deskapp.services.mailbox import MailboxError, imap_config
+    from deskapp.services.errors import InvalidInput
+    from deskapp.settings import settings_file_path
+    from screens.cli import _required_db
+
+    config = imap_config()
+    if config is None:
+        raise InvalidInput(FETCH_NO_IMAP.format(path=settings_file_path()))
+    url = _required_db(args, "deskapp mail fetch")
+    try:
+        engine = _lean_engine(url, args.lock_wait)
+    except Exception as exc:
+        return _not_stored(_describe(exc))
+    try:
+        while True:
+            try:
+                results, failure = _fetch_pass(engine, config)
+            except MailboxError as exc:
+                print(f"deskapp: Fehler: {exc.message}", file=sys.stderr)
+                return EX_TEMPFAIL
+            _report_fetch(args, config, results)
+            if failure is not None:
+                print(f"deskapp: Fehler: {FETCH_NOT_STORED.format(reason=failure)}", file=sys.stderr)
+                return EX_TEMPFAIL
+            if args.once:
+                return 0
+            time.sleep(max(1.0, args.interval))
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        engine.dispose()
+
+
+def _report_fetch(args, config, results) -> None:
+    duplicates = sum(1 for r in results if r.status == "duplicate")
+    if args.json:
+        print(json.dumps({
+            "folder": config.folder,
+            "stored": len(results) - duplicates,
+            "duplicates": duplicates,
+            "messages": [
+                {"status": r.status, "ticket": r.ticket_number, "ticket_state": r.ticket, "message_id": r.message_id}
+                for r in results
+            ],
+        }, ensure_ascii=False), flush=True)
+    else:
+        print(FETCH_DONE.format(folder=config.folder, stored=len(results) - duplicates, duplicates=duplicates),
+              flush=True)
