@@ -209,3 +209,31 @@ def test_automatic_mail_is_recognised_by_its_headers(headers, reason):
 def test_the_date_header_is_read_as_utc_and_a_broken_one_ignored():
     assert parse(mail()).sent_at.isoformat() == "2026-03-10T08:00:00+00:00"
     assert parse(b"From: a@x\nDate: gestern irgendwann\n\nx").sent_at is None
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_HEADER_NAMES = ["From", "To", "Cc", "Subject", "Message-ID", "In-Reply-To", "References", "Date",
+                 "Content-Type", "Content-Transfer-Encoding", "Content-Disposition", "Auto-Submitted", "MIME-Version"]
+_VALUES = st.one_of(
+    st.binary(max_size=80),
+    st.sampled_from([b"=?utf-8?b?w4Q=?=", b"=?x?q?=FF?=", b"multipart/mixed; boundary=B", b"base64",
+                     b"text/html; charset=bogus", b"<a@b>", b"attachment; filename*=x''%FF", b"message/rfc822",
+                     b"multipart/report; report-type=delivery-status; boundary=B"]),
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(_HEADER_NAMES), _VALUES), max_size=12),
+       st.lists(st.one_of(st.binary(max_size=120), st.just(b"--B"), st.just(b"--B--"),
+                          st.just(b"Content-Type: text/html"), st.just(b"")), max_size=15))
+def test_any_headers_and_body_read_without_error(headers, body_lines):
+    raw = b"".join(name.encode() + b": " + value + b"\r\n" for name, value in headers) + b"\r\n" + b"\r\n".join(body_lines)
+    assert_storable(parse(raw))
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.binary(max_size=2000))
+def test_any_bytes_read_without_error(raw):
+    assert_storable(parse(raw))
