@@ -295,12 +295,26 @@ def _cmd_ticket_show(args) -> int:
                 print(f"  Anhang {a.index}: {a.filename} ({a.content_type}, {a.size} Bytes){kept}")
         else:
             label = EVENT_LABEL.get(e.kind, e.kind)
-            change = f" {e.old or '–'} → {e.new}" if e.kind in ("status", "assign") else ""
+            change = ""
+            if e.kind == "status":
+                change = f" {_status_word(e.old)} → {_status_word(e.new)}"
+            elif e.kind == "assign":
+                change = f" {e.old or '–'} → {e.new or '–'}"
             who = e.agent_login or "–"
             print(f"── {label} · {_when(e.created_at)} · {who}{change}")
             if e.text:
                 print(e.text)
     return 0
+
+
+def _status_word(code: str) -> str:
+    from deskapp import texts
+    from models.enums import TicketStatus
+
+    try:
+        return texts.STATUS[TicketStatus(code)]
+    except ValueError:
+        return code or "–"
 
 
 def _entry_json(e) -> dict:
