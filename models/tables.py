@@ -245,6 +245,23 @@ class TicketEvent(SQLModel, table=True):
     created_at: dt.datetime = _ts()
 
 
+class SavedView(SQLModel, table=True):
+    """Migration 0010: an agent's named filter (docs/rules.md#saved-views).
+
+    ``query`` is the filter in the language of the ``/`` line (deskapp/rules/filterlang.py).
+    """
+
+    __tablename__ = "saved_view"
+    __table_args__ = (UniqueConstraint("agent_id", "name", name="uq_saved_view_agent_name"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    agent_id: int = Field(foreign_key="agent.id")
+    name: str = Field(max_length=60)
+    query: str = Field(sa_type=Text)
+    created_at: dt.datetime = _ts()
+    updated_at: dt.datetime = _ts()
+    version: int = 1
+
+
 class CustomerFileEntry(SQLModel, table=True):
     """Kundenakte: dated free-text entries."""
 

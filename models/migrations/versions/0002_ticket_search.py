@@ -10,7 +10,7 @@ down_revision = "0001"
 branch_labels = None
 depends_on = None
 
-# Keep in step with models.search.PG_TICKET_DOCUMENT: the query must use this expression.
+# Replaced on PostgreSQL by the trigram index of 0010 (models/search.py).
 PG_DOCUMENT = "to_tsvector('simple', coalesce(subject, '') || ' ' || coalesce(body, ''))"
 
 
