@@ -33,7 +33,8 @@ class TicketFilter:
     priority: int | None = None
     assignee: str | None = None  # a login, or "-" for unassigned
     flag: str | None = None
-    search: str = ""
+    search: str = ""  # the / line (deskapp/rules/filterlang.py)
+    search_in_queue: bool = False  # a search looks in every queue unless this is set
 
     def describe(self) -> str:
         """The active narrowing in German words, for the list's title."""
@@ -47,7 +48,8 @@ class TicketFilter:
         if self.flag:
             parts.append("Markierung: " + texts.FLAG.get(self.flag, self.flag))
         if self.search:
-            parts.append(f"Suche: „{self.search}“")
+            where = "" if self.search_in_queue or self.view else " (alle Queues)"
+            parts.append(f"Suche: „{self.search}“{where}")
         return " · ".join(parts)
 
 

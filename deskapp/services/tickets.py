@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import re
 import uuid
 from dataclasses import dataclass
 
@@ -28,9 +27,9 @@ from models.tables import Agent, Customer, ExtensionRequest, Ticket, TicketEvent
 from models.types import UTCDateTime
 
 from .. import texts
-from ..rules import limits
+from ..rules import filterlang, limits
 from ..settings import Policy
-from . import audit, counters
+from . import audit, counters, ticket_search
 from .agents import to_ref
 from .errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from .filters import (  # noqa: F401  (re-exported: callers use tickets.TicketFilter & co.)
@@ -129,43 +128,11 @@ def _flag_clause(flag: str):
     )
 
 
-def _search_clause(session: Session, query: str):
-    """Number, customer (name, number, id) or words of subject and body (full text)."""
-    query = query.strip()
-    clauses = []
-    digits = query.lstrip("#")
-    # ASCII digits only ('²'.isdigit() is true), and no longer than a ticket number can be.
-    if digits.isascii() and digits.isdigit() and len(digits) <= 9:
-        clauses.append(Ticket.number == int(digits))
-    words = re.findall(r"\w+", query)
-    if words:
-        if session.get_bind().dialect.name == "sqlite":
-            match = " ".join(f'"{w}"*' for w in words)
-            fts = text("SELECT rowid FROM ticket_fts WHERE ticket_fts MATCH :match").bindparams(match=match)
-            clauses.append(Ticket.id.in_(fts.columns(literal_column("rowid"))))
-        else:
-            tsquery = " & ".join(f"{w}:*" for w in words)
-            clauses.append(
-                text(
-                    "to_tsvector('simple', coalesce(ticket.subject, '') || ' ' || "
-                    "coalesce(ticket.body, '')) @@ to_tsquery('simple', :tsq)"
-                ).bindparams(tsq=tsquery)
-            )
-        like = f"%{query.lower()}%"
-        customers = select(Customer.id).where(
-            or_(func.lower(Customer.name).like(like), Customer.number == query)
-        )
-        clauses.append(Ticket.customer_id.in_(customers))
-    try:
-        clauses.append(Ticket.customer_id == uuid.UUID(query))
-    except ValueError:
-        pass
-    if not clauses:
-        return None
-    return or_(*clauses)
-
-
 def _where(session: Session, actor: AgentRef, filt: TicketFilter) -> list:
+    query = filterlang.parse(filt.search) if filt.search.strip() else None
+    if query is not None and query.only_numbers:
+        # "#N" is exactly that ticket, in any queue, view and status (docs/rules.md#ticket-jump).
+        return [Ticket.number.in_(query.numbers)]
     where = []
     if filt.view == "mine":
         where.append(Ticket.assignee_id == actor.id)
@@ -181,11 +148,16 @@ def _where(session: Session, actor: AgentRef, filt: TicketFilter) -> list:
                 select(ExtensionRequest.id).where(ExtensionRequest.requested_by_id == actor.id)
             )
         )
-    elif filt.queue:
+    elif filt.queue and (query is None or filt.search_in_queue) and (query is None or query.queue is None):
+        # A search looks in every queue unless asked to stay (docs/rules.md#ticket-search).
         where.append(Ticket.queue == filt.queue)
-    all_requests = filt.view == REQUESTS_VIEW and filt.statuses == ACTIVE_STATUSES
-    if tuple(sorted(filt.statuses)) != tuple(sorted(ALL_STATUSES)) and not all_requests:
-        where.append(Ticket.status.in_(filt.statuses))
+    statuses = filt.statuses
+    if query is not None and query.status is not None:
+        wanted = set(query.status.values)
+        statuses = tuple(s for s in ALL_STATUSES if (s in wanted) != query.status.negated)
+    all_requests = filt.view == REQUESTS_VIEW and statuses == ACTIVE_STATUSES
+    if tuple(sorted(statuses)) != tuple(sorted(ALL_STATUSES)) and not all_requests:
+        where.append(Ticket.status.in_(statuses))
     if filt.priority is not None:
         where.append(Ticket.priority == filt.priority)
     if filt.assignee == "-":
@@ -194,11 +166,26 @@ def _where(session: Session, actor: AgentRef, filt: TicketFilter) -> list:
         where.append(Ticket.assignee_id.in_(select(Agent.id).where(Agent.login == filt.assignee)))
     if filt.flag:
         where.append(_flag_clause(filt.flag))
-    if filt.search.strip():
-        clause = _search_clause(session, filt.search)
-        if clause is not None:
-            where.append(clause)
+    if query is not None:
+        for term, column in ((query.queue, Ticket.queue), (query.priority, Ticket.priority)):
+            if term is not None:
+                cond = column.in_([getattr(v, "value", v) for v in term.values])
+                where.append(~cond if term.negated else cond)
+        if query.flag is not None:
+            cond = or_(*(_flag_clause(f) for f in query.flag.values))
+            where.append(~cond if query.flag.negated else cond)
+        where.extend(ticket_search.compile_query(session, query, actor.login).clauses)
     return where
+
+
+def search_notes(session: Session, actor: AgentRef, filt: TicketFilter) -> tuple[str, ...]:
+    """What the ``/`` line read differently, in German: bad parts, repaired typos."""
+    if not filt.search.strip():
+        return ()
+    query = filterlang.parse(filt.search)
+    if query.only_numbers:
+        return ()
+    return ticket_search.compile_query(session, query, actor.login).notes
 
 
 def _key_tuple(key: PageKey):
@@ -776,6 +763,7 @@ __all__ = [
     "open_ticket",
     "page_around",
     "resolve_with_note",
+    "search_notes",
     "move_to_queue",
     "set_priority",
     "set_status",
