@@ -20,23 +20,22 @@ from re import _constants as sre_constants  # the stdlib's own regex parser (3.1
 from re import _parser as sre_parse
 from dataclasses import dataclass, field
 
-from models.enums import Priority, Queue, TicketStatus
-
 # German words (and the stored codes) for each field's values; a prefix is enough when it
 # is unambiguous ("erl" → erledigt, "tech" → technical).
+# The values are the stored codes of models/enums.py (TicketStatus, Priority, Queue); the
+# rules do not import models, tests/unit/test_filterlang.py checks they agree.
+STATUS_CODES = ("new", "open", "waiting", "resolved")
 STATUS_WORDS = {
-    "neu": TicketStatus.NEW, "offen": TicketStatus.OPEN, "wartend": TicketStatus.WAITING,
-    "erledigt": TicketStatus.RESOLVED,
-    **{s.value: s for s in TicketStatus},
+    "neu": "new", "offen": "open", "wartend": "waiting", "erledigt": "resolved",
+    **{code: code for code in STATUS_CODES},
 }
 PRIORITY_WORDS = {
-    "niedrig": Priority.LOW, "normal": Priority.NORMAL, "hoch": Priority.HIGH, "dringend": Priority.URGENT,
-    "low": Priority.LOW, "high": Priority.HIGH, "urgent": Priority.URGENT,
+    "niedrig": 1, "normal": 2, "hoch": 3, "dringend": 4, "low": 1, "high": 3, "urgent": 4,
 }
 QUEUE_WORDS = {
-    "support": Queue.SUPPORT, "vertragsbearbeitung": Queue.CONTRACT, "vertrag": Queue.CONTRACT,
-    "technik": Queue.TECHNICAL, "admin-channel": Queue.ADMIN, "admin": Queue.ADMIN,
-    **{q.value: q for q in Queue},
+    "support": "support", "vertragsbearbeitung": "contract", "vertrag": "contract",
+    "technik": "technical", "admin-channel": "admin", "admin": "admin",
+    "contract": "contract", "technical": "technical",
 }
 FLAG_WORDS = {
     "markiert": "flagged", "auffällig": "conspicuous", "auffaellig": "conspicuous",
@@ -134,7 +133,7 @@ def _field_term(name: str, raw: str, errors: list[str]) -> FieldTerm | None:
     codes = []
     for v in values:
         if canonical == "status" and v.lower() == ALL_VALUE:
-            codes.extend(TicketStatus)
+            codes.extend(STATUS_CODES)
             continue
         code = _lookup(table, v)
         if code is None:

@@ -53,6 +53,12 @@ def test_bad_parts_are_german_sentences_and_the_rest_applies():
     assert "Unbekanntes Feld „farbe:“" in q.errors[2]
 
 
+def test_the_codes_are_the_stored_ones():
+    assert set(filterlang.STATUS_WORDS.values()) == set(TicketStatus)
+    assert set(filterlang.PRIORITY_WORDS.values()) == set(Priority)
+    assert set(filterlang.QUEUE_WORDS.values()) == set(Queue)
+
+
 def test_status_alle_means_every_status():
     assert set(parse("status:alle").status.values) == set(TicketStatus)
 
