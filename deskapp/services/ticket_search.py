@@ -9,15 +9,14 @@ indexed words most like it (typo tolerance: ``Postfch`` → ``postfach``), best 
 
 from __future__ import annotations
 
-import itertools
 import re
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, literal_column, not_, or_, select, text, union
+from sqlalchemy import bindparam, column, literal_column, not_, or_, select, table, text, union
 from sqlmodel import Session
 
-from models.search import fold
+from models.search import PG_CUSTOMER_NAME, PG_TICKET_DOCUMENT, fold
 from models.tables import Agent, Customer, Ticket
 
 from ..rules import filterlang
@@ -31,14 +30,18 @@ _FUZZY_WORDS = 3  # at most this many proposed words per mistyped one
 class Compiled:
     clauses: tuple  # ANDed into the list's WHERE
     notes: tuple[str, ...]  # German: what was read differently (typos, bad parts)
+    # The free words' matches as selects of ticket ids, each readable newest first on its
+    # own (the text index, a customer's tickets, a number); a ticket is found by any of
+    # them. Empty when the words are part of ``clauses`` instead.
+    sources: tuple = ()
 
-
-_names = itertools.count()
-
-
-def _bind() -> str:
-    """A bind name of its own: several text() parts meet in one statement."""
-    return f"q{next(_names) % 1_000_000}"
+    def where(self) -> list:
+        """Everything as WHERE clauses (for counts and lists not read newest first)."""
+        out = list(self.clauses)
+        if self.sources:
+            subs = [src.subquery() for src in self.sources]
+            out.append(Ticket.id.in_(union(*(select(sub.c.id) for sub in subs))))
+        return out
 
 
 def _sqlite(session: Session) -> bool:
@@ -53,55 +56,64 @@ def _fts_string(word: str) -> str:
     return '"' + word.replace('"', '""') + '"'
 
 
+# The FTS5 tables of migration 0010 as SQLAlchemy sees them; the table's own name is the
+# column MATCH takes. Built from Core (no text() with named binds) so that every search
+# statement compiles once and then comes from SQLAlchemy's cache.
+_TRGM = table("ticket_trgm", column("rowid"), column("doc"))
+_TRGM_MATCH = literal_column("ticket_trgm")
+_CTRGM = table("customer_trgm", column("rowid"), column("name"))
+_CTRGM_MATCH = literal_column("customer_trgm")
+# PostgreSQL: literally the expressions the trigram indexes are built on (models/search.py).
+_PG_DOC = literal_column(PG_TICKET_DOCUMENT.replace("subject", "ticket.subject").replace("body", "ticket.body"))
+_PG_NAME = literal_column(PG_CUSTOMER_NAME.replace("name", "customer.name"))
+
+
+def _contains(word: str) -> str:
+    return f"%{_like_escape(word)}%"
+
+
+def _doc_source(session: Session, words: list[str]):
+    """Tickets whose text contains every word, as a select the index streams newest first."""
+    long = [w for w in words if len(w) >= 3]
+    if not _sqlite(session) or not long or len(long) != len(words):
+        return select(Ticket.id.label("id")).where(Ticket.id.in_(_doc_ids(session, words)))
+    # The index's own rowid is the selected (and ordered-by) column: FTS5 then reads the
+    # matches newest first and stops after a page, whatever the word's share.
+    return (
+        select(_TRGM.c.rowid.label("id"))
+        .select_from(_TRGM.join(Ticket.__table__, Ticket.id == _TRGM.c.rowid))
+        .where(_TRGM_MATCH.match(" AND ".join(_fts_string(w) for w in long)))
+    )
+
+
 def _doc_ids(session: Session, words: list[str]):
     """Ids of tickets whose subject or text contains every (folded) word."""
     words = [w for w in words if w]
     if _sqlite(session):
         long = [w for w in words if len(w) >= 3]
-        short = [w for w in words if len(w) < 3]
+        stmt = select(_TRGM.c.rowid.label("id")).select_from(_TRGM)
         if long:
-            m = _bind()
-            stmt = f"SELECT rowid AS id FROM ticket_trgm WHERE ticket_trgm MATCH :{m}"
-            params = {m: " AND ".join(_fts_string(w) for w in long)}
-        else:
-            stmt, params = "SELECT rowid AS id FROM ticket_trgm WHERE 1", {}
-        for w in short:  # under 3 letters the index cannot help: a scan
-            b = _bind()
-            stmt += f" AND doc LIKE :{b} ESCAPE '\\'"
-            params[b] = f"%{_like_escape(w)}%"
-        return text(stmt).bindparams(**params).columns(literal_column("id"))
-    names = [_bind() for _ in words]
-    conds = " AND ".join(
-        f"desk_fold(coalesce(subject, '') || ' ' || coalesce(body, '')) LIKE :{n} ESCAPE '\\'" for n in names
-    )
-    return text(f"SELECT id FROM ticket WHERE {conds}").bindparams(
-        **{n: f"%{_like_escape(w)}%" for n, w in zip(names, words)}
-    ).columns(literal_column("id"))
+            stmt = stmt.where(_TRGM_MATCH.match(" AND ".join(_fts_string(w) for w in long)))
+        for w in words:
+            if len(w) < 3:  # under 3 letters the index cannot help: a scan
+                stmt = stmt.where(_TRGM.c.doc.like(_contains(w), escape="\\"))
+        return stmt
+    return select(Ticket.id.label("id")).where(*(_PG_DOC.like(_contains(w), escape="\\") for w in words))
 
 
 def _customer_ids(session: Session, words: list[str]):
     """Ids of customers whose (folded) name contains every word."""
     if _sqlite(session):
         long = [w for w in words if len(w) >= 3]
-        if long:
-            m = _bind()
-            inner = text(f"SELECT rowid FROM customer_trgm WHERE customer_trgm MATCH :{m}").bindparams(
-                **{m: " AND ".join(_fts_string(w) for w in long)})
-            stmt = select(Customer.id).where(literal_column("customer.rowid").in_(inner.columns(literal_column("rowid"))))
-            for w in words:
-                if len(w) < 3:
-                    stmt = stmt.where(Customer.name.like(f"%{_like_escape(w)}%", escape="\\"))
-            return stmt
         stmt = select(Customer.id)
+        if long:
+            inner = select(_CTRGM.c.rowid).where(_CTRGM_MATCH.match(" AND ".join(_fts_string(w) for w in long)))
+            stmt = stmt.where(literal_column("customer.rowid").in_(inner))
         for w in words:
-            stmt = stmt.where(Customer.name.like(f"%{_like_escape(w)}%", escape="\\"))
+            if len(w) < 3:
+                stmt = stmt.where(Customer.name.like(_contains(w), escape="\\"))
         return stmt
-    stmt = select(Customer.id)
-    for w in words:
-        c = _bind()
-        stmt = stmt.where(text(f"desk_fold(customer.name) LIKE :{c} ESCAPE '\\'").bindparams(
-            **{c: f"%{_like_escape(w)}%"}))
-    return stmt
+    return select(Customer.id).where(*(_PG_NAME.like(_contains(w), escape="\\") for w in words))
 
 
 def _exists(session: Session, words: list[str]) -> bool:
@@ -147,15 +159,19 @@ def _similar_words(session: Session, word: str) -> list[str]:
     return [t for _, t in best[:_FUZZY_WORDS]]
 
 
-def _words_clause(session: Session, words: list[str], notes: list[str]):
-    """Every word in subject/text — or every word in the customer's name; typos repaired."""
+def _word_sources(session: Session, words: list[str], notes: list[str], extra: tuple = ()) -> tuple:
+    """Every word in subject/text — or every word in the customer's name; typos repaired.
+
+    Selects of ticket ids, any of which finds a ticket; ``extra``: more of them (a customer
+    number, a ticket number). Kept apart, never ORed: each one can use its index.
+    """
     folded = [fold(w) for w in words]
     if _exists(session, folded) or _customer_exists(session, folded):
-        docs = _doc_ids(session, folded).subquery()
-        ids = union(
-            select(docs.c.id), select(Ticket.id).where(Ticket.customer_id.in_(_customer_ids(session, folded)))
+        return (
+            _doc_source(session, folded),
+            select(Ticket.id.label("id")).where(Ticket.customer_id.in_(_customer_ids(session, folded))),
+            *extra,
         )
-        return Ticket.id.in_(ids)
     # Nothing has them all: each word nothing contains is replaced by its nearest words.
     alternatives: list[list[str]] = []
     for word in folded:
@@ -171,7 +187,7 @@ def _words_clause(session: Session, words: list[str], notes: list[str]):
     clauses = []
     for options in alternatives:
         clauses.append(or_(*(Ticket.id.in_(_doc_ids(session, [o])) for o in options)))
-    return Ticket.id.in_(select(Ticket.id).where(*clauses))
+    return (select(Ticket.id.label("id")).where(*clauses), *extra)
 
 
 def _regex_clause(session: Session, pattern: str):
@@ -191,14 +207,10 @@ def compile_query(session: Session, query: FilterQuery, actor_login: str) -> Com
     """The WHERE parts of ``query`` (its fields are applied by the caller's filter)."""
     notes: list[str] = list(query.errors)
     clauses: list = []
+    sources: tuple = ()
     if query.numbers:
         clauses.append(Ticket.number.in_(query.numbers))
     words = list(query.words)
-    digits = [w for w in words if w.isascii() and w.isdigit() and len(w) <= 9]
-    if words and len(digits) == len(words) == 1:
-        # A bare number: that ticket, or the text containing it.
-        clauses.append(or_(Ticket.number == int(digits[0]), Ticket.id.in_(_doc_ids(session, digits))))
-        words = []
     if len(words) == 1:
         try:
             cid = uuid.UUID(words[0])
@@ -208,8 +220,12 @@ def compile_query(session: Session, query: FilterQuery, actor_login: str) -> Com
             clauses.append(Ticket.customer_id == cid)
             words = []
     if words:
-        number = select(Customer.id).where(Customer.number == " ".join(words))
-        clauses.append(or_(_words_clause(session, words, notes), Ticket.customer_id.in_(number)))
+        joined = " ".join(words)
+        extra = [select(Ticket.id.label("id")).where(
+            Ticket.customer_id.in_(select(Customer.id).where(Customer.number == joined)))]
+        if joined.isascii() and joined.isdigit() and len(joined) <= 9:
+            extra.append(select(Ticket.id.label("id")).where(Ticket.number == int(joined)))  # a bare number
+        sources = _word_sources(session, words, notes, tuple(extra))
     for word in query.not_words:
         clauses.append(not_(Ticket.id.in_(_doc_ids(session, [fold(word)]))))
     if query.customer:
@@ -229,4 +245,4 @@ def compile_query(session: Session, query: FilterQuery, actor_login: str) -> Com
         if query.agent.negated:
             cond = or_(not_(cond), Ticket.assignee_id.is_(None)) if "-" not in query.agent.values else not_(cond)
         clauses.append(cond)
-    return Compiled(tuple(clauses), tuple(notes))
+    return Compiled(tuple(clauses), tuple(notes), sources)

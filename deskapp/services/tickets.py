@@ -18,7 +18,7 @@ import datetime as dt
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import and_, bindparam, func, insert, literal_column, or_, select, text, tuple_, update
+from sqlalchemy import and_, bindparam, func, insert, literal_column, or_, select, tuple_, union, union_all, update
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
@@ -129,10 +129,19 @@ def _flag_clause(flag: str):
 
 
 def _where(session: Session, actor: AgentRef, filt: TicketFilter) -> list:
+    where, sources = _where_parts(session, actor, filt)
+    if sources:
+        where.append(Ticket.id.in_(union(*(select(sub.c.id) for sub in (src.subquery() for src in sources)))))
+    return where
+
+
+def _where_parts(session: Session, actor: AgentRef, filt: TicketFilter) -> tuple[list, tuple]:
+    """The list's WHERE, and the search's sources of ticket ids (any one finds a ticket;
+    kept apart so that each is read newest first through its own index)."""
     query = filterlang.parse(filt.search) if filt.search.strip() else None
     if query is not None and query.only_numbers:
         # "#N" is exactly that ticket, in any queue, view and status (docs/rules.md#ticket-jump).
-        return [Ticket.number.in_(query.numbers)]
+        return [Ticket.number.in_(query.numbers)], ()
     where = []
     if filt.view == "mine":
         where.append(Ticket.assignee_id == actor.id)
@@ -174,8 +183,10 @@ def _where(session: Session, actor: AgentRef, filt: TicketFilter) -> list:
         if query.flag is not None:
             cond = or_(*(_flag_clause(f) for f in query.flag.values))
             where.append(~cond if query.flag.negated else cond)
-        where.extend(ticket_search.compile_query(session, query, actor.login).clauses)
-    return where
+        compiled = ticket_search.compile_query(session, query, actor.login)
+        where.extend(compiled.clauses)
+        return where, compiled.sources
+    return where, ()
 
 
 def search_notes(session: Session, actor: AgentRef, filt: TicketFilter) -> tuple[str, ...]:
@@ -207,9 +218,23 @@ def _time_id(key: PageKey):
     return tuple_(bindparam(None, created_at, type_=UTCDateTime()), bindparam(None, ticket_id))
 
 
-def _after(key: PageKey, oldest: bool):
+def search_order(filt: TicketFilter) -> bool:
+    """Search results list newest first (docs/rules.md#ticket-search): the trigram index is
+    read from the newest ticket back, so the first page costs the same for any word."""
+    return bool(filt.search.strip())
+
+
+def _mode(filt: TicketFilter) -> str:
+    if search_order(filt):
+        return "newest"
+    return "oldest" if oldest_first(filt) else "inbox"
+
+
+def _after(key: PageKey, mode: str):
     """Rows that come after ``key`` in the list's order."""
-    if not oldest:  # (priority, created_at, id) all descending
+    if mode == "newest":
+        return Ticket.id < bindparam(None, key[2])
+    if mode == "inbox":  # (priority, created_at, id) all descending
         return tuple_(Ticket.priority, Ticket.created_at, Ticket.id) < _key_tuple(key)
     # priority descending, then (created_at, id) ascending
     return or_(
@@ -218,9 +243,11 @@ def _after(key: PageKey, oldest: bool):
     )
 
 
-def _before(key: PageKey, oldest: bool):
+def _before(key: PageKey, mode: str):
     """Rows that come before ``key`` in the list's order."""
-    if not oldest:
+    if mode == "newest":
+        return Ticket.id > bindparam(None, key[2])
+    if mode == "inbox":
         return tuple_(Ticket.priority, Ticket.created_at, Ticket.id) > _key_tuple(key)
     return or_(
         Ticket.priority > bindparam(None, key[0]),
@@ -228,9 +255,11 @@ def _before(key: PageKey, oldest: bool):
     )
 
 
-def _list_order(oldest: bool, *, reverse: bool = False) -> tuple:
+def _list_order(mode: str, *, reverse: bool = False) -> tuple:
     """ORDER BY of the list (``reverse``: read backwards from a key)."""
-    if oldest:
+    if mode == "newest":
+        return (Ticket.id.asc(),) if reverse else (Ticket.id.desc(),)
+    if mode == "oldest":
         cols = (Ticket.priority.desc(), Ticket.created_at.asc(), Ticket.id.asc())
         if reverse:
             cols = (Ticket.priority.asc(), Ticket.created_at.desc(), Ticket.id.desc())
@@ -269,14 +298,31 @@ def list_page(
 
     With ``now`` and ``policy`` overdue held orders carry the flag "overdue".
     """
-    oldest = oldest_first(filt)
-    stmt = _BASE_SELECT.where(*_where(session, actor, filt))
-    if before is not None:
-        stmt = stmt.where(_before(before, oldest)).order_by(*_list_order(oldest, reverse=True))
+    mode = _mode(filt)
+    where, sources = _where_parts(session, actor, filt)
+    if sources:
+        # Each source read newest first with every other condition, a page's worth; the
+        # page is the newest of those (docs/rules.md#ticket-search).
+        if before is not None:
+            where.append(_before(before, mode))
+        elif after is not None:
+            where.append(_after(after, mode))
+        order = _list_order(mode, reverse=before is not None)
+        branches = []
+        for src in sources:
+            own = src.selected_columns[0]  # the id as the source reads it (its index's order)
+            sub = src.where(*where).order_by(own.asc() if before is not None else own.desc())
+            sub = sub.limit(limit + 1).subquery()
+            branches.append(select(sub.c.id))
+        ids = union_all(*branches).subquery()
+        stmt = _BASE_SELECT.where(Ticket.id.in_(select(ids.c.id))).order_by(*order)
+    elif before is not None:
+        stmt = _BASE_SELECT.where(*where, _before(before, mode)).order_by(*_list_order(mode, reverse=True))
     else:
+        stmt = _BASE_SELECT.where(*where)
         if after is not None:
-            stmt = stmt.where(_after(after, oldest))
-        stmt = stmt.order_by(*_list_order(oldest))
+            stmt = stmt.where(_after(after, mode))
+        stmt = stmt.order_by(*_list_order(mode))
     rows = [_to_row(r) for r in session.execute(stmt.limit(limit + 1))]
     more = len(rows) > limit
     rows = rows[:limit]
@@ -304,7 +350,7 @@ def page_around(
         return list_page(session, actor, filt, limit=limit, **extra)
     priority, created_at, ticket_id = start
     # The key just before ``start`` in the list's order, so ``start`` itself is included.
-    step = -1 if oldest_first(filt) else 1
+    step = -1 if _mode(filt) == "oldest" else 1
     page = list_page(session, actor, filt, after=(priority, created_at, ticket_id + step), limit=limit, **extra)
     if not page.rows:
         return list_page(session, actor, filt, limit=limit, **extra)
