@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from sqlalchemy import bindparam, column, literal_column, not_, or_, select, table, text, union
 from sqlmodel import Session
 
-from models.search import PG_CUSTOMER_NAME, PG_TICKET_DOCUMENT, fold
+from models.search import fold
 from models.tables import Agent, Customer, Ticket
 
 from ..rules import filterlang
@@ -63,9 +63,10 @@ _TRGM = table("ticket_trgm", column("rowid"), column("doc"))
 _TRGM_MATCH = literal_column("ticket_trgm")
 _CTRGM = table("customer_trgm", column("rowid"), column("name"))
 _CTRGM_MATCH = literal_column("customer_trgm")
-# PostgreSQL: literally the expressions the trigram indexes are built on (models/search.py).
-_PG_DOC = literal_column(PG_TICKET_DOCUMENT.replace("subject", "ticket.subject").replace("body", "ticket.body"))
-_PG_NAME = literal_column(PG_CUSTOMER_NAME.replace("name", "customer.name"))
+# PostgreSQL: the stored folded columns the trigram indexes are built on (migration 0010;
+# not in models/tables.py: the database computes them, no code writes them).
+_PG_DOC = literal_column("ticket.search_doc")
+_PG_NAME = literal_column("customer.name_key")
 
 
 def _contains(word: str) -> str:
@@ -151,8 +152,7 @@ def _similar_words(session: Session, word: str) -> list[str]:
             _pg_trgm_schema[url] = schema
         # Words of the few tickets most like it, then the words of those most like it.
         docs = session.execute(text(
-            f"SELECT subject FROM ticket WHERE :w OPERATOR({schema}.<%) "
-            "desk_fold(coalesce(subject, '') || ' ' || coalesce(body, '')) LIMIT 200"), {"w": word}).scalars()
+            f"SELECT subject FROM ticket WHERE :w OPERATOR({schema}.<%) search_doc LIMIT 200"), {"w": word}).scalars()
         seen = {fold(t) for subject in docs for t in re.findall(r"\w+", subject)}
         candidates = [(filterlang.similarity(word, t), t) for t in seen]
     best = sorted((c for c in candidates if c[0] >= _FUZZY_MIN and c[1] != word), reverse=True)

@@ -6,7 +6,7 @@ Revises: 0008
 docs/rules.md#ticket-search: the ticket's subject and body and the customer's name are
 searched as folded text (models/search.py) through trigram indexes — SQLite FTS5 tables
 with the ``trigram`` tokenizer kept in step by triggers, PostgreSQL ``pg_trgm`` GIN indexes
-on ``desk_fold(…)``. The word index of 0002 stays on SQLite (its vocabulary proposes the
+on stored ``desk_fold(…)`` columns (``ticket.search_doc``, ``customer.name_key``). The word index of 0002 stays on SQLite (its vocabulary proposes the
 words a mistyped one may have meant); its PostgreSQL tsvector index is replaced.
 
 docs/rules.md#saved-views: ``saved_view`` holds an agent's named filters.
@@ -68,8 +68,12 @@ def _upgrade_pg() -> None:
         op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA public")
         schema = "public"
     op.execute(pg_fold_function())
-    op.execute(f"CREATE INDEX ix_ticket_trgm ON ticket USING gin (({PG_TICKET_DOCUMENT}) {schema}.gin_trgm_ops)")
-    op.execute(f"CREATE INDEX ix_customer_trgm ON customer USING gin (({PG_CUSTOMER_NAME}) {schema}.gin_trgm_ops)")
+    # Stored folded copies: the trigram index's recheck and the newest-first scan read
+    # them as they are instead of folding every candidate's text again.
+    op.execute(f"ALTER TABLE ticket ADD COLUMN search_doc text GENERATED ALWAYS AS ({PG_TICKET_DOCUMENT}) STORED")
+    op.execute(f"ALTER TABLE customer ADD COLUMN name_key text GENERATED ALWAYS AS ({PG_CUSTOMER_NAME}) STORED")
+    op.execute(f"CREATE INDEX ix_ticket_trgm ON ticket USING gin (search_doc {schema}.gin_trgm_ops)")
+    op.execute(f"CREATE INDEX ix_customer_trgm ON customer USING gin (name_key {schema}.gin_trgm_ops)")
     op.execute("DROP INDEX IF EXISTS ix_ticket_fts")
 
 
@@ -103,6 +107,8 @@ def downgrade() -> None:
     else:
         op.execute("DROP INDEX IF EXISTS ix_ticket_trgm")
         op.execute("DROP INDEX IF EXISTS ix_customer_trgm")
+        op.execute("ALTER TABLE ticket DROP COLUMN IF EXISTS search_doc")
+        op.execute("ALTER TABLE customer DROP COLUMN IF EXISTS name_key")
         op.execute("DROP FUNCTION IF EXISTS desk_fold(text)")
         op.execute(
             "CREATE INDEX ix_ticket_fts ON ticket USING gin "
