@@ -14,16 +14,18 @@ this order (contract ``services-order`` in ``pyproject.toml``).
    log, number counters, the one version-checked update (``versioning.bump``), the order
    registry client, customers' contact addresses, PostgreSQL login roles of agents, the
    IMAP mailbox ``mail fetch`` collects from.
-3. ``agents | customers | settings_store`` — who acts (and their logins, and who is an
-   active admin); customers and the row lock on a customer's money
-   (``customers.lock_customer``); stored policy.
+3. ``agents | customers | settings_store | ticket_search`` — who acts (and their logins,
+   and who is an active admin); customers and the row lock on a customer's money
+   (``customers.lock_customer``); stored policy; the ``/`` line compiled to SQL (trigram
+   search, typo repair, fields, regex).
 4. ``tickets | journal | absences | agent_admin | policy_admin`` — the inbox and triage
    (including closing a ticket a decision settled, ``tickets.resolve_with_note``); customer
    file and message log; absences; adding, re-roling and deactivating agents; changing
    policy settings.
-5. ``budget | orders | conversation`` — hour budgets and tasks; orders against the credit
+5. ``budget | orders | conversation | views`` — hour budgets and tasks; orders against the credit
    limit (both open or close tickets and write the journal); a ticket's conversation (its
-   stored mail in and out, threading look-ups, reopening by mail, the page-wise reader).
+   stored mail in and out, threading look-ups, reopening by mail, the page-wise reader);
+   agents' saved views with their live counts.
 6. ``extensions | reminders | radar | mail | shop | customer_import | ticket_intake`` —
    extension requests (on budgets and tickets), budget reminders, the expiry radar,
    outgoing mail, shop bookings of hour packages, the billing system's customer import,
