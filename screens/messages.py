@@ -47,6 +47,7 @@ class PageLoaded(Message):
 class CountsLoaded(Message):
     counts: Any  # SidebarCounts, or None when only the list's own total was counted
     total: int
+    notes: tuple = ()  # what the search read differently (tickets.search_notes)
 
 
 @dataclass

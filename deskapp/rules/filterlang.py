@@ -106,7 +106,7 @@ _TOKEN = re.compile(
 _NUMBER = re.compile(r"^#?([0-9]{1,9})$")
 
 
-def _lookup(words: dict, raw: str):
+def lookup(words: dict, raw: str):
     """The code for ``raw`` (a word or an unambiguous prefix), or None."""
     raw = raw.lower()
     if raw in words:
@@ -135,7 +135,7 @@ def _field_term(name: str, raw: str, errors: list[str]) -> FieldTerm | None:
         if canonical == "status" and v.lower() == ALL_VALUE:
             codes.extend(STATUS_CODES)
             continue
-        code = _lookup(table, v)
+        code = lookup(table, v)
         if code is None:
             known = ", ".join(_SHOWN[canonical])
             errors.append(f"„{v}“ ist kein Wert für {name}: (möglich: {known}).")

@@ -35,11 +35,7 @@ class Navigation(Screen):
 
     @on(Input.Submitted, "#search")
     def _search_submitted(self, event: Input.Submitted) -> None:
-        self.filter = replace(self.filter, search=event.value.strip())
-        if not event.value.strip():
-            event.input.display = False
-        self.query_one(TicketTable).focus()
-        self.reload(first=True, keep=False, sidebar=False)
+        self.apply_search(event.value)
 
     def _clear_marks(self) -> None:
         marked = list(self.marked.values())
@@ -54,10 +50,16 @@ class Navigation(Screen):
     def action_source(self, key: str) -> None:
         kind, name = key.split(":")
         self.source = key
+        # The search is global: a queue or view switch leaves it (the f filter stays, and
+        # the list's title says so; esc resets it). docs/rules.md#ticket-search
         if kind == "queue":
-            self.filter = replace(self.filter, queue=name, view=None)
+            self.filter = replace(self.filter, queue=name, view=None, search="", search_in_queue=False)
         else:
-            self.filter = replace(self.filter, queue=None, view=name)
+            self.filter = replace(self.filter, queue=None, view=name, search="", search_in_queue=False)
+        search = self.query_one("#search", Input)
+        search.value = ""
+        search.display = False
+        self.query_one("#saved-views", OptionList).highlighted = None
         options = self.query_one("#sources", OptionList)
         options.highlighted = [k for k, _ in SOURCES].index(key)
         self.marked.clear()
@@ -84,8 +86,11 @@ class Navigation(Screen):
         row = event.row
         self.source = f"queue:{row.queue}"
         self.query_one("#sources", OptionList).highlighted = [k for k, _ in SOURCES].index(self.source)
-        self.filter = filters.TicketFilter(queue=row.queue, statuses=filters.ALL_STATUSES,
-                                           search=f"#{row.number}")
+        # "#N" is exactly that ticket, whatever its status (docs/rules.md#ticket-jump).
+        self.filter = filters.TicketFilter(queue=row.queue, search=f"#{row.number}")
+        search = self.query_one("#search", Input)
+        search.value = f"#{row.number}"
+        search.display = True
         self.marked.clear()
         self.reload(first=True, keep=False, sidebar=False)
 
@@ -103,6 +108,8 @@ class Navigation(Screen):
         if self.maximized is not None:
             self.minimize()
             self.query_one(TicketTable).focus()
+        elif self.query_one("#commandline", Input).has_focus:
+            self.close_command_line()
         elif search.has_focus:
             search.value = ""
             search.display = False
@@ -112,10 +119,8 @@ class Navigation(Screen):
                 self.reload(first=True, keep=False, sidebar=False)
         elif self.marked:
             self._clear_marks()
-        elif self.filter.search:
-            self.filter = replace(self.filter, search="")
-            search.display = False
-            self.reload(first=True, keep=False, sidebar=False)
+        else:
+            self.reset_filter()  # search and filter gone in one key
 
     def action_search(self) -> None:
         search = self.query_one("#search", Input)

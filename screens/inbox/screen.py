@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from rich.markup import escape
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -33,6 +34,7 @@ from ..messages import (
     WorkerFailed,
 )
 from ..workers import WorkerNotices
+from .commandline import CommandInput, CommandLine, CommandSuggester
 from .customer import CustomerActions
 from .detail import TicketDetailPane
 from .extensions import ExtensionActions
@@ -41,6 +43,7 @@ from .intake import IntakeActions
 from .navigation import SOURCES, Navigation
 from .table import TicketTable
 from .triage import TriageActions
+from .views import SavedViews
 
 if TYPE_CHECKING:  # annotations only: the first frame comes before SQLAlchemy is imported
     from deskapp.services.extensions import ExtensionRow
@@ -55,7 +58,7 @@ ROW_ACTIONS = ("claim", "assign", "status", "close", "note", "customer", "flag",
 
 
 class InboxScreen(WorkerNotices, Navigation, TriageActions, HeldOrderActions, ExtensionActions, CustomerActions,
-                  IntakeActions, Screen):
+                  IntakeActions, SavedViews, CommandLine, Screen):
     CSS_PATH = "inbox.tcss"
     WRITE_GROUPS = frozenset({"write"})
     BINDINGS = [
@@ -70,6 +73,10 @@ class InboxScreen(WorkerNotices, Navigation, TriageActions, HeldOrderActions, Ex
         Binding("K", "contact", "Kunde kontaktieren", id="contact"),
         Binding("W", "retry", "Wiederholen", id="retry"),
         Binding("slash", "search", "Suchen", id="search"),
+        Binding("colon", "command_line", "Befehl", id="command_line"),
+        Binding("S", "save_view", "Ansicht speichern", id="save_view", show=False),
+        Binding("D", "delete_view", "Ansicht löschen", id="delete_view", show=False),
+        Binding("ctrl+t", "toggle_search_scope", "Suche: alle Queues / diese", id="search_scope", show=False),
         Binding("f", "filter", "Filter", id="filter"),
         Binding("c", "claim", "Übernehmen", id="claim"),
         Binding("A", "assign", "Zuweisen", id="assign", show=False),
@@ -109,6 +116,8 @@ class InboxScreen(WorkerNotices, Navigation, TriageActions, HeldOrderActions, Ex
         self._paging = False
         self._page_request = 0  # the newest page asked for; an older answer is dropped
         self._requests: dict[int, ExtensionRow] = {}  # ticket number -> own request (view "requests")
+        self.saved: dict[str, str] = {}  # the agent's saved views: name -> query
+        self.search_notes: tuple[str, ...] = ()  # what the / line read differently
 
     # ------------------------------------------------------------------ layout
 
@@ -118,18 +127,25 @@ class InboxScreen(WorkerNotices, Navigation, TriageActions, HeldOrderActions, Ex
             with Vertical(id="sidebar"):
                 yield Static("Queues & Ansichten", classes="pane-title")
                 yield OptionList(*(Option(label, id=key) for key, label in SOURCES), id="sources")
+                yield Static("Eigene Ansichten", id="saved-views-title", classes="pane-title")
+                yield OptionList(id="saved-views")
             with Vertical(id="content"):
                 yield Static("", id="list-title", classes="pane-title")
-                yield Input(placeholder="Suche: Nummer, Kunde, Betreff, Text — Enter sucht, Esc leert",
-                            id="search")
+                yield Input(placeholder="Suche in allen Queues: #42, Wörter, kunde: status: prio: queue: agent: "
+                                        "/regex/ -wort — Enter sucht, Esc leert", id="search")
                 yield TicketTable(id="tickets", cursor_type="row", zebra_stripes=True)
                 yield TicketDetailPane(id="detail")
+        yield CommandInput(placeholder=":befehl — :help zeigt alle, Tab vervollständigt", id="commandline",
+                           suggester=CommandSuggester(), select_on_focus=False)
         yield Footer()
 
     def on_mount(self) -> None:
         table = self.query_one(TicketTable)
         table.add_ticket_columns(self.app.size.width)
         self.query_one("#search", Input).display = False
+        self.query_one("#commandline", Input).display = False
+        self.query_one("#saved-views", OptionList).display = False
+        self.query_one("#saved-views-title").display = False
         table.focus()
         first_page = getattr(self.app, "first_page", None)
         if first_page is not None:  # read before the ORM was loaded (deskapp.quickstart)
@@ -196,10 +212,10 @@ class InboxScreen(WorkerNotices, Navigation, TriageActions, HeldOrderActions, Ex
         def fetch(session):
             from deskapp.services import tickets
             counts = tickets.sidebar_counts(session, actor) if sidebar else None
-            return counts, tickets.count(session, actor, filt)
+            return counts, tickets.count(session, actor, filt), tickets.search_notes(session, actor, filt)
 
-        counts, total = app.read(fetch)
-        self.post_message(CountsLoaded(counts, total))
+        counts, total, notes = app.read(fetch)
+        self.post_message(CountsLoaded(counts, total, notes))
 
     @work(thread=True, exclusive=True, group="detail", exit_on_error=False)
     def _load_detail(self, ticket_id: int) -> None:
@@ -286,6 +302,7 @@ class InboxScreen(WorkerNotices, Navigation, TriageActions, HeldOrderActions, Ex
     @on(CountsLoaded)
     def _show_counts(self, event: CountsLoaded) -> None:
         self.total = event.total
+        self.search_notes = event.notes
         counts = event.counts
         if counts is None:
             self._update_title()
@@ -298,11 +315,11 @@ class InboxScreen(WorkerNotices, Navigation, TriageActions, HeldOrderActions, Ex
             options.replace_option_prompt_at_index(index, _source_prompt(label, n))
         if highlighted is not None:
             options.highlighted = highlighted
+        self.load_saved_views()
         self._update_title()
 
     def _update_title(self) -> None:
-        label = dict(SOURCES)[self.source]
-        parts = [f"[b]{label}[/]"]
+        parts = [f"[b]{escape(self.source_label())}[/]"]
         described = self.filter.describe()
         if described:
             parts.append(described)
@@ -313,6 +330,10 @@ class InboxScreen(WorkerNotices, Navigation, TriageActions, HeldOrderActions, Ex
             parts.append(f"{span} von {total}")
         if self.marked:
             parts.append(f"[yellow]{len(self.marked)} markiert[/]")
+        if self.filter_narrowed():
+            parts.append("[dim]Esc: zurücksetzen[/]")
+        if self.filter.search and self.search_notes:
+            parts.append("[yellow]" + escape(" · ".join(self.search_notes)) + "[/]")
         self.query_one("#list-title", Static).update(" · ".join(parts))
 
     @on(DetailLoaded)
