@@ -73,7 +73,7 @@ class InboxScreen(WorkerNotices, Navigation, TriageActions, HeldOrderActions, Ex
         Binding("K", "contact", "Kunde kontaktieren", id="contact"),
         Binding("W", "retry", "Wiederholen", id="retry"),
         Binding("slash", "search", "Suchen", id="search"),
-        Binding("colon", "command_line", "Befehl", id="command_line"),
+        Binding("colon", "command_line", "Befehlszeile", id="command_line", show=False),
         Binding("S", "save_view", "Ansicht speichern", id="save_view", show=False),
         Binding("D", "delete_view", "Ansicht löschen", id="delete_view", show=False),
         Binding("ctrl+t", "toggle_search_scope", "Suche: alle Queues / diese", id="search_scope", show=False),
