@@ -11,7 +11,8 @@ from textual.widgets import Static
 KEY_NAMES = {
     "slash": "/", "space": "Leertaste", "enter": "Enter", "escape": "Esc", "question_mark": "?",
     "tab": "Tab", "ctrl+u": "Strg+U", "ctrl+p": "Strg+P", "ctrl+s": "Strg+S",
-    "ctrl+o": "Strg+O", "ctrl+g": "Strg+G", "ctrl+e": "Strg+E", "delete": "Entf",
+    "ctrl+o": "Strg+O", "ctrl+g": "Strg+G", "ctrl+e": "Strg+E", "delete": "Entf", "colon": ":",
+    "ctrl+t": "Strg+T",
 }
 
 

@@ -122,6 +122,11 @@ def _exists(session: Session, words: list[str]) -> bool:
     return session.execute(select(literal_column("1")).select_from(ids.subquery()).limit(1)).first() is not None
 
 
+def has_words(query: FilterQuery) -> bool:
+    """Whether a fuzzy reading could differ from the exact one."""
+    return any(len(w) >= 3 and not w.isdigit() for w in query.words)
+
+
 def _customer_exists(session: Session, words: list[str]) -> bool:
     stmt = _customer_ids(session, words).limit(1)
     return session.execute(stmt).first() is not None
@@ -150,23 +155,24 @@ def _similar_words(session: Session, word: str) -> list[str]:
                 "SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace "
                 "WHERE e.extname = 'pg_trgm'")).scalar() or "public"
             _pg_trgm_schema[url] = schema
-        # Words of the few tickets most like it, then the words of those most like it.
-        docs = session.execute(text(
-            f"SELECT subject FROM ticket WHERE :w OPERATOR({schema}.<%) search_doc LIMIT 200"), {"w": word}).scalars()
-        seen = {fold(t) for subject in docs for t in re.findall(r"\w+", subject)}
-        candidates = [(filterlang.similarity(word, t), t) for t in seen]
+        # The vocabulary of every ticket's words (migration 0010), by trigram similarity.
+        rows = session.execute(text(
+            f"SELECT word FROM search_word WHERE word OPERATOR({schema}.%) :w "
+            f"ORDER BY {schema}.similarity(word, :w) DESC LIMIT 20"), {"w": word}).scalars()
+        candidates = [(filterlang.similarity(word, t), t) for t in rows]
     best = sorted((c for c in candidates if c[0] >= _FUZZY_MIN and c[1] != word), reverse=True)
     return [t for _, t in best[:_FUZZY_WORDS]]
 
 
-def _word_sources(session: Session, words: list[str], notes: list[str], extra: tuple = ()) -> tuple:
+def _word_sources(session: Session, words: list[str], notes: list[str], extra: tuple = (), *,
+                  fuzzy: bool = False) -> tuple:
     """Every word in subject/text — or every word in the customer's name; typos repaired.
 
     Selects of ticket ids, any of which finds a ticket; ``extra``: more of them (a customer
     number, a ticket number). Kept apart, never ORed: each one can use its index.
     """
     folded = [fold(w) for w in words]
-    if _exists(session, folded) or _customer_exists(session, folded):
+    if not fuzzy or _exists(session, folded) or _customer_exists(session, folded):
         return (
             _doc_source(session, folded),
             select(Ticket.id.label("id")).where(Ticket.customer_id.in_(_customer_ids(session, folded))),
@@ -203,8 +209,12 @@ def _regex_clause(session: Session, pattern: str):
     return conds
 
 
-def compile_query(session: Session, query: FilterQuery, actor_login: str) -> Compiled:
-    """The WHERE parts of ``query`` (its fields are applied by the caller's filter)."""
+def compile_query(session: Session, query: FilterQuery, actor_login: str, *, fuzzy: bool = False) -> Compiled:
+    """The WHERE parts of ``query`` (its fields are applied by the caller's filter).
+
+    ``fuzzy``: words that nothing contains are replaced by the words most like them (the
+    caller asks for this only when the exact search found nothing).
+    """
     notes: list[str] = list(query.errors)
     clauses: list = []
     sources: tuple = ()
@@ -225,7 +235,7 @@ def compile_query(session: Session, query: FilterQuery, actor_login: str) -> Com
             Ticket.customer_id.in_(select(Customer.id).where(Customer.number == joined)))]
         if joined.isascii() and joined.isdigit() and len(joined) <= 9:
             extra.append(select(Ticket.id.label("id")).where(Ticket.number == int(joined)))  # a bare number
-        sources = _word_sources(session, words, notes, tuple(extra))
+        sources = _word_sources(session, words, notes, tuple(extra), fuzzy=fuzzy)
     for word in query.not_words:
         clauses.append(not_(Ticket.id.in_(_doc_ids(session, [fold(word)]))))
     if query.customer:

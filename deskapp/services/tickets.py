@@ -128,14 +128,14 @@ def _flag_clause(flag: str):
     )
 
 
-def _where(session: Session, actor: AgentRef, filt: TicketFilter) -> list:
-    where, sources = _where_parts(session, actor, filt)
+def _where(session: Session, actor: AgentRef, filt: TicketFilter, *, fuzzy: bool = False) -> list:
+    where, sources = _where_parts(session, actor, filt, fuzzy=fuzzy)
     if sources:
         where.append(Ticket.id.in_(union(*(select(sub.c.id) for sub in (src.subquery() for src in sources)))))
     return where
 
 
-def _where_parts(session: Session, actor: AgentRef, filt: TicketFilter) -> tuple[list, tuple]:
+def _where_parts(session: Session, actor: AgentRef, filt: TicketFilter, *, fuzzy: bool = False) -> tuple[list, tuple]:
     """The list's WHERE, and the search's sources of ticket ids (any one finds a ticket;
     kept apart so that each is read newest first through its own index)."""
     query = filterlang.parse(filt.search) if filt.search.strip() else None
@@ -183,10 +183,16 @@ def _where_parts(session: Session, actor: AgentRef, filt: TicketFilter) -> tuple
         if query.flag is not None:
             cond = or_(*(_flag_clause(f) for f in query.flag.values))
             where.append(~cond if query.flag.negated else cond)
-        compiled = ticket_search.compile_query(session, query, actor.login)
+        compiled = ticket_search.compile_query(session, query, actor.login, fuzzy=fuzzy)
         where.extend(compiled.clauses)
         return where, compiled.sources
     return where, ()
+
+
+def _fuzzy_may_help(filt: TicketFilter) -> bool:
+    if not filt.search.strip():
+        return False
+    return ticket_search.has_words(filterlang.parse(filt.search))
 
 
 def search_notes(session: Session, actor: AgentRef, filt: TicketFilter) -> tuple[str, ...]:
@@ -196,7 +202,8 @@ def search_notes(session: Session, actor: AgentRef, filt: TicketFilter) -> tuple
     query = filterlang.parse(filt.search)
     if query.only_numbers:
         return ()
-    return ticket_search.compile_query(session, query, actor.login).notes
+    fuzzy = ticket_search.has_words(query) and _count(session, actor, filt) == 0
+    return ticket_search.compile_query(session, query, actor.login, fuzzy=fuzzy).notes
 
 
 def _key_tuple(key: PageKey):
@@ -296,10 +303,19 @@ def list_page(
 ) -> TicketPage:
     """One page of the list: the first, the one after ``after`` or before ``before``.
 
-    With ``now`` and ``policy`` overdue held orders carry the flag "overdue".
+    With ``now`` and ``policy`` overdue held orders carry the flag "overdue". A search that
+    finds nothing as typed is read again with its typos repaired (docs/rules.md#ticket-search).
     """
+    page = _list_page(session, actor, filt, after=after, before=before, limit=limit, now=now, policy=policy)
+    if not page.rows and _fuzzy_may_help(filt):
+        page = _list_page(session, actor, filt, after=after, before=before, limit=limit, now=now, policy=policy,
+                          fuzzy=True)
+    return page
+
+
+def _list_page(session, actor, filt, *, after, before, limit, now, policy, fuzzy: bool = False) -> TicketPage:
     mode = _mode(filt)
-    where, sources = _where_parts(session, actor, filt)
+    where, sources = _where_parts(session, actor, filt, fuzzy=fuzzy)
     if sources:
         # Each source read newest first with every other condition, a page's worth; the
         # page is the newest of those (docs/rules.md#ticket-search).
@@ -358,7 +374,14 @@ def page_around(
 
 
 def count(session: Session, actor: AgentRef, filt: TicketFilter) -> int:
-    stmt = select(func.count()).select_from(Ticket).where(*_where(session, actor, filt))
+    n = _count(session, actor, filt)
+    if n == 0 and _fuzzy_may_help(filt):
+        n = _count(session, actor, filt, fuzzy=True)
+    return n
+
+
+def _count(session: Session, actor: AgentRef, filt: TicketFilter, *, fuzzy: bool = False) -> int:
+    stmt = select(func.count()).select_from(Ticket).where(*_where(session, actor, filt, fuzzy=fuzzy))
     return int(session.execute(stmt).scalar_one())
 
 

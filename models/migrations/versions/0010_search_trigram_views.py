@@ -75,6 +75,26 @@ def _upgrade_pg() -> None:
     op.execute(f"CREATE INDEX ix_ticket_trgm ON ticket USING gin (search_doc {schema}.gin_trgm_ops)")
     op.execute(f"CREATE INDEX ix_customer_trgm ON customer USING gin (name_key {schema}.gin_trgm_ops)")
     op.execute("DROP INDEX IF EXISTS ix_ticket_fts")
+    # The words of every ticket's folded text, for proposing what a mistyped word may have
+    # meant (SQLite reads them from 0002's word index). Inserted in sorted order so that two
+    # transactions adding the same words wait for each other instead of deadlocking.
+    op.execute("CREATE TABLE search_word (word text PRIMARY KEY)")
+    op.execute(f"CREATE INDEX ix_search_word_trgm ON search_word USING gin (word {schema}.gin_trgm_ops)")
+    op.execute(
+        "CREATE OR REPLACE FUNCTION desk_search_words() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+        "INSERT INTO search_word (word) SELECT DISTINCT w FROM regexp_split_to_table(NEW.search_doc, "
+        "'[^[:alnum:]]+') AS w WHERE length(w) BETWEEN 3 AND 40 ORDER BY w ON CONFLICT DO NOTHING; "
+        "RETURN NULL; END $$"
+    )
+    op.execute(
+        "CREATE TRIGGER ticket_search_words AFTER INSERT OR UPDATE OF subject, body ON ticket "
+        "FOR EACH ROW EXECUTE FUNCTION desk_search_words()"
+    )
+    op.execute(
+        "INSERT INTO search_word (word) SELECT DISTINCT w FROM ticket, "
+        "regexp_split_to_table(ticket.search_doc, '[^[:alnum:]]+') AS w WHERE length(w) BETWEEN 3 AND 40 "
+        "ON CONFLICT DO NOTHING"
+    )
 
 
 def upgrade() -> None:
@@ -105,6 +125,9 @@ def downgrade() -> None:
         for table in ("ticket_fts_vocab", "ticket_trgm", "customer_trgm"):
             op.execute(f"DROP TABLE IF EXISTS {table}")
     else:
+        op.execute("DROP TRIGGER IF EXISTS ticket_search_words ON ticket")
+        op.execute("DROP FUNCTION IF EXISTS desk_search_words()")
+        op.execute("DROP TABLE IF EXISTS search_word")
         op.execute("DROP INDEX IF EXISTS ix_ticket_trgm")
         op.execute("DROP INDEX IF EXISTS ix_customer_trgm")
         op.execute("ALTER TABLE ticket DROP COLUMN IF EXISTS search_doc")
