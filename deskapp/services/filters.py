@@ -48,7 +48,11 @@ class TicketFilter:
         if self.flag:
             parts.append("Markierung: " + texts.FLAG.get(self.flag, self.flag))
         if self.search:
-            where = "" if self.search_in_queue or self.view else " (alle Queues)"
+            from ..rules.filterlang import parse
+
+            query = parse(self.search)
+            spans_all = not (self.search_in_queue or self.view or query.queue is not None or query.only_numbers)
+            where = " (alle Queues)" if spans_all else ""
             parts.append(f"Suche: „{self.search}“{where}")
         return " · ".join(parts)
 

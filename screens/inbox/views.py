@@ -131,6 +131,10 @@ class SavedViews(Screen):
         box.add_options([Option(view_prompt(r.name, r.count), id=SAVED_PREFIX + r.name) for r in rows])
         box.display = bool(rows)
         self.query_one("#saved-views-title").display = bool(rows)
+        # With views below them, the queues keep one line each; without, the whole height.
+        from .navigation import SOURCES
+
+        self.query_one("#sources", OptionList).styles.height = len(SOURCES) if rows else "1fr"
         if highlighted is not None and rows:
             box.highlighted = min(highlighted, len(rows) - 1)
 
