@@ -121,10 +121,18 @@ def wipe(engine: Engine) -> None:
 
     with engine.begin() as conn:
         if engine.dialect.name == "sqlite":
-            for trigger in ("ticket_fts_ai", "ticket_fts_ad", "ticket_fts_au"):
+            for trigger in ("ticket_fts_ai", "ticket_fts_ad", "ticket_fts_au", "ticket_trgm_ai", "ticket_trgm_ad",
+                            "ticket_trgm_au", "customer_trgm_ai", "customer_trgm_ad", "customer_trgm_au"):
                 conn.execute(text(f"DROP TRIGGER IF EXISTS {trigger}"))
-            conn.execute(text("DROP TABLE IF EXISTS ticket_fts"))
+            # The search tables of migrations 0002 and 0010 (not in the models).
+            for table in ("ticket_fts_vocab", "ticket_fts", "ticket_trgm", "customer_trgm"):
+                conn.execute(text(f"DROP TABLE IF EXISTS {table}"))
+        else:
+            conn.execute(text("DROP TABLE IF EXISTS search_word"))
         SQLModel.metadata.drop_all(conn)
+        if engine.dialect.name != "sqlite":
+            conn.execute(text("DROP FUNCTION IF EXISTS desk_search_words()"))
+            conn.execute(text("DROP FUNCTION IF EXISTS desk_fold(text)"))
         if "alembic_version" in inspect(conn).get_table_names():
             conn.execute(text("DROP TABLE alembic_version"))
     migrate.upgrade(engine)
