@@ -12,7 +12,7 @@ KEY_NAMES = {
     "slash": "/", "space": "Leertaste", "enter": "Enter", "escape": "Esc", "question_mark": "?",
     "tab": "Tab", "ctrl+u": "Strg+U", "ctrl+p": "Strg+P", "ctrl+s": "Strg+S",
     "ctrl+o": "Strg+O", "ctrl+g": "Strg+G", "ctrl+e": "Strg+E", "delete": "Entf", "colon": ":",
-    "ctrl+t": "Strg+T",
+    "ctrl+t": "Strg+T", "ctrl+d": "Strg+D",
 }
 
 

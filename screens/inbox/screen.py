@@ -77,6 +77,7 @@ class InboxScreen(WorkerNotices, Navigation, TriageActions, HeldOrderActions, Ex
         Binding("S", "save_view", "Ansicht speichern", id="save_view", show=False),
         Binding("D", "delete_view", "Ansicht löschen", id="delete_view", show=False),
         Binding("ctrl+t", "toggle_search_scope", "Suche: alle Queues / diese", id="search_scope", show=False),
+        Binding("ctrl+d", "toggle_closed", "Erledigte zeigen / ausblenden", id="toggle_closed", show=False),
         Binding("f", "filter", "Filter", id="filter"),
         Binding("c", "claim", "Übernehmen", id="claim"),
         Binding("A", "assign", "Zuweisen", id="assign", show=False),

@@ -89,6 +89,14 @@ class SavedViews(Screen):
         self.filter = replace(self.filter, search_in_queue=not self.filter.search_in_queue)
         self.reload(first=True, keep=False, sidebar=False)
 
+    def action_toggle_closed(self) -> None:
+        """``ctrl+d``: closed tickets in the list too, or again the open ones only."""
+        shows_all = tuple(sorted(self.filter.statuses)) == tuple(sorted(filters.ALL_STATUSES))
+        statuses = filters.ACTIVE_STATUSES if shows_all else filters.ALL_STATUSES
+        self.filter = replace(self.filter, statuses=statuses)
+        self.notify("Nur offene Tickets." if shows_all else "Mit erledigten Tickets.", timeout=2)
+        self.reload(first=True, keep=False, sidebar=False)
+
     def filter_as_query(self) -> str:
         return query_of(self.filter)
 

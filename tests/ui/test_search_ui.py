@@ -78,6 +78,12 @@ async def test_search_is_global_shown_in_the_title_and_reset_with_one_key(desk):
         await pilot.press("ctrl+t", "escape")
         await settle(pilot)
         assert "Suche" not in title(app) and "von 45" in title(app)
+        await pilot.press("ctrl+d")  # closed ones too: the title says so, esc takes it back
+        await settle(pilot)
+        assert "Status: neu, offen, wartend, erledigt" in title(app)
+        await pilot.press("escape")
+        await settle(pilot)
+        assert "Status" not in title(app)
         # A queue switch leaves the search; the f filter stays and the title says so.
         await pilot.press("slash", *"Postfch", "enter")
         await settle(pilot)
