@@ -7,6 +7,7 @@ Nothing else in the code spells these numbers.
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass, fields
 from decimal import Decimal
 from pathlib import Path
@@ -57,12 +58,45 @@ class Policy:
     def reminder_stages(self) -> tuple[int, ...]:
         return tuple(sorted((int(x) for x in self.reminder_stages_months.split()), reverse=True))
 
-    def with_overrides(self, overrides: dict[str, str]) -> "Policy":
+    def with_overrides(self, overrides: dict[str, str], *, lenient: bool = False) -> "Policy":
+        """This policy with the stored overrides applied. A stored value that does not parse
+        raises ``BadSetting`` naming it; ``lenient`` keeps the default for it instead (the
+        settings commands, which must still show and repair it)."""
         changes = {}
         for f in fields(self):
             if f.name in overrides:
-                changes[f.name] = parse_setting(f.name, overrides[f.name])
+                try:
+                    changes[f.name] = parse_setting(f.name, overrides[f.name])
+                    if f.name in NUMBER_LIST_SETTINGS and not _NUMBER_LIST.match(changes[f.name]):
+                        raise ValueError(overrides[f.name])  # read later as numbers: refuse it now
+                except (ValueError, ArithmeticError):
+                    if not lenient:
+                        raise BadSetting(f.name, overrides[f.name]) from None
         return dataclasses.replace(self, **changes)
+
+
+class BadSetting(ValueError):
+    """A stored policy setting whose value is not of its kind (edited outside the desk)."""
+
+    exit_code = 3
+    MESSAGE = (
+        "Die Einstellung {key} hat in der Datenbank den ungültigen Wert »{value}«. "
+        "Ein Admin korrigiert sie mit: deskapp settings set {key} WERT (Standard: {default})."
+    )
+
+    def __init__(self, key: str, value: str) -> None:
+        default = getattr(Policy(), key)
+        shown = "ja" if default is True else "nein" if default is False else str(default)
+        self.key, self.value = key, value
+        self.message = self.MESSAGE.format(key=key, value=str(value)[:60], default=shown or "leer")
+        super().__init__(self.message)
+
+
+# Settings whose text is a list of positive whole numbers, e.g. "6 3 1".
+NUMBER_LIST_SETTINGS = ("reminder_stages_months", "radar_horizons_days")
+_INT = re.compile(r"^-?[0-9]{1,18}$")  # ASCII digits only: int() also takes "١٢" and "1_000"
+_FLOAT = re.compile(r"^-?[0-9]{1,12}(?:\.[0-9]{1,12})?$")
+_NUMBER_LIST = re.compile(r"^[0-9]{1,6}(?: +[0-9]{1,6})*$")
 
 
 def setting_type(name: str) -> type:
@@ -87,7 +121,12 @@ def parse_setting(name: str, raw: str):
         from .rules.inputs import parse_money
 
         return parse_money(raw, allow_zero=True)
-    return kind(raw.strip())
+    text = raw.strip()
+    if kind is int and not _INT.match(text):
+        raise ValueError(raw)
+    if kind is float and not _FLOAT.match(text):
+        raise ValueError(raw)
+    return kind(text)
 
 
 def default_db_path() -> Path:

@@ -213,8 +213,8 @@ def ticket_cells(row: TicketRow, now: dt.datetime) -> list:
         Text(texts.PRIORITY[priority], style=PRIORITY_STYLE[priority]),
         Text(texts.STATUS[status], style=STATUS_STYLE[status]),
         texts.QUEUE.get(Queue(row.queue), row.queue),
-        row.subject,
-        row.assignee_login or "–",
+        inert_cell(row.subject),
+        inert_cell(row.assignee_login),
         right(age_de(row.created_at, now)),
         Text("".join(texts.FLAG_SYMBOL.get(f, "?") for f in row.flags), style="bold yellow"),
     ]

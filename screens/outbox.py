@@ -221,8 +221,8 @@ class OutboxScreen(WorkerNotices, Screen):
         return [
             Text(texts.MAIL_STATUS.get(row.status, row.status), style=STATUS_STYLE.get(row.status, "")),
             datetime_de(row.created_at),
-            row.to_addr,
-            row.subject,
+            inert_cell(row.to_addr),
+            inert_cell(row.subject),
             Text(str(row.attempts), justify="right"),
             Text(error, style="red") if error else "",
         ]

@@ -134,16 +134,26 @@ def show(value) -> str:
 def list_settings(session: Session) -> list[SettingView]:
     """Every policy setting, in the rule book's order."""
     overrides = {row.key: row.value for row in session.execute(select(PolicySetting)).scalars()}
-    policy = Policy().with_overrides(overrides)
+    policy = Policy().with_overrides(overrides, lenient=True)  # a broken value is shown as stored
     defaults = Policy()
     return [
         SettingView(
-            key=key, value=show(getattr(policy, key)), default=show(getattr(defaults, key)),
+            key=key, value=_shown_value(policy, key, overrides), default=show(getattr(defaults, key)),
             description=DESCRIPTIONS.get(key, key), kind=KIND_LABEL[setting_type(key)],
             overridden=key in overrides,
         )
         for key in keys()
     ]
+
+
+def _shown_value(policy: Policy, key: str, overrides: dict[str, str]) -> str:
+    """The value in force; a stored value that does not parse, as stored (to be repaired)."""
+    if key in overrides:
+        try:
+            parse_setting(key, overrides[key])
+        except (ValueError, ArithmeticError, InvalidOperation):
+            return overrides[key][:60]
+    return show(getattr(policy, key))
 
 
 def get_setting(session: Session, key: str) -> SettingView:
@@ -249,8 +259,8 @@ def set_setting(session: Session, actor: AgentRef, *, key: str, value: str, now:
     typed = parse_value(key, value)
     stored = show(typed)
     overrides = {row.key: row.value for row in session.execute(select(PolicySetting)).scalars()}
-    before = Policy().with_overrides(overrides)
-    old = show(getattr(before, key))
+    before = Policy().with_overrides(overrides, lenient=True)  # a broken stored value can be repaired
+    old = _shown_value(before, key, overrides)
     if old == stored:
         return SettingChange(setting=get_setting(session, key), old=old, changed=False)
     _check_together(dataclasses.replace(before, **{key: typed}))

@@ -1,8 +1,10 @@
 """The ``deskapp`` command line. Bad input: one line on stderr and a non-zero exit code.
 
-Exit codes: 0 done · 1 refused · 2 bad input/usage · 3 database problem ·
-4 agent unknown or not allowed · 5 conflict · 6 registry failed (order kept, technical
-ticket opened) · 130 interrupted.
+Exit codes: 0 done · 1 refused · 2 bad input/usage · 3 database problem (missing, locked,
+unreadable setting) · 4 agent unknown or not allowed · 5 conflict · 6 registry failed (order
+kept, technical ticket opened) · 7 unexpected error (details in the log file) · 130 interrupted.
+Every command runs inside one error boundary (``screens.cli.boundary``): no traceback on
+the terminal, control characters in what is printed shown as placeholders.
 """
 
 from __future__ import annotations
@@ -18,8 +20,10 @@ from typing import Sequence
 from deskapp.services.errors import DeskError
 
 EPILOG = (
-    "Exit-Codes: 0 erledigt · 1 abgelehnt · 2 ungültige Eingabe · 3 Datenbankproblem · "
-    "4 Agent unbekannt/nicht erlaubt · 5 Konflikt · 6 Vergabestelle fehlgeschlagen"
+    "Exit-Codes: 0 erledigt · 1 abgelehnt · 2 ungültige Eingabe · 3 Datenbankproblem "
+    "(fehlt, gesperrt, Einstellung unlesbar) · 4 Agent unbekannt/nicht erlaubt · 5 Konflikt · "
+    "6 Vergabestelle fehlgeschlagen · 7 unerwarteter Fehler (Einzelheiten in der Logdatei) · "
+    "130 abgebrochen"
 )
 EXIT_REGISTRY_FAILED = 6
 
@@ -148,7 +152,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     settle.add_argument("--db", default=argparse.SUPPRESS, help=_db_help("–"))
     which = settle.add_mutually_exclusive_group(required=True)
-    which.add_argument("--order", type=int, metavar="N", help="Eine Bestellung (Nummer) abrechnen")
+    which.add_argument("--order", metavar="N", help="Eine Bestellung (Nummer) abrechnen")
     which.add_argument(
         "--until", metavar="DATUM", help="Alle ausgeführten Bestellungen bis zu diesem Tag (TT.MM.JJ)"
     )
@@ -187,9 +191,52 @@ def _fail(message: str, code: int) -> int:
     return code
 
 
+# Commands that may create their database; every other one refuses a missing file (a typo
+# in --db must not leave directories and an empty database behind).
+CREATES_DATABASE = frozenset({"init", "seed", "demo", "db"})
+MSG_NOTHING_CREATED = " Pfad vertippt? Nichts wurde angelegt (nur ausprobieren: deskapp demo)."
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; every failure is an exit code and one German line (``boundary``)."""
+    from screens.cli.boundary import guarded
+
+    return guarded(_main, sys.argv[1:] if argv is None else argv)
+
+
+def _require_existing_db(args) -> None:
+    """A command that works on a desk: its SQLite file must exist (exit 3, nothing created)."""
+    from deskapp.database import DatabaseProblem, sqlite_path
+    from deskapp.settings import configured_db_url, desk_db_target
+    from models.engine import normalize_url
+
+    if args.command is None:
+        target = desk_db_target(args.db)
+    else:
+        target = getattr(args, "db", None) or configured_db_url()
+    if target is None:
+        return  # the command says itself that it needs --db
+    try:
+        path = sqlite_path(normalize_url(target))
+    except Exception:  # an unparsable URL: open_database says so
+        return
+    if path is not None and not path.exists():
+        from screens.cli.agents import MSG_NO_DATABASE, shown_target
+
+        raise DatabaseProblem(
+            MSG_NO_DATABASE.format(path=path, target=shown_target(normalize_url(target))) + MSG_NOTHING_CREATED
+        )
+
+
+def _main(argv: list[str]) -> int:
+    from screens.cli.boundary import raw_output
+
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command is not None and args.command not in CREATES_DATABASE:
+        _require_existing_db(args)  # the desk checks after its lean start (no SQLAlchemy yet)
+    if args.command in (None, "demo", "seed"):
+        raw_output()  # the desk and the progress bars draw with escape sequences themselves
     try:
         if args.command == "demo":
             return _cmd_demo(args)
@@ -206,8 +253,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _cmd_desk(args)
     except DeskError as exc:
         return _fail(exc.message, exc.exit_code)
-    except KeyboardInterrupt:
-        return 130
 
 
 def _now():
@@ -291,6 +336,9 @@ def _cmd_demo(args) -> int:
     file = sqlite_path(normalize_url(path))
     if file is None:
         return _fail("deskapp demo braucht eine Datei für die Demo-Datenbank.", 2)
+    refusal = _not_a_demo_database(file)
+    if refusal:
+        return _fail(refusal, 1)
     file.parent.mkdir(parents=True, exist_ok=True)
     for suffix in ("", "-wal", "-shm"):
         candidate = file.with_name(file.name + suffix)
@@ -301,6 +349,48 @@ def _cmd_demo(args) -> int:
 
     build_demo(engine, now=_now())
     return _run_desk(engine, requested=args.agent or os.environ.get("DESK_AGENT"))
+
+
+MSG_DEMO_NOT_DEMO = (
+    "{path} ist keine Demo-Datenbank{why}; deskapp demo legt die Demo neu an und würde sie löschen. "
+    "Nichts wurde gelöscht. Bitte eine andere Datei angeben (oder ohne --db: {default})."
+)
+
+
+def _not_a_demo_database(file) -> str | None:
+    """Why ``deskapp demo`` must not delete ``file``; None if it is missing or a demo database.
+
+    A demo database is marked by ``desk_meta`` ``demo = 1`` (set by ``seed demo``/``demo``);
+    the file is read with the standard library, read-only, before anything is touched.
+    """
+    import sqlite3
+
+    from deskapp.settings import demo_db_path
+
+    if not file.exists() and not file.is_symlink():
+        return None
+    why = ""
+    if not file.is_file():
+        why = " (keine Datei)"
+    else:
+        try:
+            with file.open("rb") as fh:
+                if fh.read(16) != b"SQLite format 3\x00":
+                    why = " (keine SQLite-Datei)"
+        except OSError as exc:
+            why = f" (nicht lesbar: {exc.strerror})"
+    if not why:
+        try:
+            conn = sqlite3.connect(f"{file.resolve().as_uri()}?mode=ro", uri=True, timeout=5)
+            try:
+                row = conn.execute("SELECT value FROM desk_meta WHERE key = 'demo'").fetchone()
+            finally:
+                conn.close()
+            if row is not None and row[0] == "1":
+                return None
+        except sqlite3.Error:
+            pass
+    return MSG_DEMO_NOT_DEMO.format(path=file, why=why, default=demo_db_path())
 
 
 def _cmd_desk(args) -> int:
@@ -316,6 +406,7 @@ def _cmd_desk(args) -> int:
         return _run_quick(target, quick)
     from deskapp.database import open_database
 
+    _require_existing_db(args)
     engine = open_database(target)
     return _run_desk(engine, requested=requested)
 
@@ -369,13 +460,29 @@ def _amount_arg(raw: str):
 
 def _date_arg(raw: str) -> dt.date:
     """``TT.MM.JJ``, ``TT.MM.JJJJ`` or ``JJJJ-MM-TT``, or ``InvalidInput``."""
-    from deskapp.rules.inputs import InputError, parse_date
+    from deskapp.rules.inputs import InputError, YearOutOfRange, parse_date
     from deskapp.services.errors import InvalidInput
 
     try:
         return parse_date(raw, allow_iso=True)
+    except YearOutOfRange as exc:
+        raise InvalidInput(exc.message) from None
     except InputError:
         raise InvalidInput(MSG_BAD_DATE.format(value=raw)) from None
+
+
+MSG_NUMBER = "{option} braucht eine Nummer (ganze Zahl, z. B. 42), nicht »{value}«."
+
+
+def _number_arg(raw: str, option: str) -> int:
+    """A record number as typed (``--order 42``): ASCII digits, at most 18; else ``InvalidInput``."""
+    from deskapp.rules.inputs import InputError, parse_whole_number
+    from deskapp.services.errors import InvalidInput
+
+    try:
+        return parse_whole_number(raw)
+    except InputError:
+        raise InvalidInput(MSG_NUMBER.format(option=option, value=raw[:40])) from None
 
 
 def _cents(amount) -> str:
@@ -478,13 +585,14 @@ def _cmd_orders_settle(args) -> int:
     if args.customer and args.order is not None:
         raise InvalidInput("--customer gilt nur zusammen mit --until.")
     until = _date_arg(args.until) if args.until else None
+    order_id = _number_arg(args.order, "--order") if args.order is not None else None
     engine = open_database(url)
     now = _now()
     try:
         with write_session(engine) as session:
             system = agents.system_agent(session)
             if until is None:
-                view = orders.settle_order(session, system, order_id=args.order, now=now)
+                view = orders.settle_order(session, system, order_id=order_id, now=now)
             else:
                 customer_id = None
                 if args.customer:

@@ -14,11 +14,15 @@ import argparse
 
 # User-facing text (German).
 REMINDERS_DONE = "Erinnerungen für {day}: {stages} – {count} verschickt."
-REMINDERS_DRY = "Probelauf für {day}: {stages} – {count} würden verschickt (nichts geändert)."
+REMINDERS_DRY = "Probelauf für {day}: {stages} – {count} {would} verschickt (nichts geändert)."
 REMINDER_LINE = "  {stage:<9} {name} · {label} · {remaining} frei · gültig bis {until}"
 MSG_FUTURE_TODAY = (
     "--today {day} liegt in der Zukunft: Erinnerungen werden nicht vorab verschickt "
     "(mit --dry-run ansehen)."
+)
+MSG_PAST_TODAY = (
+    "--today {day} liegt in der Vergangenheit (heute ist der {today}): verschickt wird nur für heute, "
+    "sonst gingen Erinnerungen für längst abgelaufene Budgets hinaus (mit --dry-run ansehen)."
 )
 MAIL_NO_SMTP = (
     "Kein SMTP-Server eingerichtet (DESK_SMTP_HOST oder [smtp] in {path}): der Postausgang ist "
@@ -120,6 +124,8 @@ def _cmd_reminders_run(args) -> int:
     today = _date_arg(args.today) if args.today else today_berlin(now)
     if today > today_berlin(now) and not args.dry_run:
         raise InvalidInput(MSG_FUTURE_TODAY.format(day=date_de(today)))
+    if today < today_berlin(now) and not args.dry_run:
+        raise InvalidInput(MSG_PAST_TODAY.format(day=date_de(today), today=date_de(today_berlin(now))))
     engine = open_existing(url)
     try:
         with read_session(engine) as session:
@@ -146,7 +152,8 @@ def _cmd_reminders_run(args) -> int:
         }, ensure_ascii=False))
         return 0
     template = REMINDERS_DRY if report.dry_run else REMINDERS_DONE
-    print(template.format(day=date_de(today), stages=per_stage_label(report), count=count_label(report.sent)))
+    print(template.format(day=date_de(today), stages=per_stage_label(report), count=count_label(report.sent),
+                          would="würde" if report.sent == 1 else "würden"))
     for item in report.items:
         print(REMINDER_LINE.format(
             stage=stage_label(item.stage), name=item.customer_name, label=item.label,

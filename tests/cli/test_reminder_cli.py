@@ -102,10 +102,12 @@ def test_reminders_run_json_and_a_dry_run(db_url, engine, due, capsys):
 
 
 def test_today_can_be_given_and_one_reminder_is_singular(db_url, engine, due, capsys):
-    code, out, _ = run(["reminders", "run", "--db", db_url, "--today", "2026-02-25"], capsys)
+    # A past day only as a dry run (a real run would send for budgets expired since).
+    code, out, _ = run(["reminders", "run", "--db", db_url, "--today", "2026-02-25", "--dry-run"], capsys)
     assert code == 0
     assert out.splitlines()[0] == (
-        "Erinnerungen für 25.02.26: 6 Monate: 0, 3 Monate: 1, 1 Monat: 0 – 1 Erinnerung verschickt."
+        "Probelauf für 25.02.26: 6 Monate: 0, 3 Monate: 1, 1 Monat: 0 – 1 Erinnerung würde verschickt "
+        "(nichts geändert)."
     )  # Conny's 3-month day (20.02.) has come, Ivo's 6-month day (01.03.) not yet
 
 
