@@ -25,7 +25,7 @@ from deskapp.settings import Policy
 from models.enums import OrderStatus, Priority, Queue, TicketStatus
 
 from .budget_widgets import trend_label, trend_text
-from .styles import PRIORITY_STYLE, STATUS_STYLE
+from .styles import PRIORITY_STYLE, STATUS_STYLE, inert_cell
 
 if TYPE_CHECKING:  # annotations only: the first frame comes before SQLAlchemy is imported
     from deskapp.services.card import CustomerCard

@@ -24,6 +24,7 @@ from deskapp.services import mail
 from deskapp.services.errors import DeskError
 
 from .messages import MailLoaded, OutboxLoaded, WorkerFailed
+from .styles import inert_cell
 from .workers import WorkerNotices
 
 # The filter cycles through these (None = every mail).

@@ -228,7 +228,7 @@ def _check_text(key: str, value, shown: str) -> None:
         return
     if key in NUMBER_LISTS:
         words = value.split()
-        if not words or not all(w.isdigit() and int(w) > 0 for w in words):
+        if not words or not all(w.isascii() and w.isdigit() and len(w) <= 6 and int(w) > 0 for w in words):
             raise InvalidInput(MSG_NUMBERS.format(key=key, value=shown))
     if key == "registry_url" and value and not re.match(r"https?://\S+$", value):
         raise InvalidInput(MSG_URL.format(key=key, value=shown))

@@ -187,14 +187,16 @@ def entry() -> None:
 
 
 def _fail(message: str, code: int) -> int:
-    print(f"deskapp: Fehler: {message}", file=sys.stderr)
+    from deskapp.formatting import inert
+
+    print(f"deskapp: Fehler: {inert(message, keep_newlines=True)}", file=sys.stderr)
     return code
 
 
 # Commands that may create their database; every other one refuses a missing file (a typo
 # in --db must not leave directories and an empty database behind).
 CREATES_DATABASE = frozenset({"init", "seed", "demo", "db"})
-MSG_NOTHING_CREATED = " Pfad vertippt? Nichts wurde angelegt (nur ausprobieren: deskapp demo)."
+MSG_NOTHING_CREATED = " – oder ist der Pfad vertippt? Nichts wurde angelegt."
 
 
 def main(argv: Sequence[str] | None = None) -> int:

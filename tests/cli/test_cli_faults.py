@@ -275,7 +275,7 @@ def test_a_locked_database_is_exit_3_saying_what_to_do(database, engine, capsys,
         target = url
     else:
         holder = engine.connect()
-        holder.execute(text('LOCK TABLE "order" IN ACCESS EXCLUSIVE MODE'))
+        holder.execute(text('LOCK TABLE order_ IN ACCESS EXCLUSIVE MODE'))
         release = holder.rollback
         target = url + "%20-clock_timeout%3D300"  # the command gives up after 300 ms
     try:
