@@ -57,7 +57,9 @@ DESCRIPTIONS: dict[str, str] = {
     "radar_horizons_days": "Ablauf-Radar: Horizonte in Tagen (durch Leerzeichen getrennt)",
     "budget_trend_months": "Budgetverlauf auf der Kundenkarte (Monate)",
     "expiry_soon_days": "Kundenkarte: Paket läuft bald ab (Tage, gelb)",
-    "mail_sending_stale_minutes": "Hängende Mail geht nach so vielen Minuten zurück in die Warteschlange",
+    "mail_sending_stale_minutes": "Mail ohne Ergebnis gilt nach so vielen Minuten als unklar und wird erneut gesendet",
+    "mail_data_timeout_seconds": "So lange auf die Antwort des SMTP-Servers nach dem Mailtext warten (Sekunden)",
+    "mail_uncertain_resends": "Mail mit unklarem Ergebnis so oft erneut senden (gleiche Message-ID), dann aufgeben",
 }
 
 KIND_LABEL = {int: "ganze Zahl", float: "Zahl", Decimal: "Betrag", bool: "ja/nein", str: "Text"}
@@ -82,6 +84,11 @@ MSG_MOMENT = "{key}: '{value}' ist kein Zeitpunkt (JJJJ-MM-TTTHH:MM oder leer)."
 MSG_DAY = "Der Arbeitstag muss vor seinem Ende beginnen ({start} Uhr bis {end} Uhr)."
 MSG_EXTENSION = "Die kürzeste Verlängerung ({low} Monate) darf nicht länger als die längste ({high}) sein."
 MSG_BUDGET = "Die kritische Budgetschwelle ({critical} min) darf nicht über der Warnschwelle ({warn} min) liegen."
+MSG_MAIL_WINDOW = (
+    "Nach {stale} min ohne Ergebnis gilt eine Mail als unklar; das muss länger sein als das Warten "
+    "auf die Antwort des SMTP-Servers ({seconds:g} s), sonst wird eine Mail erneut gesendet, während "
+    "noch auf ihre Antwort gewartet wird."
+)
 MAX_VALUE = 255  # policy_setting.value
 
 # Lower bounds: settings that count months, sizes, windows need at least 1, the rest 0.
@@ -92,7 +99,7 @@ AT_LEAST_ONE = frozenset({
     "rebooking_recent_days", "workaround_window_days", "mail_sending_stale_minutes",
 })
 HOURS = frozenset({"working_day_start_hour", "working_day_end_hour"})
-POSITIVE_SECONDS = frozenset({"registry_timeout_seconds", "inbox_poll_seconds"})
+POSITIVE_SECONDS = frozenset({"registry_timeout_seconds", "inbox_poll_seconds", "mail_data_timeout_seconds"})
 NUMBER_LISTS = frozenset({"reminder_stages_months", "radar_horizons_days"})
 
 
@@ -240,6 +247,9 @@ def _check_together(policy: Policy) -> None:
         raise InvalidInput(MSG_EXTENSION.format(low=policy.extension_min_months, high=policy.extension_max_months))
     if policy.budget_critical_minutes > policy.budget_warn_minutes:
         raise InvalidInput(MSG_BUDGET.format(critical=policy.budget_critical_minutes, warn=policy.budget_warn_minutes))
+    if policy.mail_sending_stale_minutes * 60 <= policy.mail_data_timeout_seconds:
+        raise InvalidInput(MSG_MAIL_WINDOW.format(stale=policy.mail_sending_stale_minutes,
+                                                  seconds=policy.mail_data_timeout_seconds))
 
 
 def set_setting(session: Session, actor: AgentRef, *, key: str, value: str, now: dt.datetime) -> SettingChange:

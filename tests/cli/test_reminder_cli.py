@@ -155,7 +155,7 @@ def test_without_smtp_the_outbox_is_the_end_point(db_url, engine, due, capsys, t
     assert queued(engine) == [("queued", 2)]
     code, out, _ = run(["mail", "send", "--db", db_url, "--json"], capsys)
     assert json.loads(out) == {"configured": False, "sent": 0, "failed": 0, "remaining": 2, "requeued": 0,
-                               "error": None}
+                               "refused": 0, "uncertain": 0, "error": None}
 
 
 @pytest.fixture

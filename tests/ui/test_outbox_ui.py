@@ -132,10 +132,15 @@ async def test_the_outbox_pages_and_filters(ui_engine):
         await pilot.press("down", "down")
         await settle(pilot)
         assert [r[3] for r in table_rows(screen)] == ["Wartung 4", "Wartung 3", "Wartung 2", "Wartung 1"]
-        # f: only the queue, then only what was sent.
+        # f: only the queue, the unclear ones, the failed ones, then only what was sent.
         await pilot.press("f")
         await settle(pilot)
         assert [r[0] for r in table_rows(screen)] == ["Warteschlange", "Warteschlange"]
+        for label in ("unklar", "fehlgeschlagen"):
+            await pilot.press("f")
+            await settle(pilot)
+            assert table_rows(screen) == []
+            assert str(screen.query_one("#outbox-empty", Static).render()) == f"Keine Mails mit Status „{label}“."
         await pilot.press("f")
         await settle(pilot)
         assert [r[3] for r in table_rows(screen)] == ["Wartung 1"]
