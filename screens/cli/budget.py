@@ -205,7 +205,8 @@ def _cmd_mail_send(args) -> int:
     if report.failed:
         if not args.json:
             text = MAIL_FAILED_MIXED if report.refused or report.uncertain else MAIL_FAILED
-            _fail(text.format(failed=_count(report.failed, MAIL_ONE, MAIL_MANY), error=report.error,
+            error = report.error if report.error.endswith(".") else report.error + "."
+            _fail(text.format(failed=_count(report.failed, MAIL_ONE, MAIL_MANY), error=error,
                               refused=report.refused, uncertain=report.uncertain),
                   EXIT_DELIVERY_FAILED)
         return EXIT_DELIVERY_FAILED
