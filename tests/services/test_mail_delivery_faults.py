@@ -1,8 +1,8 @@
 """Outgoing mail under faults (docs/rules.md#mail-delivery), against real SMTP peers on 127.0.0.1.
 
 A peer that keeps the mail but answers 250 only after the client's normal timeout; one that
-never answers in time; a ``deskapp mail send`` process killed with SIGKILL while the peer
-holds a mail. What the recipient sees: never two mails with different Message-IDs for one
+never answers in time; one that drops the connection before it has the mail; a ``deskapp
+mail send`` process killed with SIGKILL while the peer holds a mail. What the recipient sees: never two mails with different Message-IDs for one
 outbox mail; a late 250 is heard and the mail is not sent again; a mail whose outcome stayed
 unknown is sent again only after the stale window, with the same Message-ID and Date.
 """
@@ -177,3 +177,22 @@ def test_a_send_run_killed_while_the_server_holds_a_mail(db_url, engine, people,
     assert {subject: len(set(mids)) for subject, mids in seen.items()} == {
         "Hinweis 1": 1, "Hinweis 2": 1, "Hinweis 3": 1}
     assert seen["Hinweis 1"] == [final[ids[0]].message_id] * 2
+
+
+def test_a_connection_lost_before_the_end_of_the_text_is_safe_to_retry(engine, people, smtp_server):
+    inbox, port = smtp_server
+    (mail_id,) = queue_mails(engine, people, 1)
+
+    async def handle_RCPT(server, session, envelope, address, options):
+        server.transport.close()  # the server goes away before it has the mail
+        return "250 OK"
+
+    inbox.handle_RCPT = handle_RCPT
+    report = deliver_outbox(engine, config_for(port), now=NOW, policy=POLICY)
+    assert (report.sent, report.failed, report.uncertain, report.remaining) == (0, 1, 0, 1)
+    row = rows(engine)[mail_id]
+    assert (row.status, row.uncertain_count) == ("queued", 0)  # known not delivered: no duplicate risk
+    assert row.last_error.startswith("Verbindung vor dem Ende der Übertragung abgebrochen")
+    del inbox.handle_RCPT
+    assert deliver_outbox(engine, config_for(port), now=NOW, policy=POLICY).sent == 1
+    assert ids_by_subject(inbox) == {"Hinweis 1": [row.message_id]}
