@@ -2,9 +2,11 @@
 
 A peer that keeps the mail but answers 250 only after the client's normal timeout; one that
 never answers in time; one that drops the connection before it has the mail; a ``deskapp
-mail send`` process killed with SIGKILL while the peer holds a mail. What the recipient sees: never two mails with different Message-IDs for one
-outbox mail; a late 250 is heard and the mail is not sent again; a mail whose outcome stayed
-unknown is sent again only after the stale window, with the same Message-ID and Date.
+mail send`` process killed with SIGKILL while the peer holds a mail. What the recipient
+sees: never two mails with different Message-IDs for one outbox mail; a late 250 is heard
+and the mail is not sent again; a break before the end of the text is retried without
+risk; a mail whose outcome stayed unknown is sent again only after the stale window, with
+the same Message-ID and Date.
 """
 
 from __future__ import annotations
