@@ -104,19 +104,18 @@ ERR_SMTP = "SMTP-Fehler: {reason}"
 ERR_BEFORE_END = "Verbindung vor dem Ende der Übertragung abgebrochen ({reason}); nicht zugestellt."
 ERR_NO_ANSWER = (
     "Keine Antwort des SMTP-Servers nach der Übertragung ({reason}): ob die Mail angekommen ist, "
-    "ist unklar. Sie wird nach {minutes} min mit derselben Message-ID erneut gesendet."
+    "ist unklar."
 )
-ERR_STALE = (
-    "Versand abgebrochen (seit {minutes} min ohne Ergebnis): ob die Mail angekommen ist, ist unklar. "
-    "Sie wird mit derselben Message-ID erneut gesendet."
-)
+ERR_STALE = "Versand abgebrochen (seit {minutes} min ohne Ergebnis): ob die Mail angekommen ist, ist unklar."
+ERR_AGAIN = " Sie wird {minutes} min nach dem Versuch mit derselben Message-ID erneut gesendet."
 ERR_GIVEN_UP = (
     "Aufgegeben nach {count} Versuchen ohne Ergebnis – der Empfänger hat die Mail vielleicht "
     "erhalten. Zuletzt: {error}"
 )
 ERR_HEADER = "Die Mail hat einen Zeilenumbruch in einer Kopfzeile ({header}) und wird nicht gesendet."
 ERR_BOUNCED = "Unzustellbar (Rückläufer): {reason}"
-NO_ANSWER_REASONS = {"timeout": "Zeitüberschreitung nach {seconds:g} s", "closed": "Verbindung getrennt"}
+NO_ANSWER_REASONS = {"timeout": "Zeitüberschreitung nach {seconds:g} s", "closed": "Verbindung getrennt",
+                     "garbled": "unverständliche Antwort"}
 
 
 # --------------------------------------------------------------------------- delivery
@@ -315,6 +314,8 @@ def _transmit(
         raise _NoAnswer(NO_ANSWER_REASONS["closed"]) from exc
     if smtp.sock is not None:
         smtp.sock.settimeout(config.timeout)
+    if not 200 <= code < 600:  # no reply code smtplib could read: as good as no answer
+        raise _NoAnswer(NO_ANSWER_REASONS["garbled"])
     if not 200 <= code < 300:
         raise _Refused("text", code, message)
     return _answer(code, message)
@@ -338,7 +339,7 @@ def _attempt(smtp: smtplib.SMTP, claim: _Claim, config: SmtpConfig, policy: Poli
             error=_describe_refusal(refused, config, claim.to_addr), keep_connection=smtp.sock is not None,
         )
     except _NoAnswer as unknown:
-        error = ERR_NO_ANSWER.format(reason=unknown, minutes=policy.mail_sending_stale_minutes)
+        error = ERR_NO_ANSWER.format(reason=unknown)
         return _Outcome(MailStatus.UNCERTAIN, error=_scrub(error, config), keep_connection=False)
     except (OSError, smtplib.SMTPException) as exc:
         error = ERR_BEFORE_END.format(reason=_describe(exc, config, claim.to_addr))
@@ -394,7 +395,7 @@ def _uncertain_or_given_up(count: int, error: str, policy: Policy) -> tuple[str,
     """After ``count`` attempts without a known outcome: try again, or give up (failed)."""
     if count > policy.mail_uncertain_resends:
         return MailStatus.FAILED, ERR_GIVEN_UP.format(count=count, error=error)[:MAX_ERROR]
-    return MailStatus.UNCERTAIN, error
+    return MailStatus.UNCERTAIN, error + ERR_AGAIN.format(minutes=policy.mail_sending_stale_minutes)
 
 
 def _finish(

@@ -137,6 +137,7 @@ def test_a_mail_without_answer_again_and_again_is_given_up(engine, people, smtp_
     row = rows(engine)[mail_id]
     assert (row.status, row.attempts, row.uncertain_count) == ("failed", 2, 2)
     assert row.last_error.startswith("Aufgegeben nach 2 Versuchen ohne Ergebnis")
+    assert "erneut gesendet" not in row.last_error  # it is not
     # Given up: no further copy.
     inbox.delay = 0.0
     assert deliver_outbox(engine, config_for(port), now=later + dt.timedelta(hours=1), policy=impatient).sent == 0
