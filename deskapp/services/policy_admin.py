@@ -57,9 +57,9 @@ DESCRIPTIONS: dict[str, str] = {
     "radar_horizons_days": "Ablauf-Radar: Horizonte in Tagen (durch Leerzeichen getrennt)",
     "budget_trend_months": "Budgetverlauf auf der Kundenkarte (Monate)",
     "expiry_soon_days": "Kundenkarte: Paket läuft bald ab (Tage, gelb)",
-    "mail_sending_stale_minutes": "Mail ohne Ergebnis gilt nach so vielen Minuten als unklar und wird erneut gesendet",
-    "mail_data_timeout_seconds": "So lange auf die Antwort des SMTP-Servers nach dem Mailtext warten (Sekunden)",
-    "mail_uncertain_resends": "Mail mit unklarem Ergebnis so oft erneut senden (gleiche Message-ID), dann aufgeben",
+    "mail_sending_stale_minutes": "Mail ohne Antwort ist nach so vielen Minuten unklar",
+    "mail_data_timeout_seconds": "Warten auf die SMTP-Antwort nach dem Mailtext (s)",
+    "mail_uncertain_resends": "Unklare Mail so oft erneut senden, dann aufgeben",
 }
 
 KIND_LABEL = {int: "ganze Zahl", float: "Zahl", Decimal: "Betrag", bool: "ja/nein", str: "Text"}
