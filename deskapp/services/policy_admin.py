@@ -57,7 +57,7 @@ DESCRIPTIONS: dict[str, str] = {
     "radar_horizons_days": "Ablauf-Radar: Horizonte in Tagen (durch Leerzeichen getrennt)",
     "budget_trend_months": "Budgetverlauf auf der Kundenkarte (Monate)",
     "expiry_soon_days": "Kundenkarte: Paket läuft bald ab (Tage, gelb)",
-    "mail_sending_stale_minutes": "Mail ohne Antwort ist nach so vielen Minuten unklar",
+    "mail_sending_stale_minutes": "Mail ohne Antwort: nach so vielen Minuten unklar",
     "mail_data_timeout_seconds": "Warten auf die SMTP-Antwort nach dem Mailtext (s)",
     "mail_uncertain_resends": "Unklare Mail so oft erneut senden, dann aufgeben",
 }
