@@ -7,11 +7,10 @@ import datetime as dt
 import uuid
 from dataclasses import dataclass
 
+from sqlalchemy import select
 from sqlmodel import Session
 
 from models.enums import MailStatus
-from sqlalchemy import select
-
 from models.tables import Customer, CustomerFileEntry, MessageLogEntry, OutgoingMail, Ticket
 
 from ..rules.mailheaders import (
