@@ -50,8 +50,15 @@ class Policy:
     radar_horizons_days: str = "30 90 180"
     budget_trend_months: int = 12  # the card's sparkline of the budget reaches this far back
     expiry_soon_days: int = 90  # the card shows a package expiring within this many days in yellow
-    # Outgoing mail: a mail claimed for sending longer ago than this goes back to the queue
+    # Outgoing mail (docs/rules.md#mail-delivery). A mail claimed for sending longer ago than
+    # this counts as cut off (its outcome unknown); an uncertain mail is sent again after it.
     mail_sending_stale_minutes: int = 30
+    # How long to wait for the server's answer to the end of DATA (RFC 5321 4.5.3.2.6 asks
+    # for 10 minutes): giving up earlier turns a mail the server accepted into an unknown one.
+    mail_data_timeout_seconds: float = 600.0
+    # How often a mail whose outcome stayed unknown is sent again (same Message-ID) before
+    # the desk gives it up as failed.
+    mail_uncertain_resends: int = 1
     # Incoming mail (docs/rules.md#mail-threading, #mail-content)
     mail_reopen_days: int = 14  # an answer to a resolved ticket within this many days reopens it
     mail_attachment_max_mb: int = 25  # above this per message the attachments are not kept

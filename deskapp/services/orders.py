@@ -487,6 +487,7 @@ def _hold(session, actor, order, customer, hit, facts, *, limit, before, now, po
         body=CUSTOMER_HELD_BODY.format(process=process, **facts),
         now=now,
         actor=actor,
+        ticket_id=ticket.id,  # the customer's answer belongs in the held-order ticket (docs/rules.md#mail-held-contact)
     )
     return OrderResult(
         order_id=order.id, status=order.status, process_number=process, ticket_number=ticket.number,
@@ -613,6 +614,7 @@ def release_order(
             session, customer_id=customer.id, kind="order_released",
             subject=CUSTOMER_RELEASE_FAILED_SUBJECT.format(process=process, **facts),
             body=CUSTOMER_RELEASE_FAILED_BODY.format(process=process, **facts), now=now, actor=actor,
+            ticket_id=held.id if held else None,
         )
         return _result(order, customer, ticket_number=ticket.number, exposure_now=exposure(session, customer.id),
                        notice=NOTICE_RELEASE_FAILED.format(process=process, error=error, ticket=ticket.number,
@@ -621,6 +623,7 @@ def release_order(
         session, customer_id=customer.id, kind="order_released",
         subject=CUSTOMER_RELEASED_SUBJECT.format(process=process, **facts),
         body=CUSTOMER_RELEASED_BODY.format(process=process, **facts), now=now, actor=actor,
+        ticket_id=held.id if held else None,
     )
     return _result(order, customer, ticket_number=None, exposure_now=exposure(session, customer.id),
                    notice=NOTICE_RELEASED.format(process=process, **facts))
@@ -650,6 +653,7 @@ def reject_order(session: Session, actor: AgentRef, *, order_id: int, reason: st
         session, customer_id=customer.id, kind="order_rejected",
         subject=CUSTOMER_REJECTED_SUBJECT.format(process=process, **facts),
         body=CUSTOMER_REJECTED_BODY.format(process=process, reason=reason, **facts), now=now, actor=actor,
+        ticket_id=held.id if held else None,
     )
     return order_view(order)
 
@@ -707,10 +711,12 @@ def retry_order(
                                   note=TICKET_NOTE_RETRY_OK.format(item=order.item), now=now)
         if order.process_number:
             facts = _facts(order, customer)
+            held = _order_ticket(session, order.id, TicketKind.HELD_ORDER)
             journal.log_message(
                 session, customer_id=customer.id, kind="order_executed",
                 subject=CUSTOMER_EXECUTED_LATE_SUBJECT.format(process=order.process_number, **facts),
                 body=CUSTOMER_EXECUTED_LATE_BODY.format(process=order.process_number, **facts), now=now, actor=actor,
+                ticket_id=held.id if held else None,
             )
     elif result.status == OrderStatus.HELD:
         tickets.resolve_with_note(session, actor, tech.id if tech else None, now=now,
