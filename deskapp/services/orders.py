@@ -443,6 +443,8 @@ class _Attempt:
     order_ref: str
     item: str
     customer_number: str
+    # The exposure the credit check saw without this order (None: report it as it is when finished).
+    exposure_before: Decimal | None = None
 
 
 def _start(session: Session, actor: AgentRef, order: Order, customer: Customer, *, now: dt.datetime,
@@ -460,7 +462,7 @@ def _start(session: Session, actor: AgentRef, order: Order, customer: Customer, 
     session.add(order)
     session.flush()
     _audit(session, actor, order, now, action=action, old=old)
-    attempt = _Attempt(order.id, order_ref(order.id), order.item, customer.number)
+    attempt = _Attempt(order.id, order_ref(order.id), order.item, customer.number, exposure_before=before)
     session.commit()  # the order exists and counts before the registry hears of it
     return attempt
 
@@ -474,11 +476,12 @@ def _call_and_finish(session: Session, actor: AgentRef, attempt: _Attempt, *, no
         error = str(exc) or MSG_REGISTRY_SILENT
     else:
         error = None
-    return _finish(session, actor, attempt.order_id, error=error, now=now, mode=mode)
+    return _finish(session, actor, attempt.order_id, error=error, now=now, mode=mode,
+                   exposure_before=attempt.exposure_before)
 
 
 def _finish(session: Session, actor: AgentRef, order_id: int, *, error: str | None, now: dt.datetime,
-            mode: str) -> OrderResult:
+            mode: str, exposure_before: Decimal | None = None) -> OrderResult:
     """Transaction 2: a pending order becomes executed, or failed with a Technik ticket.
 
     ``mode`` (place, release, retry, recover) picks the notice and the customer's message.
@@ -502,7 +505,10 @@ def _finish(session: Session, actor: AgentRef, order_id: int, *, error: str | No
     _audit(session, actor, order, now, action="order.execute" if error is None else "order.fail",
            old={"status": OrderStatus.PENDING})
     tech = _order_ticket(session, order.id, TicketKind.REGISTRY_FAILURE, active_only=True)
-    now_exposure = exposure(session, customer.id)
+    if exposure_before is None:
+        now_exposure = exposure(session, customer.id)
+    else:  # as the credit check decided: with this order if it executed, without if it failed
+        now_exposure = exposure_before + (order.amount if error is None else Decimal("0.00"))
     if error is None:
         if tech is not None:
             tickets.resolve_with_note(session, actor, tech.id, note=TICKET_NOTE_RETRY_OK.format(item=order.item),
