@@ -93,6 +93,9 @@ MSG_SHOP_REF_TAKEN = (
     "Eine andere Bestellung braucht eine neue Referenz."
 )
 MSG_RECOVER_UNCLEAR = "Bestellung {order}: Status unklar ({reason}) – Technik-Ticket #{ticket}."
+MSG_STILL_PENDING = (
+    "Bestellung {item} ist gerade erst an die Vergabestelle gegangen; bitte die Antwort abwarten."
+)
 MSG_RECOVER_SKIPPED = "Bestellung {order} wurde inzwischen abgeschlossen."
 
 UNCLEAR_SUBJECT = "Vergabestelle: Status unklar – {item} für {customer}"
@@ -937,6 +940,9 @@ def retry_order(
             order_view(order),
         )
 
+    if order.status == OrderStatus.PENDING:
+        return _retry_unclear(session, actor, order, customer, now=now, policy=policy, registry=registry,
+                              refusal=not_failed)
     _claim(session, order, from_status=OrderStatus.FAILED, values={}, refusal=not_failed)
     decided = _decision(session, order.id)
     released = decided is not None and decided[0] == "release"
@@ -948,6 +954,21 @@ def retry_order(
                                   note=TICKET_NOTE_RETRY_HELD.format(item=order.item, process=order.process_number))
         return started
     return _call_and_finish(session, actor, started, now=now, registry=registry, mode="retry")
+
+
+def _retry_unclear(session: Session, actor: AgentRef, order: Order, customer: Customer, *, now: dt.datetime,
+                   policy: Policy, registry: Registry, refusal) -> OrderResult:
+    """Technik sends an order left pending again after checking with the registry ("Status
+    unklar" ticket). Only a stale one: a fresh one may still be waiting for its answer.
+    No new credit check — it has counted against the limit all along — and the same ref,
+    so a registry that did execute it answers "done"."""
+    if order.id not in stale_pending(session, now=now, policy=policy):
+        raise Conflict(MSG_STILL_PENDING.format(item=order.item), order_view(order))
+    _claim(session, order, from_status=OrderStatus.PENDING, values={"attempted_at": now}, refusal=refusal)
+    _audit(session, actor, order, now, action="order.retry", old={"status": OrderStatus.PENDING})
+    attempt = _Attempt(order.id, order_ref(order.id), order.item, customer.number)
+    session.commit()
+    return _call_and_finish(session, actor, attempt, now=now, registry=registry, mode="retry")
 
 
 # --------------------------------------------------------------------------- credit limit
@@ -1184,7 +1205,8 @@ def order_action_applies(action: str, *, ticket_kind: str, order_status: str) ->
     only says whether the order waits for it, so a screen offers the key or hides it.
     """
     if action == "retry":
-        return ticket_kind == TicketKind.REGISTRY_FAILURE and order_status == OrderStatus.FAILED
+        # A failed order, or one left pending whose status the registry could not tell ("Status unklar").
+        return ticket_kind == TicketKind.REGISTRY_FAILURE and order_status in (OrderStatus.FAILED, OrderStatus.PENDING)
     if action in ("release", "reject", "contact"):
         return ticket_kind == TicketKind.HELD_ORDER and order_status == OrderStatus.HELD
     raise ValueError(f"unknown order action {action!r}")
