@@ -455,7 +455,9 @@ def _start(session: Session, actor: AgentRef, order: Order, customer: Customer, 
     """Transaction 1: the credit check on the locked customer. Over the limit the order is
     held (and that is the answer); within it the order is committed as ``pending``."""
     limit = customer.credit_limit
-    before = exposure(session, customer.id)  # a new or failed order is not in it yet
+    before = exposure(session, customer.id)
+    if order.id is not None and order.status in EXPOSURE_STATUSES:
+        before -= order.amount  # a new order already inserted (shop reference): not twice
     if not skip_credit_check and before + order.amount > limit:
         return _hold(session, actor, order, customer, to_hit(customer), _facts(order, customer, limit=limit),
                      limit=limit, before=before, now=now, policy=policy, action=action)

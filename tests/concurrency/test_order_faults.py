@@ -155,11 +155,9 @@ def test_recover_opens_one_technik_ticket_when_the_registry_does_not_know_the_or
     proc.kill()
     proc.wait(10)
     [(order_id, _, _)] = _orders(engine, krume)
-    registry.states.clear()  # as if the request never got through
-    registry.refuse("krume-backshop.de")  # and nothing registers it while it is held
+    registry.lose = True  # the request never got through: the registry does not know the ref
     registry.release()
-    registry.wait_for(lambda r: r.states)
-    registry.states.clear()
+    registry.wait_for(lambda r: r.lost == [order_ref(order_id)])
 
     monkeypatch.setattr("screens.cli._now", lambda: dt.datetime.now(dt.UTC) + STALE)
     for _ in range(2):  # the hourly job again: still one ticket, still pending
@@ -252,13 +250,15 @@ def test_five_orders_at_once_while_the_registry_holds_them_and_the_desk_keeps_wo
 def test_the_same_shop_ref_twice_is_one_order_with_the_same_answer(engine, db_url, krume, registry, monkeypatch,
                                                                      capsys):
     monkeypatch.setattr("screens.cli._now", lambda: NOW)
-    argv = ["order", "--db", db_url, "--customer", krume.number, "--item", "krume.de", "--amount", "20.00",
+    # Exactly up to the limit: the order counts once in its own credit check.
+    argv = ["order", "--db", db_url, "--customer", krume.number, "--item", "krume.de", "--amount", "500.00",
             "--ref", "SHOP-4711"]
     first = main(argv), capsys.readouterr()
     second = main(argv), capsys.readouterr()
     assert first[0] == second[0] == 0
-    assert first[1].out.splitlines()[0] == second[1].out.splitlines()[0] == (
-        "Ihre Bestellung „krume.de“ über 20,00 € wurde ausgeführt."
+    assert first[1].out == second[1].out == (
+        "Ihre Bestellung „krume.de“ über 500,00 € wurde ausgeführt.\n"
+        f"Kunde {krume.number} · Kreditlimit 500,00 € · Obligo 500,00 € · frei 0,00 €\n"
     )
     [(order_id, status, ref)] = _orders(engine, krume)
     assert (status, ref) == (OrderStatus.EXECUTED, "SHOP-4711")

@@ -10,6 +10,8 @@ every request, and the test tells it how to behave:
 * ``delay`` — seconds every POST waits before executing and answering (a late answer).
 * ``trickle`` — answer headers at once, then the body one byte per ``trickle`` seconds.
 * ``refuse(item)`` — refuse that item (``ok: false``).
+* ``lose`` — held requests are dropped on release, unexecuted and unanswered (the request
+  never got through).
 
 ``executions[ref]`` counts how often a ref was really executed; ``posts`` and ``gets``
 list the refs in the order they arrived.
@@ -39,6 +41,12 @@ class _Handler(BaseHTTPRequestHandler):
             reg.arrived.notify_all()
         if reg.held.is_set():
             reg.released.wait(WAIT)
+            if reg.lose:
+                with reg.lock:
+                    reg.lost.append(ref)
+                    reg.arrived.notify_all()
+                self.close_connection = True
+                return
         if reg.delay:
             time.sleep(reg.delay)
         with reg.lock:
@@ -104,6 +112,8 @@ class RegistryServer(ThreadingHTTPServer):
         self.released = threading.Event()
         self.delay = 0.0
         self.trickle = 0.0
+        self.lose = False
+        self.lost: list[str | None] = []
         self.url = f"http://127.0.0.1:{self.server_address[1]}"
         self._thread = threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
 
