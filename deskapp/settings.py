@@ -30,6 +30,8 @@ class Policy:
     registry_timeout_seconds: float = 5.0
     registry_simulate_fail_items: str = ""  # space-separated items the simulation refuses
     registry_simulate_unreachable_until: str = ""  # ISO timestamp (naive = Berlin); unreachable until then
+    # A pending order older than this is resolved by ``deskapp orders recover`` (registry status query)
+    order_pending_stale_minutes: int = 10
     # Hour budgets
     package_validity_months: int = 24
     reminder_stages_months: str = "6 3 1"

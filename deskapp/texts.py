@@ -68,6 +68,7 @@ ROLE = {
 }
 
 ORDER_STATUS = {
+    OrderStatus.PENDING: "in Ausführung",
     OrderStatus.EXECUTED: "ausgeführt",
     OrderStatus.HELD: "angehalten",
     OrderStatus.FAILED: "fehlgeschlagen",

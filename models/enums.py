@@ -46,6 +46,7 @@ class Role(StrEnum):
 
 
 class OrderStatus(StrEnum):
+    PENDING = "pending"  # committed, the registry is being asked (docs/rules.md#credit-limit)
     EXECUTED = "executed"
     HELD = "held"
     FAILED = "failed"

@@ -125,6 +125,13 @@ class Order(SQLModel, table=True):
     decided_at: Optional[dt.datetime] = _ts(default=None, nullable=True)
     settled_at: Optional[dt.datetime] = _ts(default=None, nullable=True)
     version: int = 1
+    # Migration 0006: the shop's order reference (one order per reference: ``deskapp order
+    # --ref``; NULL for orders from the desk) and when the order last went to the registry
+    # as ``pending`` (``orders recover`` resolves those left pending too long).
+    shop_ref: Optional[str] = Field(default=None, max_length=64)
+    attempted_at: Optional[dt.datetime] = _ts(default=None, nullable=True)
+
+    __table_args__ = (Index("ux_order_shop_ref", "shop_ref", unique=True),)
 
 
 class HourPackage(SQLModel, table=True):

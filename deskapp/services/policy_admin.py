@@ -40,6 +40,7 @@ DESCRIPTIONS: dict[str, str] = {
     "registry_timeout_seconds": "Zeitlimit für eine Anfrage an die Vergabestelle (Sekunden)",
     "registry_simulate_fail_items": "Simulation: diese Artikel lehnt die Vergabestelle ab (durch Leerzeichen getrennt)",
     "registry_simulate_unreachable_until": "Simulation: Vergabestelle unerreichbar bis (JJJJ-MM-TTTHH:MM; leer = erreichbar)",
+    "order_pending_stale_minutes": "Bestellung „in Ausführung“ wird nach so vielen Minuten bei der Vergabestelle nachgefragt",
     "package_validity_months": "Gültigkeit eines Stundenpakets (Monate)",
     "reminder_stages_months": "Erinnerungen so viele Monate vor Ablauf (durch Leerzeichen getrennt)",
     "workaround_window_days": "Workaround-Fenster (Tage)",
@@ -101,6 +102,7 @@ AT_LEAST_ONE = frozenset({
     "conspicuous_orders_count", "conspicuous_orders_window_minutes", "held_order_overdue_working_hours",
     "rebooking_recent_days", "workaround_window_days", "mail_sending_stale_minutes",
     "mail_attachment_max_mb", "mail_recipients_kept",
+    "order_pending_stale_minutes",
 })
 HOURS = frozenset({"working_day_start_hour", "working_day_end_hour"})
 POSITIVE_SECONDS = frozenset({"registry_timeout_seconds", "inbox_poll_seconds", "mail_data_timeout_seconds"})

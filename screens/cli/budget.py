@@ -1,7 +1,9 @@
 """Command-line sub-commands for the budget features (registered by screens.cli).
 
 * ``deskapp reminders run --db URL [--today DATUM] [--dry-run] [--json]`` — the 6-, 3- and
-  1-month budget reminders (safe to run from cron every hour: idempotent).
+  1-month budget reminders (safe to run from cron every hour: idempotent). The same
+  hourly run also resolves orders left pending (``deskapp orders recover``,
+  docs/rules.md#order-recovery); it reports them only when there were any.
 * ``deskapp mail send --db URL [--json]`` — deliver the outbox over SMTP.
 
 Both run as the ``system`` agent. Imports stay inside the handlers: the desk's start-up
@@ -124,6 +126,7 @@ def _cmd_reminders_run(args) -> int:
     from deskapp.services import settings_store
     from deskapp.services.errors import InvalidInput
     from deskapp.services.reminders import count_label, per_stage_label, run_reminders, stage_label
+    from screens.cli.orders import recover as recover_orders, recover_summary
 
     url = _required_db(args, "deskapp reminders run")
     now = _now()
@@ -135,6 +138,7 @@ def _cmd_reminders_run(args) -> int:
         with read_session(engine) as session:
             policy = settings_store.load_policy(session)
         report = run_reminders(engine, policy=policy, today=today, now=now, dry_run=args.dry_run)
+        recovered = None if args.dry_run else recover_orders(engine, now=now)
     finally:
         engine.dispose()
 
@@ -153,6 +157,8 @@ def _cmd_reminders_run(args) -> int:
                 }
                 for item in report.items
             ],
+            **({"orders_recovered": {o.order_ref: o.outcome for o in recovered.orders}}
+               if recovered is not None and recovered.orders else {}),
         }, ensure_ascii=False))
         return 0
     template = REMINDERS_DRY if report.dry_run else REMINDERS_DONE
@@ -162,6 +168,8 @@ def _cmd_reminders_run(args) -> int:
             stage=stage_label(item.stage), name=item.customer_name, label=item.label,
             remaining=hours_label(item.remaining_minutes), until=date_de(item.valid_until),
         ))
+    if recovered is not None and recovered.orders:
+        print(recover_summary(recovered))
     return 0
 
 
