@@ -31,6 +31,8 @@ class Policy:
     registry_timeout_seconds: float = 5.0
     registry_simulate_fail_items: str = ""  # space-separated items the simulation refuses
     registry_simulate_unreachable_until: str = ""  # ISO timestamp (naive = Berlin); unreachable until then
+    # A pending order older than this is resolved by ``deskapp orders recover`` (registry status query)
+    order_pending_stale_minutes: int = 10
     # Hour budgets
     package_validity_months: int = 24
     reminder_stages_months: str = "6 3 1"
@@ -51,8 +53,19 @@ class Policy:
     radar_horizons_days: str = "30 90 180"
     budget_trend_months: int = 12  # the card's sparkline of the budget reaches this far back
     expiry_soon_days: int = 90  # the card shows a package expiring within this many days in yellow
-    # Outgoing mail: a mail claimed for sending longer ago than this goes back to the queue
+    # Outgoing mail (docs/rules.md#mail-delivery). A mail claimed for sending longer ago than
+    # this counts as cut off (its outcome unknown); an uncertain mail is sent again after it.
     mail_sending_stale_minutes: int = 30
+    # How long to wait for the server's answer to the end of DATA (RFC 5321 4.5.3.2.6 asks
+    # for 10 minutes): giving up earlier turns a mail the server accepted into an unknown one.
+    mail_data_timeout_seconds: float = 600.0
+    # How often a mail whose outcome stayed unknown is sent again (same Message-ID) before
+    # the desk gives it up as failed.
+    mail_uncertain_resends: int = 1
+    # Incoming mail (docs/rules.md#mail-threading, #mail-content)
+    mail_reopen_days: int = 14  # an answer to a resolved ticket within this many days reopens it
+    mail_attachment_max_mb: int = 25  # above this per message the attachments are not kept
+    mail_recipients_kept: int = 100  # To/Cc addresses kept per header; the rest is counted
 
     @property
     def reminder_stages(self) -> tuple[int, ...]:

@@ -12,7 +12,7 @@ import uuid
 from decimal import Decimal
 from typing import Optional
 
-from sqlalchemy import Index, Text, UniqueConstraint, text
+from sqlalchemy import Index, LargeBinary, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from .types import Money, UTCDateTime
@@ -125,6 +125,13 @@ class Order(SQLModel, table=True):
     decided_at: Optional[dt.datetime] = _ts(default=None, nullable=True)
     settled_at: Optional[dt.datetime] = _ts(default=None, nullable=True)
     version: int = 1
+    # Migration 0006: the shop's order reference (one order per reference: ``deskapp order
+    # --ref``; NULL for orders from the desk) and when the order last went to the registry
+    # as ``pending`` (``orders recover`` resolves those left pending too long).
+    shop_ref: Optional[str] = Field(default=None, max_length=64)
+    attempted_at: Optional[dt.datetime] = _ts(default=None, nullable=True)
+
+    __table_args__ = (Index("ux_order_shop_ref", "shop_ref", unique=True),)
 
 
 class HourPackage(SQLModel, table=True):
@@ -269,8 +276,19 @@ class MessageLogEntry(SQLModel, table=True):
 
 
 class OutgoingMail(SQLModel, table=True):
+    """One mail to a customer. ``message_id`` is fixed when it is queued and sent unchanged
+    on every attempt (with ``created_at`` as its Date), so copies collapse at the recipient."""
+
     __tablename__ = "outgoing_mail"
+    __table_args__ = (
+        Index("ux_outgoing_mail_message_id", "message_id", unique=True),
+        Index("ix_outgoing_mail_ticket", "ticket_id"),
+    )
     id: Optional[int] = Field(default=None, primary_key=True)
+    message_id: str = Field(max_length=255)  # "<…@desk domain>", with the angle brackets
+    ticket_id: Optional[int] = Field(default=None, foreign_key="ticket.id")  # the conversation it belongs to
+    in_reply_to: Optional[str] = Field(default=None, sa_type=Text)  # one Message-ID
+    references: Optional[str] = Field(default=None, sa_type=Text)  # Message-IDs, space-separated
     customer_id: Optional[uuid.UUID] = Field(default=None, foreign_key="customer.id")
     message_log_id: Optional[int] = Field(default=None, foreign_key="message_log.id")
     to_addr: str = Field(max_length=255)
@@ -279,8 +297,80 @@ class OutgoingMail(SQLModel, table=True):
     status: str = Field(default="queued", max_length=16, index=True)  # MailStatus
     attempts: int = 0
     last_error: str = Field(default="", sa_type=Text)
+    smtp_reply: str = Field(default="", sa_type=Text)  # the server's last answer to this mail, as given
+    uncertain_count: int = 0  # attempts whose outcome stayed unknown (the recipient may hold copies)
     created_at: dt.datetime = _ts()
+    # sending/uncertain: the moment of the (last) attempt; sent: when the server accepted it
     sent_at: Optional[dt.datetime] = _ts(default=None, nullable=True)
+
+
+class MailRaw(SQLModel, table=True):
+    """Migration 0008: an incoming message exactly as the mail server handed it over.
+
+    Kept always (docs/rules.md#mail-content), in the database so that the message, its
+    ticket and its raw bytes are stored in one transaction (BLOB on SQLite, bytea on
+    PostgreSQL).
+    """
+
+    __tablename__ = "mail_raw"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    data: bytes = Field(sa_type=LargeBinary)
+    size: int
+    received_at: dt.datetime = _ts()
+
+
+class MailMessage(SQLModel, table=True):
+    """Migration 0008: one message of a ticket's conversation (docs/rules.md#mail-conversation).
+
+    ``direction`` is ``in`` (from the customer) or ``out`` (from the desk). ``message_id``
+    is the Message-ID without angle brackets, unique (the same message delivered twice is
+    stored once); NULL when the message had none or could not be read. ``text`` is the
+    plain text shown (HTML-only mail converted). ``sender_is_customer`` is false when the
+    sender is neither an address of the ticket's customer nor its original requester
+    (docs/rules.md#mail-sender). ``notes`` are German remarks for the agent (list
+    shortened, attachments not kept, …), one per line.
+    """
+
+    __tablename__ = "mail_message"
+    __table_args__ = (
+        Index("ux_mail_message_message_id", "message_id", unique=True),
+        Index("ix_mail_message_ticket", "ticket_id", "created_at", "id"),
+    )
+    id: Optional[int] = Field(default=None, primary_key=True)
+    ticket_id: int = Field(foreign_key="ticket.id")
+    direction: str = Field(max_length=8)  # MailDirection
+    message_id: Optional[str] = Field(default=None, max_length=255)
+    in_reply_to: str = Field(default="", sa_type=Text)
+    refs: str = Field(default="", sa_type=Text)  # the References header: space-separated Message-IDs
+    from_addr: str = Field(default="", max_length=255)
+    from_name: str = Field(default="", max_length=255)
+    to_addrs: str = Field(default="", sa_type=Text)
+    cc_addrs: str = Field(default="", sa_type=Text)
+    subject: str = Field(default="", sa_type=Text)
+    text: str = Field(default="", sa_type=Text)
+    sent_at: Optional[dt.datetime] = _ts(default=None, nullable=True)  # the Date header
+    is_auto: bool = False
+    auto_reason: str = Field(default="", max_length=32)
+    bounce_of: str = Field(default="", sa_type=Text)  # Message-IDs a delivery report names
+    sender_is_customer: bool = True
+    unreadable: bool = False
+    notes: str = Field(default="", sa_type=Text)
+    raw_id: Optional[int] = Field(default=None, foreign_key="mail_raw.id")
+    created_at: dt.datetime = _ts()
+
+
+class MailAttachment(SQLModel, table=True):
+    """Migration 0008: an attachment of a message; ``data`` is NULL when it was not kept
+    (the message was over the size limit, docs/rules.md#mail-content)."""
+
+    __tablename__ = "mail_attachment"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    mail_message_id: int = Field(foreign_key="mail_message.id", index=True)
+    position: int = 0
+    filename: str = Field(default="", max_length=255)
+    content_type: str = Field(default="application/octet-stream", max_length=255)
+    size: int = 0
+    data: Optional[bytes] = Field(default=None, sa_type=LargeBinary, nullable=True)
 
 
 class ReminderSent(SQLModel, table=True):
@@ -321,6 +411,9 @@ __all__ = [
     "DeskMeta",
     "ExtensionRequest",
     "HourPackage",
+    "MailAttachment",
+    "MailMessage",
+    "MailRaw",
     "MessageLogEntry",
     "Order",
     "OutgoingMail",

@@ -342,7 +342,8 @@ class CardScreen(WorkerNotices, Screen[int | None]):
         def placed(result: orders.OrderResult | None) -> None:
             if result is None:
                 return
-            severity = {"executed": "information", "held": "warning"}.get(result.status, "error")
+            severity = {"executed": "information", "held": "warning", "pending": "information"}.get(
+                result.status, "error")
             self.notify(order_headline(result), severity=severity, timeout=8)
             self.load()
 

@@ -32,6 +32,7 @@ if TYPE_CHECKING:  # annotations only: the first frame comes before SQLAlchemy i
     from deskapp.services.orders import CreditLimitChangeView
 
 ORDER_STYLE = {
+    OrderStatus.PENDING: "bold cyan",
     OrderStatus.EXECUTED: "",
     OrderStatus.HELD: "bold yellow",
     OrderStatus.FAILED: "red",
@@ -122,6 +123,11 @@ def credit_box(card: CustomerCard, limit_history: tuple[CreditLimitChangeView, .
     held = sum(1 for o in card.orders if o.status == OrderStatus.HELD)
     if held:
         grid.add_row("Angehalten", Text(f"{held} Bestellung" + ("en" if held > 1 else ""), style="yellow"))
+    # Orders "in Ausführung": sent to the registry, no answer yet; they count in the Obligo
+    # above (docs/rules.md#order-protocol).
+    pending = sum(1 for o in card.orders if o.status == OrderStatus.PENDING)
+    if pending:
+        grid.add_row("Ausführung", Text(f"{pending} läuft" if pending == 1 else f"{pending} laufen", style="cyan"))
     return grid
 
 

@@ -10,9 +10,11 @@ this order (contract ``services-order`` in ``pyproject.toml``).
 1. ``errors | readmodels | filters`` — what a service refuses with; the read models
    several services and screens share (agent, ticket row and page, customer hit; free of
    SQLAlchemy for the lean start); the inbox's filter vocabulary.
-2. ``audit | counters | versioning | registry | contacts | db_roles`` — the audit log, number
-   counters, the one version-checked update (``versioning.bump``), the order registry
-   client, customers' contact addresses, PostgreSQL login roles of agents.
+2. ``audit | counters | versioning | registry | contacts | db_roles | mailbox | mail_config`` —
+   the audit log, number counters, the one version-checked update (``versioning.bump``), the
+   order registry client, customers' contact addresses, PostgreSQL login roles of agents, the
+   IMAP mailbox ``mail fetch`` collects from, the SMTP settings and the desk's mail domain
+   (for Message-IDs fixed at queueing).
 3. ``agents | customers | settings_store`` — who acts (and their logins, and who is an
    active admin); customers and the row lock on a customer's money
    (``customers.lock_customer``); stored policy.
@@ -20,14 +22,16 @@ this order (contract ``services-order`` in ``pyproject.toml``).
    (including closing a ticket a decision settled, ``tickets.resolve_with_note``); customer
    file and message log; absences; adding, re-roling and deactivating agents; changing
    policy settings.
-5. ``budget | orders`` — hour budgets and tasks; orders against the credit limit. Both
-   open or close tickets and write the journal.
+5. ``budget | orders | conversation`` — hour budgets and tasks; orders against the credit
+   limit (both open or close tickets and write the journal); a ticket's conversation (its
+   stored mail in and out, threading look-ups, reopening by mail, the page-wise reader).
 6. ``extensions | reminders | radar | mail | shop | customer_import | ticket_intake`` —
    extension requests (on budgets and tickets), budget reminders, the expiry radar,
    outgoing mail, shop bookings of hour packages, the billing system's customer import,
    tickets opened by hand.
-7. ``ticket_detail | card`` — composers: the open ticket with the order or request it
-   carries; the customer card.
+7. ``ticket_detail | card | mail_in`` — composers: the open ticket with the order or request it
+   carries; the customer card; an incoming message (parse, thread, open or reopen a
+   ticket, record a bounce), above outgoing mail so that a bounce can mark the outbox.
 
 Every result type lives beside the service that returns it; only the shared ones are in
 ``readmodels``.

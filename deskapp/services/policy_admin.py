@@ -40,6 +40,7 @@ DESCRIPTIONS: dict[str, str] = {
     "registry_timeout_seconds": "Zeitlimit für eine Anfrage an die Vergabestelle (Sekunden)",
     "registry_simulate_fail_items": "Simulation: diese Artikel lehnt die Vergabestelle ab (durch Leerzeichen getrennt)",
     "registry_simulate_unreachable_until": "Simulation: Vergabestelle unerreichbar bis (JJJJ-MM-TTTHH:MM; leer = erreichbar)",
+    "order_pending_stale_minutes": "Bestellung „in Ausführung“ wird nach so vielen Minuten bei der Vergabestelle nachgefragt",
     "package_validity_months": "Gültigkeit eines Stundenpakets (Monate)",
     "reminder_stages_months": "Erinnerungen so viele Monate vor Ablauf (durch Leerzeichen getrennt)",
     "workaround_window_days": "Workaround-Fenster (Tage)",
@@ -57,7 +58,12 @@ DESCRIPTIONS: dict[str, str] = {
     "radar_horizons_days": "Ablauf-Radar: Horizonte in Tagen (durch Leerzeichen getrennt)",
     "budget_trend_months": "Budgetverlauf auf der Kundenkarte (Monate)",
     "expiry_soon_days": "Kundenkarte: Paket läuft bald ab (Tage, gelb)",
-    "mail_sending_stale_minutes": "Hängende Mail geht nach so vielen Minuten zurück in die Warteschlange",
+    "mail_sending_stale_minutes": "Mail ohne Antwort: nach so vielen Minuten unklar",
+    "mail_data_timeout_seconds": "Warten auf die SMTP-Antwort nach dem Mailtext (s)",
+    "mail_uncertain_resends": "Unklare Mail so oft erneut senden, dann aufgeben",
+    "mail_reopen_days": "Antwort per E-Mail öffnet ein erledigtes Ticket so viele Tage lang wieder (danach Folgeticket)",
+    "mail_attachment_max_mb": "Anhänge einer eingehenden E-Mail werden bis zu so vielen MB gespeichert",
+    "mail_recipients_kept": "So viele Empfänger (An/Cc) einer eingehenden E-Mail werden gespeichert",
 }
 
 KIND_LABEL = {int: "ganze Zahl", float: "Zahl", Decimal: "Betrag", bool: "ja/nein", str: "Text"}
@@ -82,6 +88,11 @@ MSG_MOMENT = "{key}: '{value}' ist kein Zeitpunkt (JJJJ-MM-TTTHH:MM oder leer)."
 MSG_DAY = "Der Arbeitstag muss vor seinem Ende beginnen ({start} Uhr bis {end} Uhr)."
 MSG_EXTENSION = "Die kürzeste Verlängerung ({low} Monate) darf nicht länger als die längste ({high}) sein."
 MSG_BUDGET = "Die kritische Budgetschwelle ({critical} min) darf nicht über der Warnschwelle ({warn} min) liegen."
+MSG_MAIL_WINDOW = (
+    "Nach {stale} min ohne Ergebnis gilt eine Mail als unklar; das muss länger sein als das Warten "
+    "auf die Antwort des SMTP-Servers ({seconds:g} s), sonst wird eine Mail erneut gesendet, während "
+    "noch auf ihre Antwort gewartet wird."
+)
 MAX_VALUE = 255  # policy_setting.value
 
 # Lower bounds: settings that count months, sizes, windows need at least 1, the rest 0.
@@ -90,9 +101,11 @@ AT_LEAST_ONE = frozenset({
     "extension_min_months", "extension_max_months", "inbox_page_size", "budget_trend_months",
     "conspicuous_orders_count", "conspicuous_orders_window_minutes", "held_order_overdue_working_hours",
     "rebooking_recent_days", "workaround_window_days", "mail_sending_stale_minutes",
+    "mail_attachment_max_mb", "mail_recipients_kept",
+    "order_pending_stale_minutes",
 })
 HOURS = frozenset({"working_day_start_hour", "working_day_end_hour"})
-POSITIVE_SECONDS = frozenset({"registry_timeout_seconds", "inbox_poll_seconds"})
+POSITIVE_SECONDS = frozenset({"registry_timeout_seconds", "inbox_poll_seconds", "mail_data_timeout_seconds"})
 NUMBER_LISTS = frozenset({"reminder_stages_months", "radar_horizons_days"})
 
 
@@ -250,6 +263,9 @@ def _check_together(policy: Policy) -> None:
         raise InvalidInput(MSG_EXTENSION.format(low=policy.extension_min_months, high=policy.extension_max_months))
     if policy.budget_critical_minutes > policy.budget_warn_minutes:
         raise InvalidInput(MSG_BUDGET.format(critical=policy.budget_critical_minutes, warn=policy.budget_warn_minutes))
+    if policy.mail_sending_stale_minutes * 60 <= policy.mail_data_timeout_seconds:
+        raise InvalidInput(MSG_MAIL_WINDOW.format(stale=policy.mail_sending_stale_minutes,
+                                                  seconds=policy.mail_data_timeout_seconds))
 
 
 def set_setting(session: Session, actor: AgentRef, *, key: str, value: str, now: dt.datetime) -> SettingChange:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import importlib
-import json
 import os
 import sys
 from typing import Sequence
@@ -23,33 +22,11 @@ EPILOG = (
     "Exit-Codes: 0 erledigt · 1 abgelehnt · 2 ungültige Eingabe · 3 Datenbankproblem "
     "(fehlt, gesperrt, Einstellung unlesbar) · 4 Agent unbekannt/nicht erlaubt · 5 Konflikt · "
     "6 Vergabestelle fehlgeschlagen · 7 unerwarteter Fehler (Einzelheiten in der Logdatei) · "
-    "130 abgebrochen"
+    "75 Mail nicht gespeichert, später erneut (mail receive/fetch) · 130 abgebrochen"
 )
-EXIT_REGISTRY_FAILED = 6
 
-# What the shop's customer is shown for an order (German).
-ORDER_EXECUTED = "Ihre Bestellung „{item}“ über {amount} wurde ausgeführt."
-ORDER_HELD = (
-    "Ihre Bestellung „{item}“ über {amount} ist eingegangen. Ihre Vorgangsnummer: {process}.\n"
-    "Die Bestellung überschreitet Ihr Kreditlimit für Echtzeitbestellungen; unsere "
-    "Vertragsbearbeitung prüft sie und meldet sich bei Ihnen. Sie müssen nichts tun – "
-    "kein Fax, kein Formular."
-)
-ORDER_FAILED = (
-    "Ihre Bestellung „{item}“ über {amount} konnte nicht ausgeführt werden: Die Vergabestelle "
-    "hat sie nicht angenommen. Unsere Technik kümmert sich darum (Ticket #{ticket}); Ihr "
-    "Kreditlimit wird nicht belastet."
-)
-ORDER_FACTS = "Kunde {number} · Kreditlimit {limit} · Obligo {exposure} · frei {headroom}"
-ORDER_ERROR = "Fehler der Vergabestelle: {error}"
-ORDER_FAILED_STDERR = (
-    "Vergabestelle fehlgeschlagen, Bestellung {order} nicht ausgeführt: {error} Technik-Ticket #{ticket}."
-)
 MSG_NEEDS_DB = "{command} braucht --db (SQLAlchemy-URL oder Dateipfad der Datenbank)."
 MSG_BAD_DATE = "'{value}' ist kein Datum (TT.MM.JJ oder JJJJ-MM-TT)."
-SETTLED_ONE = "Bestellung {order} ({item}, {amount}) als abgerechnet markiert."
-SETTLED_MANY = "{count} Bestellungen bis {until} als abgerechnet markiert."
-SETTLED_ONE_OF_MANY = "1 Bestellung bis {until} als abgerechnet markiert."
 
 
 # argparse's own messages in German (argparse looks them up through gettext's ``_``).
@@ -91,6 +68,8 @@ COMMAND_MODULES = (
     "screens.cli.agents",
     "screens.cli.settings",
     "screens.cli.customers",
+    "screens.cli.orders",
+    "screens.cli.mail",  # after budget (``mail``) and customers (``ticket``): adds to their parsers
 )
 
 
@@ -123,40 +102,6 @@ def build_parser() -> argparse.ArgumentParser:
     db_sub = db.add_subparsers(dest="db_command", metavar="AKTION", parser_class=_Parser, required=True)
     upgrade = db_sub.add_parser("upgrade", help="Schema auf den neuesten Stand bringen (Alembic)")
     upgrade.add_argument("--db", required=True, help=_db_help("–"))
-
-    order = sub.add_parser(
-        "order",
-        help="Echtzeitbestellung aufgeben (wie der Shop; läuft als System-Agent)",
-        description=(
-            "Eine Echtzeitbestellung gegen das Kreditlimit: ausgeführt, angehalten (Vorgangsnummer, "
-            "Vertragsbearbeitung prüft) oder an der Vergabestelle gescheitert (Technik-Ticket)."
-        ),
-        epilog=EPILOG,
-    )
-    order.add_argument("--db", default=argparse.SUPPRESS, help=_db_help("–"))
-    order.add_argument("--customer", required=True, help="Kundennummer oder Kunden-ID (UUID)")
-    order.add_argument("--item", required=True, help="Bestellter Artikel, z. B. die Domain example.de")
-    order.add_argument(
-        "--amount", required=True, help="Betrag in EUR, z. B. 12.50 (höchstens zwei Nachkommastellen)"
-    )
-    order.add_argument("--json", action="store_true", help="Ergebnis als ein JSON-Objekt ausgeben")
-
-    orders_ = sub.add_parser("orders", help="Echtzeitbestellungen verwalten", epilog=EPILOG)
-    orders_sub = orders_.add_subparsers(
-        dest="orders_command", metavar="AKTION", parser_class=_Parser, required=True
-    )
-    settle = orders_sub.add_parser(
-        "settle",
-        help="Bestellungen als abgerechnet (berechnet und bezahlt) markieren; gibt Obligo frei",
-        epilog=EPILOG,
-    )
-    settle.add_argument("--db", default=argparse.SUPPRESS, help=_db_help("–"))
-    which = settle.add_mutually_exclusive_group(required=True)
-    which.add_argument("--order", metavar="N", help="Eine Bestellung (Nummer) abrechnen")
-    which.add_argument(
-        "--until", metavar="DATUM", help="Alle ausgeführten Bestellungen bis zu diesem Tag (TT.MM.JJ)"
-    )
-    settle.add_argument("--customer", help="Nur für diesen Kunden (Nummer oder UUID; mit --until)")
 
     # Sub-commands that live in their own modules: each ``register(sub)`` adds its parsers
     # and sets ``handler`` (a function ``args -> exit code``) as a parser default.
@@ -194,7 +139,8 @@ def _fail(message: str, code: int) -> int:
 
 
 # Commands that may create their database; every other one refuses a missing file (a typo
-# in --db must not leave directories and an empty database behind).
+# in --db must not leave directories and an empty database behind). ``mail`` checks itself:
+# ``mail receive`` answers every failure with 75 (the mail server tries again).
 CREATES_DATABASE = frozenset({"init", "seed", "demo", "db"})
 MSG_NOTHING_CREATED = " – oder ist der Pfad vertippt? Nichts wurde angelegt."
 
@@ -235,7 +181,7 @@ def _main(argv: list[str]) -> int:
 
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.command is not None and args.command not in CREATES_DATABASE:
+    if args.command is not None and args.command not in CREATES_DATABASE | {"mail"}:
         _require_existing_db(args)  # the desk checks after its lean start (no SQLAlchemy yet)
     if args.command in (None, "demo", "seed"):
         raw_output()  # the desk and the progress bars draw with escape sequences themselves
@@ -246,10 +192,6 @@ def _main(argv: list[str]) -> int:
             return _cmd_seed(args)
         if args.command == "db":
             return _cmd_db(args)
-        if args.command == "order":
-            return _cmd_order(args)
-        if args.command == "orders":
-            return _cmd_orders_settle(args)
         if getattr(args, "handler", None) is not None:
             return args.handler(args)
         return _cmd_desk(args)
@@ -447,19 +389,6 @@ def _required_db(args, command: str) -> str:
     return url
 
 
-def _amount_arg(raw: str):
-    """The ``--amount`` as Decimal, or ``InvalidInput`` (sign, exponent, NaN, >2 decimals)."""
-    from deskapp.rules.inputs import InputError, parse_money
-    from deskapp.services import orders
-    from deskapp.services.errors import InvalidInput
-
-    try:
-        amount = parse_money(raw)
-    except InputError:
-        raise InvalidInput(orders.MSG_AMOUNT, field="amount") from None
-    return orders.validate_amount(amount)
-
-
 def _date_arg(raw: str) -> dt.date:
     """``TT.MM.JJ``, ``TT.MM.JJJJ`` or ``JJJJ-MM-TT``, or ``InvalidInput``."""
     from deskapp.rules.inputs import InputError, YearOutOfRange, parse_date
@@ -487,10 +416,6 @@ def _number_arg(raw: str, option: str) -> int:
         raise InvalidInput(MSG_NUMBER.format(option=option, value=raw[:40])) from None
 
 
-def _cents(amount) -> str:
-    return f"{amount:.2f}"
-
-
 def shop_customer(session, ref: str):
     """The customer a shop request names; one the desk does not know is bad input (exit 2)."""
     from deskapp.services import customers
@@ -500,119 +425,6 @@ def shop_customer(session, ref: str):
         return customers.resolve(session, ref)
     except NotFound as exc:
         raise InvalidInput(exc.message) from None
-
-
-def _cmd_order(args) -> int:
-    """Place a real-time order as the shop does: as the ``system`` agent, in one transaction."""
-    from models.engine import write_session
-    from models.tables import Order
-
-    from deskapp.database import open_database
-    from deskapp.formatting import money
-    from deskapp.services import agents, customers, orders, settings_store
-    from deskapp.services.errors import InvalidInput, NotFound
-    from deskapp.services.registry import registry_from_settings
-
-    url = _required_db(args, "deskapp order")
-    amount = _amount_arg(args.amount)  # bad input is refused before the database is touched
-    item = args.item.strip()
-    if not item or len(item) > orders.MAX_ITEM:
-        raise InvalidInput(orders.MSG_ITEM)
-    engine = open_database(url)
-    now = _now()
-    try:
-        with write_session(engine) as session:
-            system = agents.system_agent(session)
-            customer = shop_customer(session, args.customer)
-            policy = settings_store.load_policy(session)
-            result = orders.place_order(
-                session, system, customer_id=customer.id, item=item, amount=amount, now=now,
-                policy=policy, registry=registry_from_settings(policy, now=now),
-            )
-            error = session.get(Order, result.order_id).error if result.status == "failed" else ""
-    finally:
-        engine.dispose()
-
-    facts = {
-        "item": result.item, "amount": money(result.amount), "process": result.process_number,
-        "ticket": result.ticket_number,
-    }
-    shown = {"executed": ORDER_EXECUTED, "held": ORDER_HELD, "failed": ORDER_FAILED}[result.status]
-    message = shown.format(**facts)
-    if args.json:
-        print(json.dumps({
-            "status": result.status,
-            "order": result.order_id,
-            "process_number": result.process_number,
-            "ticket": result.ticket_number,
-            "customer": result.customer.number,
-            "customer_id": str(result.customer.id),
-            "customer_name": result.customer.name,
-            "item": result.item,
-            "amount": _cents(result.amount),
-            "limit": _cents(result.limit),
-            "exposure": _cents(result.exposure),
-            "headroom": _cents(result.headroom),
-            "conspicuous": list(result.conspicuous_reasons),
-            "error": error or None,
-            "message": message,
-        }, ensure_ascii=False))
-    else:
-        print(message)
-        print(ORDER_FACTS.format(
-            number=result.customer.number, limit=money(result.limit), exposure=money(result.exposure),
-            headroom=money(result.headroom),
-        ))
-        if error:
-            print(ORDER_ERROR.format(error=error))
-    if result.status == "failed":
-        if not args.json:
-            print("deskapp: Fehler: " + ORDER_FAILED_STDERR.format(
-                order=result.order_id, error=error, ticket=result.ticket_number
-            ), file=sys.stderr)
-        return EXIT_REGISTRY_FAILED
-    return 0
-
-
-def _cmd_orders_settle(args) -> int:
-    """Mark orders invoiced and paid (as the ``system`` agent, like the billing run)."""
-    from models.engine import write_session
-
-    from deskapp.database import open_database
-    from deskapp.formatting import date_de, money
-    from deskapp.services import agents, customers, orders
-    from deskapp.services.errors import InvalidInput, NotFound
-
-    url = _required_db(args, "deskapp orders settle")
-    if args.customer and args.order is not None:
-        raise InvalidInput("--customer gilt nur zusammen mit --until.")
-    until = _date_arg(args.until) if args.until else None
-    order_id = _number_arg(args.order, "--order") if args.order is not None else None
-    engine = open_database(url)
-    now = _now()
-    try:
-        with write_session(engine) as session:
-            system = agents.system_agent(session)
-            if until is None:
-                view = orders.settle_order(session, system, order_id=order_id, now=now)
-            else:
-                customer_id = None
-                if args.customer:
-                    try:
-                        customer_id = customers.resolve(session, args.customer).id
-                    except NotFound as exc:
-                        raise InvalidInput(exc.message) from None
-                count = orders.settle_orders_until(
-                    session, system, customer_id=customer_id, until=until, now=now
-                )
-    finally:
-        engine.dispose()
-    if until is None:
-        print(SETTLED_ONE.format(order=view.id, item=view.item, amount=money(view.amount)))
-        return 0
-    template = SETTLED_ONE_OF_MANY if count == 1 else SETTLED_MANY
-    print(template.format(count=count, until=date_de(until)))
-    return 0
 
 
 def _os_login() -> str:

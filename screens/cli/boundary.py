@@ -15,7 +15,7 @@
 Exit codes (docs in ``screens.cli.EPILOG`` and the README): 0 done · 1 refused ·
 2 bad input/usage · 3 database problem (missing, locked, unreadable setting) ·
 4 agent unknown or not allowed · 5 conflict · 6 registry failed · 7 unexpected error ·
-130 interrupted.
+75 mail not stored, try again (``mail receive``/``fetch``) · 130 interrupted.
 """
 
 from __future__ import annotations
@@ -28,9 +28,10 @@ from typing import Callable, Sequence
 
 EXIT_OK, EXIT_REFUSED, EXIT_INPUT, EXIT_DATABASE = 0, 1, 2, 3
 EXIT_UNEXPECTED = 7
+EXIT_TEMPFAIL = 75  # mail receive/fetch: not stored, the mail server tries again (sysexits EX_TEMPFAIL)
 EXIT_INTERRUPTED = 130
 # Every exit code a command may end with (the fault tests hold the CLI to this set).
-EXIT_CODES = frozenset({0, 1, 2, 3, 4, 5, 6, EXIT_UNEXPECTED, EXIT_INTERRUPTED})
+EXIT_CODES = frozenset({0, 1, 2, 3, 4, 5, 6, EXIT_UNEXPECTED, EXIT_TEMPFAIL, EXIT_INTERRUPTED})
 
 MSG_NOT_UTF8 = (
     "Die Angabe »{shown}« enthält Bytes, die kein UTF-8 sind; bitte als UTF-8-Text angeben."
@@ -142,12 +143,10 @@ def raw_output() -> None:
 
 
 def guarded(run: Callable[[list[str]], int], argv: Sequence[str], *, inert_output: bool = True) -> int:
-    """``run(argv)`` inside the boundary; always an exit code from ``EXIT_CODES``."""
-    from sqlalchemy.exc import DBAPIError
+    """``run(argv)`` inside the boundary; always an exit code from ``EXIT_CODES``.
 
-    from deskapp.services.errors import DeskError
-    from deskapp.settings import BadSetting
-
+    Imports nothing heavy up front: the desk's first frame comes before SQLAlchemy is imported.
+    """
     argv = list(argv)
     refusal = check_argv(argv)
     if refusal:
@@ -164,20 +163,10 @@ def guarded(run: Callable[[list[str]], int], argv: Sequence[str], *, inert_outpu
         raise
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
-    except (DeskError, BadSetting) as exc:
-        return _fail(exc.message, exc.exit_code)
-    except DBAPIError as exc:  # the driver's errors: locked, I/O, constraint, connection
-        if is_lock_error(exc):
-            return _fail(MSG_LOCKED.format(detail=_first_line(exc)), EXIT_DATABASE)
-        return _fail(MSG_DATABASE.format(detail=_first_line(exc).rstrip(".") + "."), EXIT_DATABASE)
     except BrokenPipeError:  # ``deskapp … | head``: the reader is gone; nothing to say
         return EXIT_OK
-    except UnicodeEncodeError as exc:
-        if exc.object and any("\ud800" <= ch <= "\udfff" for ch in exc.object):
-            return _fail(MSG_NOT_UTF8.format(shown="…"), EXIT_INPUT)
-        return _unexpected(exc, argv)
-    except Exception as exc:  # noqa: BLE001 - the boundary: logged, one line, exit 7
-        return _unexpected(exc, argv)
+    except Exception as exc:  # noqa: BLE001 - the boundary: every failure one line and a code
+        return _answer(exc, argv)
     finally:
         for stream in (sys.stdout, sys.stderr):
             try:
@@ -186,6 +175,25 @@ def guarded(run: Callable[[list[str]], int], argv: Sequence[str], *, inert_outpu
                 pass
         if inert_output:
             sys.stdout, sys.stderr = saved
+
+
+def _answer(exc: Exception, argv: Sequence[str]) -> int:
+    """The exit code and German line for a failure that reached the boundary."""
+    from deskapp.services.errors import DeskError
+    from deskapp.settings import BadSetting
+
+    if isinstance(exc, (DeskError, BadSetting)):
+        return _fail(exc.message, exc.exit_code)
+    if "sqlalchemy.exc" in sys.modules:  # a database error can only come from a loaded SQLAlchemy
+        from sqlalchemy.exc import DBAPIError
+
+        if isinstance(exc, DBAPIError):  # the driver's errors: locked, I/O, constraint, connection
+            if is_lock_error(exc):
+                return _fail(MSG_LOCKED.format(detail=_first_line(exc)), EXIT_DATABASE)
+            return _fail(MSG_DATABASE.format(detail=_first_line(exc).rstrip(".") + "."), EXIT_DATABASE)
+    if isinstance(exc, UnicodeEncodeError) and any("\ud800" <= ch <= "\udfff" for ch in exc.object or ""):
+        return _fail(MSG_NOT_UTF8.format(shown="…"), EXIT_INPUT)
+    return _unexpected(exc, argv)
 
 
 def _unexpected(exc: BaseException, argv: Sequence[str]) -> int:

@@ -157,7 +157,7 @@ def test_without_smtp_the_outbox_is_the_end_point(db_url, engine, due, capsys, t
     assert queued(engine) == [("queued", 2)]
     code, out, _ = run(["mail", "send", "--db", db_url, "--json"], capsys)
     assert json.loads(out) == {"configured": False, "sent": 0, "failed": 0, "remaining": 2, "requeued": 0,
-                               "error": None}
+                               "refused": 0, "uncertain": 0, "error": None}
 
 
 @pytest.fixture
@@ -177,6 +177,23 @@ def test_mail_send_delivers_the_outbox(db_url, engine, due, capsys, smtp):
     assert queued(engine) == [("sent", 2)]
     code, out, _ = run(["mail", "send", "--db", db_url, "--json"], capsys)
     assert code == 0 and json.loads(out)["sent"] == 0 and len(smtp.received) == 2
+
+
+def test_mail_send_says_which_mails_were_refused_for_good(db_url, engine, due, capsys, smtp):
+    # docs/rules.md#mail-delivery: a 5xx is final (failed), not queued again.
+    run(["reminders", "run", "--db", db_url], capsys)
+    smtp.refuse = "550 5.7.1 Postfach gesperrt"
+    code, out, err = run(["mail", "send", "--db", db_url], capsys)
+    assert code == 1
+    assert out == "Postausgang: 0 gesendet, 2 fehlgeschlagen, 0 in der Warteschlange.\n"
+    assert err == (
+        "deskapp: Fehler: 2 Mails nicht zugestellt: Der SMTP-Server hat die Mail abgelehnt: 550 5.7.1 Postfach "
+        "gesperrt. Davon endgültig abgelehnt: 2 (im Postausgang „fehlgeschlagen“); ohne Antwort des Servers: 0 "
+        "(Ausgang unklar, wird mit derselben Message-ID erneut gesendet); der Rest bleibt in der Warteschlange.\n"
+    )
+    assert queued(engine) == [("failed", 2)]
+    code, out, _ = run(["mail", "send", "--db", db_url, "--json"], capsys)
+    assert code == 0 and json.loads(out)["sent"] == 0 and smtp.received == []
 
 
 def test_mail_send_to_an_absent_server_fails_with_one_line(db_url, engine, due, capsys, monkeypatch):

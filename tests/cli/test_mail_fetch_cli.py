@@ -1,0 +1,141 @@
+"""``deskapp mail fetch`` against a real IMAP server on 127.0.0.1 (pymap, in-memory backend)
+(docs/rules.md#mail-incoming): a message leaves the inbox only after it is stored."""
+
+from __future__ import annotations
+
+import imaplib
+import json
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from models.engine import read_session
+from models.tables import MailMessage
+from tests.support.mails import mail
+
+BIN = Path(sys.executable).parent
+USER, PASSWORD = "desk", "geheim-imap"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def imap_server():
+    """A pymap IMAP server with one user and an empty INBOX: its port."""
+    port = _free_port()
+    proc = subprocess.Popen(
+        [str(BIN / "pymap"), "--host", "127.0.0.1", "--port", str(port), "--no-tls", "dict",
+         "--demo-user", USER, "--demo-password", PASSWORD],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(300):  # until it accepts connections (it starts in well under a second)
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if proc.poll() is not None:
+                    pytest.fail("pymap did not start")
+                time.sleep(0.1)
+        yield port
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def imap(port: int) -> imaplib.IMAP4:
+    conn = imaplib.IMAP4("127.0.0.1", port)
+    conn.login(USER, PASSWORD)
+    return conn
+
+
+def deliver(port: int, *raws: bytes) -> None:
+    conn = imap(port)
+    try:
+        for raw in raws:
+            assert conn.append("INBOX", None, None, raw)[0] == "OK"
+    finally:
+        conn.logout()
+
+
+def uids(port: int, folder: str, criterion: str = "ALL") -> list[bytes]:
+    conn = imap(port)
+    try:
+        if conn.select(f'"{folder}"')[0] != "OK":
+            return []
+        return conn.uid("SEARCH", None, criterion)[1][0].split()
+    finally:
+        conn.logout()
+
+
+def fetch(db_url, port: int, tmp_path, *extra, done_folder: str = "Desk", lock_wait: str = "15"):
+    settings = tmp_path / "settings.toml"
+    settings.write_text(
+        f'[imap]\nhost = "127.0.0.1"\nport = {port}\nsecurity = "none"\nuser = "{USER}"\n'
+        f'folder = "INBOX"\ndone_folder = "{done_folder}"\ntimeout = 10\n'
+    )
+    env = {"PATH": "/usr/bin:/bin", "DESK_SETTINGS_FILE": str(settings), "DESK_IMAP_PASSWORD": PASSWORD}
+    return subprocess.run(
+        [str(BIN / "deskapp"), "mail", "fetch", "--once", "--db", db_url, "--json", "--lock-wait", lock_wait, *extra],
+        capture_output=True, timeout=120, env=env,
+    )
+
+
+def stored(engine) -> int:
+    with read_session(engine) as s:
+        return s.execute(select(func.count()).select_from(MailMessage)).scalar_one()
+
+
+def test_fetch_stores_each_message_then_moves_it_out_of_the_inbox(db_url, engine, people, imap_server, tmp_path):
+    deliver(imap_server, mail(message_id="i1@x"), mail(message_id="i2@x", subject="Zweite"))
+    done = fetch(db_url, imap_server, tmp_path)
+    assert done.returncode == 0, done.stderr.decode()
+    report = json.loads(done.stdout)
+    assert (report["stored"], report["duplicates"]) == (2, 0)
+    assert stored(engine) == 2
+    assert uids(imap_server, "INBOX") == [] and len(uids(imap_server, "Desk")) == 2
+    again = fetch(db_url, imap_server, tmp_path)
+    assert again.returncode == 0 and json.loads(again.stdout)["stored"] == 0
+
+
+def test_without_done_folder_stored_messages_are_marked_seen(db_url, engine, people, imap_server, tmp_path):
+    deliver(imap_server, mail(message_id="s1@x"))
+    assert fetch(db_url, imap_server, tmp_path, done_folder="").returncode == 0
+    assert stored(engine) == 1
+    assert len(uids(imap_server, "INBOX")) == 1 and uids(imap_server, "INBOX", "UNSEEN") == []
+    deliver(imap_server, mail(message_id="s2@x"))
+    second = fetch(db_url, imap_server, tmp_path, done_folder="")
+    assert json.loads(second.stdout)["stored"] == 1 and stored(engine) == 2
+
+
+def test_a_message_that_cannot_be_stored_stays_in_the_inbox(database, db_url, engine, people, imap_server, tmp_path):
+    backend, _url, where = database
+    if backend != "sqlite":
+        pytest.skip("the write lock is held with SQLite's own BEGIN IMMEDIATE")
+    deliver(imap_server, mail(message_id="l1@x"))
+    holder = sqlite3.connect(str(where), isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        locked = fetch(db_url, imap_server, tmp_path, lock_wait="0.5")
+    finally:
+        holder.rollback()
+        holder.close()
+    assert locked.returncode == 75 and "bleibt im Postfach" in locked.stderr.decode()
+    assert stored(engine) == 0 and len(uids(imap_server, "INBOX")) == 1
+    assert fetch(db_url, imap_server, tmp_path).returncode == 0
+    assert stored(engine) == 1 and uids(imap_server, "INBOX") == []
+
+
+def test_an_unreachable_imap_server_answers_75(db_url, engine, people, tmp_path):
+    done = fetch(db_url, _free_port(), tmp_path)
+    assert done.returncode == 75 and "IMAP-Server" in done.stderr.decode() and b"Traceback" not in done.stderr
