@@ -139,8 +139,8 @@ def _fail(message: str, code: int) -> int:
 
 
 # Commands that may create their database; every other one refuses a missing file (a typo
-# in --db must not leave directories and an empty database behind). ``mail`` checks itself:
-# ``mail receive`` answers every failure with 75 (the mail server tries again).
+# in --db must not leave directories and an empty database behind). ``mail receive`` and
+# ``mail fetch`` check themselves: every failure is 75 there (the mail server tries again).
 CREATES_DATABASE = frozenset({"init", "seed", "demo", "db"})
 MSG_NOTHING_CREATED = " – oder ist der Pfad vertippt? Nichts wurde angelegt."
 
@@ -181,7 +181,8 @@ def _main(argv: list[str]) -> int:
 
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.command is not None and args.command not in CREATES_DATABASE | {"mail"}:
+    checks_itself = args.command == "mail" and getattr(args, "mail_command", None) in ("receive", "fetch")
+    if args.command is not None and args.command not in CREATES_DATABASE and not checks_itself:
         _require_existing_db(args)  # the desk checks after its lean start (no SQLAlchemy yet)
     if args.command in (None, "demo", "seed"):
         raw_output()  # the desk and the progress bars draw with escape sequences themselves
