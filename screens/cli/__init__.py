@@ -406,6 +406,16 @@ def _date_arg(raw: str) -> dt.date:
 MSG_NUMBER = "{option} braucht eine Nummer (ganze Zahl, z. B. 42), nicht »{value}«."
 
 
+def whole_number(raw: str) -> int:
+    """An argparse ``type`` for a record number (not ``int``: it takes "١٢" and any size)."""
+    from deskapp.rules.inputs import InputError, parse_whole_number
+
+    try:
+        return parse_whole_number(raw)
+    except InputError:
+        raise argparse.ArgumentTypeError(f"»{raw[:40]}« ist keine Nummer (ganze Zahl, z. B. 42)") from None
+
+
 def _number_arg(raw: str, option: str) -> int:
     """A record number as typed (``--order 42``): ASCII digits, at most 18; else ``InvalidInput``."""
     from deskapp.rules.inputs import InputError, parse_whole_number
