@@ -49,9 +49,10 @@ def right(value: str, style: str = "") -> Text:
     return Text(value, justify="right", style=style)
 
 
-def first_line(text: str, width: int) -> str:
+def first_line(text: str, width: int) -> Text:
+    """The first line of outside text, cut to ``width``, as an inert cell (docs/rules.md#inert-text)."""
     line = text.strip().splitlines()[0] if text.strip() else ""
-    return line if len(line) <= width else line[: width - 1] + "…"
+    return inert_cell(line if len(line) <= width else line[: width - 1] + "…")
 
 
 def count_title(title: str, shown: int, total: int) -> str:
@@ -105,8 +106,8 @@ def master_box(card: CustomerCard) -> Group:
     grid = _grid(label_width=len("Kunde seit"))
     grid.add_row("Nr.", card.number)
     grid.add_row("ID", str(card.id))
-    grid.add_row("E-Mail", card.email or "–")
-    grid.add_row("Telefon", card.phone or "–")
+    grid.add_row("E-Mail", inert_cell(card.email))
+    grid.add_row("Telefon", inert_cell(card.phone))
     grid.add_row("Kunde seit", date_de(card.created_at))
     return Group(Text(card.name, style="bold"), grid)
 
@@ -232,7 +233,7 @@ def limit_cells(change: CreditLimitChangeView) -> list:
         datetime_de(change.created_at),
         Text.assemble(money(change.old_limit), " → ", (money(change.new_limit), style)),
         first_line(change.reason, 50),
-        change.agent_login or "–",
+        inert_cell(change.agent_login),
     ]
 
 
@@ -246,7 +247,7 @@ def task_cells(t, today: dt.date) -> list:
         hint = Text("")
     return [
         right(str(t.id)),
-        t.title,
+        inert_cell(t.title),
         right(hhmm(t.estimate_minutes)),
         date_de(t.deadline),
         hint,
