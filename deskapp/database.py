@@ -33,6 +33,8 @@ def sqlite_path(url: str) -> Path | None:
 def _check_sqlite_file(path: Path) -> None:
     if path.is_dir():
         raise DatabaseProblem(f"{path} ist ein Verzeichnis, keine Datenbankdatei.")
+    if path.exists() and not path.is_file():  # /dev/null, a FIFO, a device
+        raise DatabaseProblem(f"{path} ist keine gewöhnliche Datei und kann keine Datenbank sein.")
     if path.exists():
         if not os.access(path, os.R_OK):
             raise DatabaseProblem(f"Die Datenbank {path} ist nicht lesbar (Zugriffsrechte).")

@@ -91,3 +91,59 @@ def today_berlin(now: dt.datetime) -> dt.date:
 
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
+
+
+# --------------------------------------------------------------------------- hostile text
+#
+# Text from outside (shop orders, imports, mails, typed arguments) may carry control
+# characters: ESC starts a terminal escape sequence (colours, cursor moves, window titles,
+# clipboard writes), BEL rings, CR overwrites the line, bidi overrides reorder what is
+# read. Every display boundary (the CLI's output streams, the desk's widgets) shows them
+# as visible placeholders instead (docs/rules.md#inert-text):
+#   C0 controls and DEL → the Unicode "control pictures" (ESC → ␛, BEL → ␇, CR → ␍, DEL → ␡);
+#   C1 controls (U+0080–U+009F; U+009B is a one-byte CSI) and bidi/invisible format
+#   characters → ``\u009b``-style escapes (inside a JSON string that is the same character).
+# Line feeds (and tabs) stay where the text may have lines (``keep_newlines``).
+
+_BIDI_AND_FORMAT = "\u061c\u200b\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\ufeff"
+
+
+def _inert_table(keep_newlines: bool) -> dict[int, str]:
+    table = {code: chr(0x2400 + code) for code in range(0x20)}
+    table[0x7F] = "\u2421"
+    for code in range(0x80, 0xA0):
+        table[code] = f"\\u{code:04x}"
+    for char in _BIDI_AND_FORMAT:
+        table[ord(char)] = f"\\u{ord(char):04x}"
+    for code in range(0xD800, 0xE000):  # lone surrogates (undecodable bytes): not printable
+        table[code] = f"\\u{code:04x}"
+    if keep_newlines:
+        del table[0x0A]
+        del table[0x09]
+    return table
+
+
+_INERT_LINE = _inert_table(keep_newlines=False)
+_INERT_LINES = _inert_table(keep_newlines=True)
+
+
+def inert(text: object, *, keep_newlines: bool = False) -> str:
+    """``text`` safe to show on a terminal: control characters as visible placeholders.
+
+    ``"a\\x1b[31m"`` → ``"a␛[31m"``. Without ``keep_newlines`` a line feed becomes ``␊``
+    (one-line places: table cells, titles). Rich markup is not escaped here: widgets that
+    parse markup take ``screens.styles.inert_markup``.
+    """
+    if text is None:
+        return ""
+    text = str(text)
+    if keep_newlines:
+        text = text.replace("\r\n", "\n")  # a mail's line ends are line ends, not a control
+        return text.translate(_INERT_LINES)
+    return text.translate(_INERT_LINE)
+
+
+def inert_table(*, keep_newlines: bool) -> dict[int, str]:
+    """The placeholder table ``inert`` uses (a copy), for display layers that translate themselves."""
+    return dict(_INERT_LINES if keep_newlines else _INERT_LINE)
+

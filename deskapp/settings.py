@@ -7,6 +7,7 @@ Nothing else in the code spells these numbers.
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass, fields
 from decimal import Decimal
 from pathlib import Path
@@ -30,6 +31,8 @@ class Policy:
     registry_timeout_seconds: float = 5.0
     registry_simulate_fail_items: str = ""  # space-separated items the simulation refuses
     registry_simulate_unreachable_until: str = ""  # ISO timestamp (naive = Berlin); unreachable until then
+    # A pending order older than this is resolved by ``deskapp orders recover`` (registry status query)
+    order_pending_stale_minutes: int = 10
     # Hour budgets
     package_validity_months: int = 24
     reminder_stages_months: str = "6 3 1"
@@ -50,8 +53,15 @@ class Policy:
     radar_horizons_days: str = "30 90 180"
     budget_trend_months: int = 12  # the card's sparkline of the budget reaches this far back
     expiry_soon_days: int = 90  # the card shows a package expiring within this many days in yellow
-    # Outgoing mail: a mail claimed for sending longer ago than this goes back to the queue
+    # Outgoing mail (docs/rules.md#mail-delivery). A mail claimed for sending longer ago than
+    # this counts as cut off (its outcome unknown); an uncertain mail is sent again after it.
     mail_sending_stale_minutes: int = 30
+    # How long to wait for the server's answer to the end of DATA (RFC 5321 4.5.3.2.6 asks
+    # for 10 minutes): giving up earlier turns a mail the server accepted into an unknown one.
+    mail_data_timeout_seconds: float = 600.0
+    # How often a mail whose outcome stayed unknown is sent again (same Message-ID) before
+    # the desk gives it up as failed.
+    mail_uncertain_resends: int = 1
     # Incoming mail (docs/rules.md#mail-threading, #mail-content)
     mail_reopen_days: int = 14  # an answer to a resolved ticket within this many days reopens it
     mail_attachment_max_mb: int = 25  # above this per message the attachments are not kept
@@ -61,12 +71,45 @@ class Policy:
     def reminder_stages(self) -> tuple[int, ...]:
         return tuple(sorted((int(x) for x in self.reminder_stages_months.split()), reverse=True))
 
-    def with_overrides(self, overrides: dict[str, str]) -> "Policy":
+    def with_overrides(self, overrides: dict[str, str], *, lenient: bool = False) -> "Policy":
+        """This policy with the stored overrides applied. A stored value that does not parse
+        raises ``BadSetting`` naming it; ``lenient`` keeps the default for it instead (the
+        settings commands, which must still show and repair it)."""
         changes = {}
         for f in fields(self):
             if f.name in overrides:
-                changes[f.name] = parse_setting(f.name, overrides[f.name])
+                try:
+                    changes[f.name] = parse_setting(f.name, overrides[f.name])
+                    if f.name in NUMBER_LIST_SETTINGS and not _NUMBER_LIST.match(changes[f.name]):
+                        raise ValueError(overrides[f.name])  # read later as numbers: refuse it now
+                except (ValueError, ArithmeticError):
+                    if not lenient:
+                        raise BadSetting(f.name, overrides[f.name]) from None
         return dataclasses.replace(self, **changes)
+
+
+class BadSetting(ValueError):
+    """A stored policy setting whose value is not of its kind (edited outside the desk)."""
+
+    exit_code = 3
+    MESSAGE = (
+        "Die Einstellung {key} hat in der Datenbank den ungültigen Wert »{value}«. "
+        "Ein Admin korrigiert sie mit: deskapp settings set {key} WERT (Standard: {default})."
+    )
+
+    def __init__(self, key: str, value: str) -> None:
+        default = getattr(Policy(), key)
+        shown = "ja" if default is True else "nein" if default is False else str(default)
+        self.key, self.value = key, value
+        self.message = self.MESSAGE.format(key=key, value=str(value)[:60], default=shown or "leer")
+        super().__init__(self.message)
+
+
+# Settings whose text is a list of positive whole numbers, e.g. "6 3 1".
+NUMBER_LIST_SETTINGS = ("reminder_stages_months", "radar_horizons_days")
+_INT = re.compile(r"^-?[0-9]{1,18}$")  # ASCII digits only: int() also takes "١٢" and "1_000"
+_FLOAT = re.compile(r"^-?[0-9]{1,12}(?:\.[0-9]{1,12})?$")
+_NUMBER_LIST = re.compile(r"^[0-9]{1,6}(?: +[0-9]{1,6})*$")
 
 
 def setting_type(name: str) -> type:
@@ -91,7 +134,12 @@ def parse_setting(name: str, raw: str):
         from .rules.inputs import parse_money
 
         return parse_money(raw, allow_zero=True)
-    return kind(raw.strip())
+    text = raw.strip()
+    if kind is int and not _INT.match(text):
+        raise ValueError(raw)
+    if kind is float and not _FLOAT.match(text):
+        raise ValueError(raw)
+    return kind(text)
 
 
 def default_db_path() -> Path:

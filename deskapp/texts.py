@@ -68,6 +68,7 @@ ROLE = {
 }
 
 ORDER_STATUS = {
+    OrderStatus.PENDING: "in Ausführung",
     OrderStatus.EXECUTED: "ausgeführt",
     OrderStatus.HELD: "angehalten",
     OrderStatus.FAILED: "fehlgeschlagen",
@@ -118,8 +119,13 @@ ORDER_DECISION = {
 }
 
 # Outgoing mail in the outbox (models.enums.MailStatus).
-MAIL_STATUS = {
-    "queued": "Warteschlange",
-    "sending": "wird gesendet",
-    "sent": "gesendet",
+MAIL_STATUS = {  # docs/rules.md#mail-delivery
+    "queued": "Warteschlange",  # waits for a run
+    "sending": "wird gesendet",  # handed to the server, no answer yet
+    "sent": "gesendet",  # the server accepted it (250)
+    "failed": "fehlgeschlagen",  # refused for good, bounced, or given up
+    "uncertain": "unklar",  # no answer: it may have arrived; sent again with the same Message-ID
 }
+# A sent mail that had an attempt whose outcome stayed unknown: short (the list) and long (the mail).
+MAIL_SENT_MAYBE_TWICE = "gesendet (2×?)"
+MAIL_SENT_MAYBE_TWICE_LONG = "gesendet – vielleicht doppelt angekommen (beide mit derselben Message-ID)"

@@ -46,6 +46,7 @@ class Role(StrEnum):
 
 
 class OrderStatus(StrEnum):
+    PENDING = "pending"  # committed, the registry is being asked (docs/rules.md#credit-limit)
     EXECUTED = "executed"
     HELD = "held"
     FAILED = "failed"
@@ -66,9 +67,13 @@ class TaskStatus(StrEnum):
 
 
 class MailStatus(StrEnum):
-    QUEUED = "queued"
-    SENDING = "sending"  # claimed by one `deskapp mail send` run while it talks SMTP
-    SENT = "sent"
+    """What is known about an outbox mail (docs/rules.md#mail-delivery)."""
+
+    QUEUED = "queued"  # waiting for a run (never tried, or a try that surely did not deliver)
+    SENDING = "sending"  # claimed by one `deskapp mail send` run while it talks SMTP; no answer yet
+    SENT = "sent"  # the server answered 250 to the end of DATA
+    FAILED = "failed"  # refused for good (5xx), bounced, or given up after unknown outcomes
+    UNCERTAIN = "uncertain"  # handed over, but no answer came: it may have arrived; sent again later
 
 
 class EventKind(StrEnum):

@@ -125,6 +125,13 @@ class Order(SQLModel, table=True):
     decided_at: Optional[dt.datetime] = _ts(default=None, nullable=True)
     settled_at: Optional[dt.datetime] = _ts(default=None, nullable=True)
     version: int = 1
+    # Migration 0006: the shop's order reference (one order per reference: ``deskapp order
+    # --ref``; NULL for orders from the desk) and when the order last went to the registry
+    # as ``pending`` (``orders recover`` resolves those left pending too long).
+    shop_ref: Optional[str] = Field(default=None, max_length=64)
+    attempted_at: Optional[dt.datetime] = _ts(default=None, nullable=True)
+
+    __table_args__ = (Index("ux_order_shop_ref", "shop_ref", unique=True),)
 
 
 class HourPackage(SQLModel, table=True):
@@ -286,8 +293,19 @@ class MessageLogEntry(SQLModel, table=True):
 
 
 class OutgoingMail(SQLModel, table=True):
+    """One mail to a customer. ``message_id`` is fixed when it is queued and sent unchanged
+    on every attempt (with ``created_at`` as its Date), so copies collapse at the recipient."""
+
     __tablename__ = "outgoing_mail"
+    __table_args__ = (
+        Index("ux_outgoing_mail_message_id", "message_id", unique=True),
+        Index("ix_outgoing_mail_ticket", "ticket_id"),
+    )
     id: Optional[int] = Field(default=None, primary_key=True)
+    message_id: str = Field(max_length=255)  # "<…@desk domain>", with the angle brackets
+    ticket_id: Optional[int] = Field(default=None, foreign_key="ticket.id")  # the conversation it belongs to
+    in_reply_to: Optional[str] = Field(default=None, sa_type=Text)  # one Message-ID
+    references: Optional[str] = Field(default=None, sa_type=Text)  # Message-IDs, space-separated
     customer_id: Optional[uuid.UUID] = Field(default=None, foreign_key="customer.id")
     message_log_id: Optional[int] = Field(default=None, foreign_key="message_log.id")
     to_addr: str = Field(max_length=255)
@@ -296,7 +314,10 @@ class OutgoingMail(SQLModel, table=True):
     status: str = Field(default="queued", max_length=16, index=True)  # MailStatus
     attempts: int = 0
     last_error: str = Field(default="", sa_type=Text)
+    smtp_reply: str = Field(default="", sa_type=Text)  # the server's last answer to this mail, as given
+    uncertain_count: int = 0  # attempts whose outcome stayed unknown (the recipient may hold copies)
     created_at: dt.datetime = _ts()
+    # sending/uncertain: the moment of the (last) attempt; sent: when the server accepted it
     sent_at: Optional[dt.datetime] = _ts(default=None, nullable=True)
 
 

@@ -16,6 +16,7 @@ from textual.app import App
 from textual.binding import Binding
 
 from screens.messages import RemindersSent
+from screens.styles import make_terminal_text_inert
 from screens.workers import WorkerNotices
 
 from deskapp.formatting import utcnow
@@ -41,6 +42,10 @@ WARM_UP = (
     "screens.customer_search",
     "pendulum",
 )
+
+
+# Control characters in outside text never reach the terminal (docs/rules.md#inert-text).
+make_terminal_text_inert()
 
 
 class DeskApp(WorkerNotices, App):

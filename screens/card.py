@@ -55,6 +55,7 @@ from .dialogs.credit_limit import CreditLimitDialog
 from .messages import CardLoaded, OrderSettled, WorkerFailed
 from .dialogs.order import OrderDialog, order_headline
 from .dialogs.settle import SettleUntilDialog
+from .styles import inert_cell
 from .workers import WorkerNotices
 
 if TYPE_CHECKING:  # annotations only: the first frame comes before SQLAlchemy is imported
@@ -256,7 +257,7 @@ class CardScreen(WorkerNotices, Screen[int | None]):
         )
         self._fill(
             "card-file", "Kundenakte", len(card.customer_file), card.customer_file_total,
-            ((str(i), [datetime_de(f.created_at), f.author or "–", first_line(f.text, 60)])
+            ((str(i), [datetime_de(f.created_at), inert_cell(f.author), first_line(f.text, 60)])
              for i, f in enumerate(card.customer_file)),
         )
         if first:
@@ -342,7 +343,8 @@ class CardScreen(WorkerNotices, Screen[int | None]):
         def placed(result: orders.OrderResult | None) -> None:
             if result is None:
                 return
-            severity = {"executed": "information", "held": "warning"}.get(result.status, "error")
+            severity = {"executed": "information", "held": "warning", "pending": "information"}.get(
+                result.status, "error")
             self.notify(order_headline(result), severity=severity, timeout=8)
             self.load()
 

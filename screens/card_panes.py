@@ -25,13 +25,14 @@ from deskapp.settings import Policy
 from models.enums import OrderStatus, Priority, Queue, TicketStatus
 
 from .budget_widgets import trend_label, trend_text
-from .styles import PRIORITY_STYLE, STATUS_STYLE
+from .styles import PRIORITY_STYLE, STATUS_STYLE, inert_cell
 
 if TYPE_CHECKING:  # annotations only: the first frame comes before SQLAlchemy is imported
     from deskapp.services.card import CustomerCard
     from deskapp.services.orders import CreditLimitChangeView
 
 ORDER_STYLE = {
+    OrderStatus.PENDING: "bold cyan",
     OrderStatus.EXECUTED: "",
     OrderStatus.HELD: "bold yellow",
     OrderStatus.FAILED: "red",
@@ -48,9 +49,10 @@ def right(value: str, style: str = "") -> Text:
     return Text(value, justify="right", style=style)
 
 
-def first_line(text: str, width: int) -> str:
+def first_line(text: str, width: int) -> Text:
+    """The first line of outside text, cut to ``width``, as an inert cell (docs/rules.md#inert-text)."""
     line = text.strip().splitlines()[0] if text.strip() else ""
-    return line if len(line) <= width else line[: width - 1] + "…"
+    return inert_cell(line if len(line) <= width else line[: width - 1] + "…")
 
 
 def count_title(title: str, shown: int, total: int) -> str:
@@ -104,8 +106,8 @@ def master_box(card: CustomerCard) -> Group:
     grid = _grid(label_width=len("Kunde seit"))
     grid.add_row("Nr.", card.number)
     grid.add_row("ID", str(card.id))
-    grid.add_row("E-Mail", card.email or "–")
-    grid.add_row("Telefon", card.phone or "–")
+    grid.add_row("E-Mail", inert_cell(card.email))
+    grid.add_row("Telefon", inert_cell(card.phone))
     grid.add_row("Kunde seit", date_de(card.created_at))
     return Group(Text(card.name, style="bold"), grid)
 
@@ -122,6 +124,11 @@ def credit_box(card: CustomerCard, limit_history: tuple[CreditLimitChangeView, .
     held = sum(1 for o in card.orders if o.status == OrderStatus.HELD)
     if held:
         grid.add_row("Angehalten", Text(f"{held} Bestellung" + ("en" if held > 1 else ""), style="yellow"))
+    # Orders "in Ausführung": sent to the registry, no answer yet; they count in the Obligo
+    # above (docs/rules.md#order-protocol).
+    pending = sum(1 for o in card.orders if o.status == OrderStatus.PENDING)
+    if pending:
+        grid.add_row("Ausführung", Text(f"{pending} läuft" if pending == 1 else f"{pending} laufen", style="cyan"))
     return grid
 
 
@@ -213,8 +220,8 @@ def ticket_cells(row: TicketRow, now: dt.datetime) -> list:
         Text(texts.PRIORITY[priority], style=PRIORITY_STYLE[priority]),
         Text(texts.STATUS[status], style=STATUS_STYLE[status]),
         texts.QUEUE.get(Queue(row.queue), row.queue),
-        row.subject,
-        row.assignee_login or "–",
+        inert_cell(row.subject),
+        inert_cell(row.assignee_login),
         right(age_de(row.created_at, now)),
         Text("".join(texts.FLAG_SYMBOL.get(f, "?") for f in row.flags), style="bold yellow"),
     ]
@@ -226,7 +233,7 @@ def limit_cells(change: CreditLimitChangeView) -> list:
         datetime_de(change.created_at),
         Text.assemble(money(change.old_limit), " → ", (money(change.new_limit), style)),
         first_line(change.reason, 50),
-        change.agent_login or "–",
+        inert_cell(change.agent_login),
     ]
 
 
@@ -240,7 +247,7 @@ def task_cells(t, today: dt.date) -> list:
         hint = Text("")
     return [
         right(str(t.id)),
-        t.title,
+        inert_cell(t.title),
         right(hhmm(t.estimate_minutes)),
         date_de(t.deadline),
         hint,

@@ -21,6 +21,7 @@ from textual.worker import get_current_worker
 from deskapp.services.readmodels import CustomerHit
 
 from .messages import CustomersFound, WorkerFailed
+from .styles import inert_cell
 from .workers import WorkerNotices
 
 RESULT_LIMIT = 50
@@ -112,7 +113,7 @@ class CustomerSearchScreen(WorkerNotices, ModalScreen[uuid.UUID | None]):
         table = self.query_one(HitTable)
         table.clear()
         for hit in self._hits:
-            table.add_row(hit.name, hit.number, hit.email or "–", key=str(hit.id))
+            table.add_row(inert_cell(hit.name), inert_cell(hit.number), inert_cell(hit.email), key=str(hit.id))
         table.display = bool(self._hits)
         status = self.query_one("#hits-status", Static)
         if not self._hits:

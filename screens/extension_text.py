@@ -17,7 +17,9 @@ EXTENSION_STYLE = {"waiting": "bold magenta", "approved": "bold green", "rejecte
 
 
 def _escape(text: str) -> str:
-    return text.replace("[", r"\[")
+    from .styles import inert_markup
+
+    return inert_markup(text, keep_newlines=True)
 
 
 def extension_refusal(request: ExtensionView) -> str:

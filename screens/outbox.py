@@ -24,12 +24,14 @@ from deskapp.services import mail
 from deskapp.services.errors import DeskError
 
 from .messages import MailLoaded, OutboxLoaded, WorkerFailed
+from .styles import inert_cell
 from .workers import WorkerNotices
 
 # The filter cycles through these (None = every mail).
-FILTERS: tuple[str | None, ...] = (None, "queued", "sent")
-FILTER_LABEL = {None: "alle", "queued": "Warteschlange", "sent": "gesendet"}
-STATUS_STYLE = {"queued": "bold yellow", "sending": "cyan", "sent": "green"}
+FILTERS: tuple[str | None, ...] = (None, "queued", "uncertain", "failed", "sent")
+FILTER_LABEL = {None: "alle", **{key: texts.MAIL_STATUS[key] for key in FILTERS if key}}
+STATUS_STYLE = {"queued": "bold yellow", "sending": "cyan", "sent": "green", "failed": "bold red",
+                "uncertain": "bold magenta"}
 NO_SMTP = "Kein SMTP-Server eingerichtet – der Postausgang ist die Endstation."
 WITH_SMTP = "SMTP-Server {server}: »deskapp mail send« stellt die Warteschlange zu."
 EMPTY = "Der Postausgang ist leer."
@@ -40,9 +42,16 @@ COLUMNS = (("Status", "status"), ("Erstellt", "created"), ("An", "to"), ("Betref
            ("Vers.", "attempts"), ("Letzter Fehler", "error"))
 
 
+def status_label(row: mail.OutboxRow, *, long: bool = False) -> str:
+    """The German state of a mail; a sent one that had an attempt without answer may be there twice."""
+    if row.status == "sent" and row.uncertain_count:
+        return texts.MAIL_SENT_MAYBE_TWICE_LONG if long else texts.MAIL_SENT_MAYBE_TWICE
+    return texts.MAIL_STATUS.get(row.status, row.status)
+
+
 def column_widths(screen_width: int) -> tuple[int, ...]:
     """Widths of ``COLUMNS``: the subject gets the most of what the fixed columns leave."""
-    status, created, attempts = 13, 14, 5  # "Warteschlange", "23.11.26 03:34"
+    status, created, attempts = 14, 14, 5  # "fehlgeschlagen", "23.11.26 03:34"
     rest = max(0, screen_width - status - created - attempts - 2 * len(COLUMNS) - 5)  # padding, scrollbar
     to = max(16, min(30, rest * 26 // 100))
     error = max(14, min(40, rest * 18 // 100))
@@ -103,10 +112,15 @@ class MailScreen(ModalScreen[None]):
         head.append(f"An: {row.to_addr}")
         if row.customer_name:
             head.append(f" ({row.customer_name})")
-        head.append(f"\nErstellt: {datetime_de(row.created_at)} · Status: {texts.MAIL_STATUS.get(row.status, row.status)}")
+        head.append(f"\nErstellt: {datetime_de(row.created_at)} · Status: {status_label(row, long=True)}")
         if row.status == "sent" and row.sent_at is not None:
             head.append(f" am {datetime_de(row.sent_at)}")
         head.append(f" · Versuche: {row.attempts}")
+        if row.ticket_number is not None:
+            head.append(f" · Ticket #{row.ticket_number}")
+        head.append(f"\nMessage-ID: {row.message_id}")
+        if row.smtp_reply:
+            head.append(f"\nAntwort des Servers: {row.smtp_reply}")
         if row.last_error:
             head.append(f"\nLetzter Fehler: {row.last_error}", style="red")
         with Vertical():
@@ -219,10 +233,10 @@ class OutboxScreen(WorkerNotices, Screen):
     def _cells(self, row: mail.OutboxRow) -> list:
         error = row.last_error.splitlines()[0] if row.last_error else ""
         return [
-            Text(texts.MAIL_STATUS.get(row.status, row.status), style=STATUS_STYLE.get(row.status, "")),
+            Text(status_label(row), style=STATUS_STYLE.get(row.status, "")),
             datetime_de(row.created_at),
-            row.to_addr,
-            row.subject,
+            inert_cell(row.to_addr),
+            inert_cell(row.subject),
             Text(str(row.attempts), justify="right"),
             Text(error, style="red") if error else "",
         ]
@@ -232,6 +246,10 @@ class OutboxScreen(WorkerNotices, Screen):
         parts = ["Postausgang", f"{counts.get('queued', 0)} in der Warteschlange"]
         if counts.get("sending"):  # only while a delivery runs (or one was cut off)
             parts.append(f"{counts['sending']} wird gesendet")
+        if counts.get("uncertain"):
+            parts.append(f"{counts['uncertain']} unklar")
+        if counts.get("failed"):
+            parts.append(f"{counts['failed']} fehlgeschlagen")
         parts += [f"{counts.get('sent', 0)} gesendet", f"Filter: {FILTER_LABEL[self.status]}"]
         shown = f"{len(self.rows)}{'+' if self.has_more else ''} angezeigt"
         self.query_one("#outbox-title", Static).update(" · ".join(parts + [shown]))

@@ -22,6 +22,7 @@ from deskapp.formatting import date_de, hhmm, today_berlin
 from deskapp.services import radar as radar_service
 
 from .messages import RadarLoaded, WorkerFailed
+from .styles import inert_cell
 from .workers import WorkerNotices
 
 RADAR_CSS = """
@@ -196,8 +197,8 @@ class RadarScreen(WorkerNotices, Screen[None]):
         return [
             Text(date_de(row.next_expiry), style=style),
             Text(_days_text(row.days_left), justify="right", style=style),
-            row.customer_name,
-            row.customer_number,
+            inert_cell(row.customer_name),
+            inert_cell(row.customer_number),
             Text(hhmm(row.expiring_minutes), justify="right", style="bold"),
             Text(hhmm(row.horizon_minutes), justify="right"),
             Text(hhmm(row.valid_minutes), justify="right"),

@@ -23,7 +23,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
 from deskapp import texts
-from deskapp.formatting import date_de, hhmm, hours_label, today_berlin
+from deskapp.formatting import date_de, hhmm, hours_label, inert, today_berlin
 from deskapp.services import budget
 from models.enums import TaskStatus
 
@@ -206,7 +206,7 @@ class TasksScreen(WorkerNotices, Screen[bool]):
             hint = Text("")
         return [
             Text(str(t.id), justify="right", style=style),
-            Text(t.title, style=style),
+            Text(inert(t.title), style=style),
             Text(hhmm(t.estimate_minutes), justify="right", style=style),
             Text(hhmm(t.logged_minutes), justify="right", style=style),
             Text(date_de(t.deadline), style=style),

@@ -2,8 +2,8 @@
 
 Each PostgreSQL test gets a schema of its own (``search_path`` in the URL), so tests and
 the processes they start never see each other's rows, and pytest-xdist workers can share
-the server. The ``engine`` fixture's schema is a copy of one migrated per test process
-(tests/support/schema.py), not a migration run per test.
+the server. The ``engine`` fixture's schema is migrated once and lent again after each test,
+emptied back to what the migration wrote (tests/support/schema.py).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from sqlalchemy import text
 
 from models.engine import make_engine, write_session
 from tests.support.deskdata import NOW
-from tests.support.schema import migrate_pg_schema, migrated_sqlite_engine, pg_schema_url
+from tests.support.schema import lend_pg_schema, migrated_sqlite_engine, pg_schema_url, return_pg_schema
 from tests.support.smtp import FreePortController, Inbox
 
 PG_URL = os.environ.get("DESK_TEST_PG_URL", "")
@@ -64,6 +64,11 @@ def database(request, tmp_path):
         yield "sqlite", f"sqlite:///{path}", path
         return
     request.getfixturevalue("pg_available")
+    if "engine" in request.fixturenames:  # a migrated schema, lent (tests/support/schema.py)
+        schema = lend_pg_schema(PG_URL)
+        yield "pg", pg_schema_url(PG_URL, schema), schema
+        return_pg_schema(PG_URL, schema)
+        return
     schema = f"t_{uuid.uuid4().hex[:12]}"
     admin = make_engine(PG_URL)
     with admin.begin() as conn:
@@ -86,8 +91,7 @@ def engine(database):
     backend, url, where = database
     if backend == "sqlite":
         eng = migrated_sqlite_engine(where)
-    else:
-        migrate_pg_schema(PG_URL, where)
+    else:  # ``database`` lent a migrated schema because this test asks for ``engine``
         eng = make_engine(url)
     yield eng
     eng.dispose()

@@ -26,6 +26,11 @@ class InputError(ValueError):
 
 # --------------------------------------------------------------------------- dates
 
+
+class YearOutOfRange(InputError):
+    """A well-formed date in a year the desk does not take (``9999-12-31``)."""
+
+
 # 31.03.26, 31.3.26, 31.03.2026 — and, where the CLI takes it, 2026-03-31 (2026-3-1).
 _DATE_DE = re.compile(r"^([0-9]{1,2})\.([0-9]{1,2})\.([0-9]{2}|[0-9]{4})$")
 _DATE_ISO = re.compile(r"^([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})$")
@@ -34,6 +39,11 @@ MSG_DATE_EMPTY = "Bitte ein Datum eingeben: TT.MM.JJ, z. B. 31.03.26."
 MSG_DATE_FORMAT = "„{text}“ ist kein Datum: bitte TT.MM.JJ, z. B. 31.03.26."
 MSG_DATE_FORMAT_ISO = "„{text}“ ist kein Datum: bitte TT.MM.JJ (z. B. 31.03.26) oder JJJJ-MM-TT."
 MSG_DATE_NO_SUCH_DAY = "Den {text} gibt es nicht."
+MSG_DATE_YEAR = "„{text}“: das Jahr muss zwischen {low} und {high} liegen."
+
+# The years a desk date may have: far dates ("9999-12-31") are typos, and date arithmetic
+# (a package's validity, a reminder's stage) must stay inside what ``datetime`` can hold.
+MIN_YEAR, MAX_YEAR = 1900, 2199
 
 
 def parse_date(text: str | None, *, allow_iso: bool = False) -> dt.date:
@@ -53,6 +63,8 @@ def parse_date(text: str | None, *, allow_iso: bool = False) -> dt.date:
         year, month, day = (int(g) for g in match.groups())
     else:
         raise InputError((MSG_DATE_FORMAT_ISO if allow_iso else MSG_DATE_FORMAT).format(text=raw))
+    if not MIN_YEAR <= year <= MAX_YEAR:
+        raise YearOutOfRange(MSG_DATE_YEAR.format(text=raw, low=MIN_YEAR, high=MAX_YEAR))
     try:
         return dt.date(year, month, day)
     except ValueError:
@@ -183,6 +195,7 @@ def parse_whole_number(text: str | None) -> int:
 
 __all__ = [
     "InputError",
+    "YearOutOfRange",
     "parse_date",
     "parse_duration",
     "parse_money",

@@ -10,10 +10,11 @@ this order (contract ``services-order`` in ``pyproject.toml``).
 1. ``errors | readmodels | filters`` — what a service refuses with; the read models
    several services and screens share (agent, ticket row and page, customer hit; free of
    SQLAlchemy for the lean start); the inbox's filter vocabulary.
-2. ``audit | counters | versioning | registry | contacts | db_roles | mailbox`` — the audit
-   log, number counters, the one version-checked update (``versioning.bump``), the order
-   registry client, customers' contact addresses, PostgreSQL login roles of agents, the
-   IMAP mailbox ``mail fetch`` collects from.
+2. ``audit | counters | versioning | registry | contacts | db_roles | mailbox | mail_config`` —
+   the audit log, number counters, the one version-checked update (``versioning.bump``), the
+   order registry client, customers' contact addresses, PostgreSQL login roles of agents, the
+   IMAP mailbox ``mail fetch`` collects from, the SMTP settings and the desk's mail domain
+   (for Message-IDs fixed at queueing).
 3. ``agents | customers | settings_store | ticket_search`` — who acts (and their logins,
    and who is an active admin); customers and the row lock on a customer's money
    (``customers.lock_customer``); stored policy; the ``/`` line compiled to SQL (trigram

@@ -45,3 +45,9 @@ class Conflict(DeskError):
     def __init__(self, message: str, current=None):
         super().__init__(message)
         self.current = current
+
+
+class SettingProblem(DeskError):
+    """A stored policy setting does not parse; the message names it and how to repair it."""
+
+    exit_code = 3

@@ -726,7 +726,7 @@ def decide(
     )
     journal.log_message(
         session, customer_id=req.customer_id, kind=MAIL_KIND, subject=MAIL_SUBJECT.format(**facts),
-        body=MAIL_BODY.format(**facts), now=now, actor=actor,
+        body=MAIL_BODY.format(**facts), now=now, actor=actor, ticket_id=ticket.id if ticket else None,
     )
     tickets.resolve_with_note(session, actor, ticket.id if ticket else None, note=NOTE_APPROVED.format(**facts), now=now)
     return _result(session, req, ticket, valid_until=new_until)

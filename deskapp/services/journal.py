@@ -7,12 +7,22 @@ import datetime as dt
 import uuid
 from dataclasses import dataclass
 
+from sqlalchemy import select
 from sqlmodel import Session
 
-from models.enums import MailStatus
-from models.tables import Customer, CustomerFileEntry, MessageLogEntry, OutgoingMail
+from models.enums import MailDirection, MailStatus
+from models.tables import Customer, CustomerFileEntry, MailMessage, MessageLogEntry, OutgoingMail, Ticket
 
-from . import audit
+from ..rules.mail_parse import message_id_key, message_ids
+from ..rules.mailheaders import (
+    has_line_break,
+    line_break_refusal,
+    message_ids,
+    new_message_id,
+    references_after,
+    tagged_subject,
+)
+from . import audit, mail_config
 from .customers import MSG_NO_CUSTOMER
 from .errors import InvalidInput, NotFound, PermissionDenied
 from .readmodels import AgentRef
@@ -29,6 +39,12 @@ MSG_SYSTEM_FILE = "Der System-Agent schreibt nicht in die Kundenakte."
 MSG_SUBJECT = "Eine Nachricht braucht einen Betreff (höchstens 255 Zeichen)."
 MSG_BODY = "Eine Nachricht braucht einen Text (höchstens 10.000 Zeichen)."
 MSG_KIND = "Unbekannte Nachrichtenart."
+MSG_NO_TICKET = "Ticket {ticket_id} gibt es nicht."
+MSG_BAD_THREAD = "{what} muss aus Message-IDs der Form <…@…> bestehen."
+WHAT_SUBJECT = "Der Betreff"
+WHAT_ADDRESS = "Die E-Mail-Adresse des Kunden"
+WHAT_IN_REPLY_TO = "In-Reply-To"
+WHAT_REFERENCES = "References"
 
 
 @dataclass(frozen=True)
@@ -92,11 +108,20 @@ def log_message(
     now: dt.datetime,
     actor: AgentRef,
     queue_mail: bool = True,
+    ticket_id: int | None = None,
+    in_reply_to: str | None = None,
+    references: str | None = None,
 ) -> MessageLogged:
     """Record a message to the customer and queue it as e-mail to the customer's address.
 
     The message log is the record of what the customer was told; the mail job sends the
     queued mail later. A customer without an address gets the log entry only.
+
+    The mail gets its Message-ID now, once (docs/rules.md#mail-delivery). A mail about a
+    ticket (``ticket_id``) carries the ticket's tag in its subject and continues the
+    ticket's thread: without an explicit ``in_reply_to`` it answers the ticket's latest
+    mail, and ``references`` lists the thread (docs/rules.md#mail-threading). A line break
+    in any header value is refused (docs/rules.md#mail-replies).
     """
     kind = (kind or "").strip()
     if not kind or len(kind) > MAX_KIND:
@@ -107,7 +132,15 @@ def log_message(
     body = (body or "").strip()
     if not body or len(body) > MAX_TEXT:
         raise InvalidInput(MSG_BODY)
+    if has_line_break(subject):
+        raise InvalidInput(line_break_refusal(WHAT_SUBJECT))
+    thread = _thread_header(in_reply_to, WHAT_IN_REPLY_TO, single=True), _thread_header(references, WHAT_REFERENCES)
     customer = _customer(session, customer_id)
+    ticket = None
+    if ticket_id is not None:
+        ticket = session.get(Ticket, ticket_id)
+        if ticket is None:
+            raise NotFound(MSG_NO_TICKET.format(ticket_id=ticket_id))
     entry = MessageLogEntry(customer_id=customer_id, kind=kind, subject=subject, body=body, created_at=now)
     session.add(entry)
     session.flush()
@@ -118,11 +151,30 @@ def log_message(
     mail_id = None
     to_addr = customer.email.strip()
     if queue_mail and to_addr:
+        if has_line_break(to_addr):
+            raise InvalidInput(line_break_refusal(WHAT_ADDRESS))
+        mail_subject = subject
+        in_reply, refs = thread
+        if ticket is not None:
+            mail_subject = tagged_subject(subject, ticket.number, MAX_SUBJECT)
+            if in_reply is None:
+                earlier = list(session.execute(
+                    select(OutgoingMail.message_id).where(OutgoingMail.ticket_id == ticket.id)
+                    .order_by(OutgoingMail.id)
+                ).scalars())
+                if earlier:
+                    in_reply, refs = earlier[-1], refs or references_after(earlier)
+        if in_reply is not None and refs is None:
+            refs = in_reply
         mail = OutgoingMail(
+            message_id=new_message_id(mail_config.sender_domain()),
             customer_id=customer_id,
             message_log_id=entry.id,
+            ticket_id=ticket.id if ticket is not None else None,
+            in_reply_to=in_reply,
+            references=refs,
             to_addr=to_addr,
-            subject=subject,
+            subject=mail_subject,
             body=body,
             status=MailStatus.QUEUED,
             created_at=now,
@@ -130,9 +182,19 @@ def log_message(
         session.add(mail)
         session.flush()
         mail_id = mail.id
+        if ticket is not None:
+            # The mail is part of the ticket's conversation, so the customer's answer threads
+            # by In-Reply-To/References (docs/rules.md#mail-threading) and the ticket shows it.
+            session.add(MailMessage(
+                ticket_id=ticket.id, direction=MailDirection.OUT, message_id=message_id_key(mail.message_id),
+                in_reply_to=" ".join(message_ids(in_reply or "")), refs=" ".join(message_ids(refs or "")),
+                from_addr=mail_config.sender_address(),
+                to_addrs=to_addr, subject=mail_subject, text=body, created_at=now,
+            ))
         audit.record(
             session, actor, "mail.queue", "outgoing_mail", mail.id,
-            new={"to": to_addr, "subject": subject, "message_log_id": entry.id}, now=now,
+            new={"to": to_addr, "subject": mail_subject, "message_log_id": entry.id,
+                 "message_id": mail.message_id, "ticket_id": mail.ticket_id}, now=now,
         )
     return MessageLogged(
         id=entry.id,
@@ -144,6 +206,18 @@ def log_message(
         mail_id=mail_id,
         to_addr=to_addr if mail_id is not None else "",
     )
+
+
+def _thread_header(value: str | None, what: str, *, single: bool = False) -> str | None:
+    """A threading header as given (None if empty); refused if it is not Message-IDs only."""
+    if value is None or not value.strip():
+        return None
+    if has_line_break(value):
+        raise InvalidInput(line_break_refusal(what))
+    ids = message_ids(value)
+    if not ids or " ".join(ids) != " ".join(value.split()) or (single and len(ids) != 1):
+        raise InvalidInput(MSG_BAD_THREAD.format(what=what))
+    return " ".join(ids)
 
 
 __all__ = ["LogEntryView", "MessageLogged", "add_file_entry", "log_message"]

@@ -26,7 +26,8 @@ from models.tables import Customer, Ticket
 from ..formatting import date_de
 from ..rules import mail_parse
 from ..settings import Policy
-from . import contacts, conversation, tickets
+from . import contacts, conversation, mail, tickets
+from .errors import NotFound
 from .readmodels import AgentRef, CustomerHit
 
 UNREADABLE_SUBJECT = "Nicht lesbare Nachricht"
@@ -139,9 +140,13 @@ def _within_reopen_window(session: Session, ticket: Ticket, *, now: dt.datetime,
 def handle_bounce(
     session: Session, actor: AgentRef, original_message_id: str, *, reason: str, now: dt.datetime
 ) -> int | None:
-    """Record on its ticket that the desk's mail ``original_message_id`` bounced (a system
-    event naming the reason, audited). Returns that ticket's number, or None when the desk
+    """Record that the desk's mail ``original_message_id`` bounced: the outbox mail becomes
+    failed with the reason, and its ticket gets a system event naming it (both audited). Returns that ticket's number, or None when the desk
     holds no ticket for the message."""
+    try:  # the outbox mail itself is failed now (docs/rules.md#mail-bounce)
+        mail.mark_bounced(session, original_message_id, reason or "", now=now, actor=actor)
+    except NotFound:  # not a mail of the outbox (an older desk, another system's mail)
+        pass
     ticket_id = conversation.ticket_of_message(session, original_message_id)
     if ticket_id is None:
         return None

@@ -2,8 +2,24 @@
 
 An order within the limit is executed at once through the registry; one over the limit
 is held with a process number and lands in contract processing; a registry failure
-opens a technical ticket. The customer row is locked for the whole check, so two
+opens a technical ticket. The customer row is locked for the credit check, so two
 orders of one customer cannot both squeeze under the limit.
+
+Two steps, so an order is never lost and never executed twice
+(docs/rules.md#order-protocol):
+
+1. One transaction locks the customer, checks the limit and commits the order — held
+   (over the limit: no registry call) or ``pending`` (it counts against the limit).
+2. With no transaction and no lock held, the registry is called with the order's
+   idempotency key ``desk-order-<id>`` (``registry.order_ref``).
+3. A second transaction finishes it: executed, or failed with a Technik ticket.
+
+Releasing a held order and Technik's retry run the same steps with the same key, so a
+registry that already executed it answers "done" instead of executing it again. An
+order left pending (a crash between the steps) is resolved by ``recover_pending``
+(``deskapp orders recover``) through the registry's status query, never by registering
+it again blind. The functions that call the registry commit the caller's session
+between the steps.
 
 Contract processing then releases, rejects or asks the customer about a held order —
 decided once, by one conditional update — changes credit limits (with a reason, audited)
@@ -20,6 +36,7 @@ from decimal import Decimal
 
 import pendulum
 from sqlalchemy import case, func, select, type_coerce, update
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from models.enums import OrderStatus, Priority, Queue, Role, TicketKind, TicketStatus
@@ -34,14 +51,15 @@ from . import audit, counters, journal, tickets
 from .customers import MSG_NO_CUSTOMER, lock_customer, to_hit
 from .errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from .readmodels import AgentRef, CustomerHit, may_work_queue
-from .registry import Registry, RegistryError
+from .registry import EXECUTED, FAILED, UNKNOWN, Registry, RegistryError, order_ref
 from .versioning import bump
 
-# Executed-but-unsettled orders and held orders count against the limit.
-EXPOSURE_STATUSES = (OrderStatus.EXECUTED, OrderStatus.HELD)
+# Pending (at the registry), executed-but-unsettled and held orders count against the limit.
+EXPOSURE_STATUSES = (OrderStatus.PENDING, OrderStatus.EXECUTED, OrderStatus.HELD)
 # A technical bound (the cents must fit a BIGINT), not a policy number.
 MAX_AMOUNT = Decimal("9999999.99")
 MAX_ITEM = 255
+MAX_SHOP_REF = 64  # order_.shop_ref
 CONSPICUOUS_FLAG = "conspicuous"
 SETTLE_ROLES = frozenset({Role.CONTRACT, Role.ADMIN, Role.SYSTEM})
 # Who releases or rejects held orders and changes credit limits (docs/rules.md#roles).
@@ -64,6 +82,39 @@ NOTICE_HELD = (
     "Vorgangsnummer {process}. Die Vertragsbearbeitung prüft den Vorgang; der Kunde muss nichts tun."
 )
 NOTICE_FAILED = "Bestellung {item} nicht ausgeführt: {error} Technik-Ticket #{ticket}."
+NOTICE_PENDING = "Bestellung {item} über {amount} ist in Ausführung: Die Vergabestelle hat noch nicht geantwortet."
+NOTICE_REJECTED = "Bestellung {item} über {amount} (Vorgang {process}) wurde abgelehnt."
+MSG_REGISTRY_SILENT = "Die Vergabestelle hat ohne Begründung nicht ausgeführt."
+MSG_REGISTRY_FAILED_NO_REASON = "Die Vergabestelle meldet die Bestellung als nicht ausgeführt (ohne Begründung)."
+MSG_STATUS_UNKNOWN = "Die Vergabestelle kennt die Bestellung nicht."
+MSG_SHOP_REF = "Die Shop-Referenz muss 1 bis 64 Zeichen lang sein und darf keine Leerzeichen enthalten."
+MSG_SHOP_REF_TAKEN = (
+    "Die Shop-Referenz {ref} gehört schon zu Bestellung {order} ({item} über {amount}, Kunde {number}). "
+    "Eine andere Bestellung braucht eine neue Referenz."
+)
+MSG_RECOVER_UNCLEAR = "Bestellung {order}: Status unklar ({reason}) – Technik-Ticket #{ticket}."
+MSG_STILL_PENDING = (
+    "Bestellung {item} ist gerade erst an die Vergabestelle gegangen; bitte die Antwort abwarten."
+)
+MSG_RECOVER_SKIPPED = "Bestellung {order} wurde inzwischen abgeschlossen."
+
+UNCLEAR_SUBJECT = "Vergabestelle: Status unklar – {item} für {customer}"
+UNCLEAR_BODY = """Status unklar, bitte bei der Vergabestelle prüfen.
+
+Die Bestellung ist an die Vergabestelle gegangen, aber der Desk weiß nicht, ob sie
+ausgeführt wurde (die Antwort ging verloren, z. B. durch einen Absturz). Der Desk fragt
+sie nicht blind noch einmal an.
+
+Kunde: {customer} ({number}): {customer_id}
+Bestellung: {item}
+Betrag: {amount}
+Eingegangen: {placed}
+Referenz bei der Vergabestelle: {ref}
+Antwort auf die Statusabfrage: {reason}
+
+Bis zur Klärung bleibt die Bestellung „in Ausführung“ und belastet das Kreditlimit.
+Der nächste Lauf von „deskapp orders recover“ fragt erneut nach und schließt dieses
+Ticket, sobald die Vergabestelle den Status kennt."""
 
 HELD_SUBJECT = "Bestellung angehalten: {item} ({process}) – {customer}"
 HELD_BODY = """Echtzeitbestellung über dem Kreditlimit angehalten.
@@ -346,53 +397,298 @@ def place_order(
     now: dt.datetime,
     policy: Policy,
     registry: Registry,
+    shop_ref: str | None = None,
 ) -> OrderResult:
-    """Execute, hold or fail a real-time order (see the module docstring)."""
+    """Execute, hold or fail a real-time order, in two transactions (see the module docstring).
+
+    Commits ``session`` after the first step (the order is ``pending`` or ``held``) and
+    calls the registry with no transaction open; the caller's ``write_session`` commits
+    the second step. ``shop_ref``: the shop's reference — the same reference answers with
+    the same order; one with other facts is a ``Conflict``.
+    """
     amount = validate_amount(amount)
     item = (item or "").strip()
     if not item or len(item) > MAX_ITEM:
         raise InvalidInput(MSG_ITEM, field="item")
+    ref = validate_shop_ref(shop_ref) if shop_ref is not None else None
     customer = lock_customer(session, customer_id)
+    if ref is not None:
+        existing = _by_shop_ref(session, ref)
+        if existing is not None:
+            return _repeat(session, existing, customer, item=item, amount=amount, ref=ref)
     order = Order(
-        customer_id=customer_id, item=item, amount=amount, status=OrderStatus.HELD,
-        placed_by_id=actor.id, created_at=now,
+        customer_id=customer_id, item=item, amount=amount, status=OrderStatus.PENDING,
+        placed_by_id=actor.id, created_at=now, shop_ref=ref,
     )
-    return _execute_or_hold(session, actor, order, customer, now=now, policy=policy, registry=registry,
-                            action="order.place")
-
-
-def _execute_or_hold(
-    session: Session, actor: AgentRef, order: Order, customer: Customer, *, now: dt.datetime, policy: Policy,
-    registry: Registry, action: str, skip_credit_check: bool = False,
-) -> OrderResult:
-    """The credit check and the registry, for a new order or one being retried.
-
-    The customer row must be locked by the caller.
-    """
-    limit = customer.credit_limit
-    before = exposure(session, customer.id)  # a new or failed order is not in it yet
-    hit = to_hit(customer)
-    facts = _facts(order, customer, limit=limit)
-    if skip_credit_check or before + order.amount <= limit:
+    if ref is not None:
+        # Two shops' calls with one reference for different customers do not share the
+        # customer lock: the unique index decides, the loser answers with the winner's order.
         try:
-            registry.register(order.item, customer.number)
+            with session.begin_nested():
+                session.add(order)
+                session.flush()
+        except IntegrityError:
+            existing = _by_shop_ref(session, ref)
+            if existing is None:
+                raise
+            return _repeat(session, existing, customer, item=item, amount=amount, ref=ref)
+    started = _start(session, actor, order, customer, now=now, policy=policy, action="order.place")
+    if isinstance(started, OrderResult):
+        return started
+    return _call_and_finish(session, actor, started, now=now, registry=registry, mode="place")
+
+
+@dataclass(frozen=True)
+class _Attempt:
+    """A pending order, committed, about to go to the registry."""
+
+    order_id: int
+    order_ref: str
+    item: str
+    customer_number: str
+    # The exposure the credit check saw without this order (None: report it as it is when finished).
+    exposure_before: Decimal | None = None
+
+
+def _start(session: Session, actor: AgentRef, order: Order, customer: Customer, *, now: dt.datetime,
+           policy: Policy, action: str, skip_credit_check: bool = False, old=None) -> OrderResult | _Attempt:
+    """Transaction 1: the credit check on the locked customer. Over the limit the order is
+    held (and that is the answer); within it the order is committed as ``pending``."""
+    limit = customer.credit_limit
+    before = exposure(session, customer.id)
+    if order.id is not None and order.status in EXPOSURE_STATUSES:
+        before -= order.amount  # a new order already inserted (shop reference): not twice
+    if not skip_credit_check and before + order.amount > limit:
+        return _hold(session, actor, order, customer, to_hit(customer), _facts(order, customer, limit=limit),
+                     limit=limit, before=before, now=now, policy=policy, action=action)
+    order.status = OrderStatus.PENDING
+    order.error = ""
+    order.attempted_at = now
+    session.add(order)
+    session.flush()
+    _audit(session, actor, order, now, action=action, old=old)
+    attempt = _Attempt(order.id, order_ref(order.id), order.item, customer.number, exposure_before=before)
+    session.commit()  # the order exists and counts before the registry hears of it
+    return attempt
+
+
+def _call_and_finish(session: Session, actor: AgentRef, attempt: _Attempt, *, now: dt.datetime,
+                     registry: Registry, mode: str) -> OrderResult:
+    """The registry call (no transaction open), then transaction 2."""
+    try:
+        registry.register(attempt.item, attempt.customer_number, order_ref=attempt.order_ref)
+    except RegistryError as exc:
+        error = str(exc) or MSG_REGISTRY_SILENT
+    else:
+        error = None
+    return _finish(session, actor, attempt.order_id, error=error, now=now, mode=mode,
+                   exposure_before=attempt.exposure_before)
+
+
+def _finish(session: Session, actor: AgentRef, order_id: int, *, error: str | None, now: dt.datetime,
+            mode: str, exposure_before: Decimal | None = None) -> OrderResult:
+    """Transaction 2: a pending order becomes executed, or failed with a Technik ticket.
+
+    ``mode`` (place, release, retry, recover) picks the notice and the customer's message.
+    Decided once: if someone else finished the order meanwhile (``orders recover`` and a
+    late answer), this one changes nothing and answers with the order as it stands.
+    """
+    order = _load_order(session, order_id)
+    customer = session.get(Customer, order.customer_id)
+    facts = _facts(order, customer)
+    process = order.process_number
+    values = (
+        {"status": OrderStatus.EXECUTED, "error": "", "decided_at": now} if error is None
+        else {"status": OrderStatus.FAILED, "error": error, "decided_at": now}
+    )
+    if order.status != OrderStatus.PENDING or not bump(
+        session, Order, order.id, order.version, Order.status == OrderStatus.PENDING, **values
+    ):
+        session.refresh(order)
+        return answer_for(session, order)
+    session.refresh(order)
+    _audit(session, actor, order, now, action="order.execute" if error is None else "order.fail",
+           old={"status": OrderStatus.PENDING})
+    tech = _order_ticket(session, order.id, TicketKind.REGISTRY_FAILURE, active_only=True)
+    if exposure_before is None:
+        now_exposure = exposure(session, customer.id)
+    else:  # as the credit check decided: with this order if it executed, without if it failed
+        now_exposure = exposure_before + (order.amount if error is None else Decimal("0.00"))
+    if error is None:
+        if tech is not None:
+            tickets.resolve_with_note(session, actor, tech.id, note=TICKET_NOTE_RETRY_OK.format(item=order.item),
+                                      now=now)
+        if mode == "release":
+            _tell_customer(session, actor, customer, "order_released", CUSTOMER_RELEASED_SUBJECT,
+                           CUSTOMER_RELEASED_BODY, process=process, facts=facts, now=now, order_id=order.id)
+            notice = NOTICE_RELEASED.format(process=process, **facts)
+        else:
+            if process and mode in ("retry", "recover"):
+                _tell_customer(session, actor, customer, "order_executed", CUSTOMER_EXECUTED_LATE_SUBJECT,
+                               CUSTOMER_EXECUTED_LATE_BODY, process=process, facts=facts, now=now, order_id=order.id)
+            notice = NOTICE_EXECUTED.format(**facts)
+        return _result(order, customer, notice=notice, ticket_number=None, exposure_now=now_exposure)
+    if tech is not None:
+        # The Technik ticket of an earlier failure stays open with the new error in its history.
+        tickets.add_note(session, actor, tech.id, text_=TICKET_NOTE_RETRY_FAILED.format(error=error), now=now)
+        number = tech.number
+        notice = NOTICE_RETRY_FAILED.format(error=error, ticket=number, **facts)
+    else:
+        number = _open_failure_ticket(session, actor, order, facts, error, now=now).number
+        notice = NOTICE_FAILED.format(error=error, ticket=number, **facts)
+    if mode == "release":
+        _tell_customer(session, actor, customer, "order_released", CUSTOMER_RELEASE_FAILED_SUBJECT,
+                       CUSTOMER_RELEASE_FAILED_BODY, process=process, facts=facts, now=now, order_id=order.id)
+        notice = NOTICE_RELEASE_FAILED.format(process=process, error=error, ticket=number, **facts)
+    return _result(order, customer, notice=notice, ticket_number=number, exposure_now=now_exposure)
+
+
+def _tell_customer(session, actor, customer, kind, subject, body, *, process, facts, now, order_id: int) -> None:
+    """Mail the customer about the order, in the held-order ticket's thread when there is one
+    (docs/rules.md#mail-threading)."""
+    held = _order_ticket(session, order_id, TicketKind.HELD_ORDER)
+    journal.log_message(
+        session, customer_id=customer.id, kind=kind, subject=subject.format(process=process, **facts),
+        body=body.format(process=process, **facts), now=now, actor=actor,
+        ticket_id=held.id if held else None,
+    )
+
+
+# --------------------------------------------------------------------------- the shop's reference
+
+
+def validate_shop_ref(raw) -> str:
+    """The shop's order reference: 1–64 characters, no spaces, else ``InvalidInput``."""
+    ref = (raw or "").strip() if isinstance(raw, str) else ""
+    if not ref or len(ref) > MAX_SHOP_REF or any(ch.isspace() for ch in ref):
+        raise InvalidInput(MSG_SHOP_REF, field="shop_ref")
+    return ref
+
+
+def _by_shop_ref(session: Session, ref: str) -> Order | None:
+    return session.execute(select(Order).where(Order.shop_ref == ref)).scalar_one_or_none()
+
+
+def _repeat(session: Session, existing: Order, customer: Customer, *, item: str, amount: Decimal,
+            ref: str) -> OrderResult:
+    """A repeat of a shop reference: the same facts answer with that order, other facts are refused."""
+    if existing.customer_id != customer.id or existing.item != item or existing.amount != amount:
+        owner = session.get(Customer, existing.customer_id)
+        raise Conflict(MSG_SHOP_REF_TAKEN.format(
+            ref=ref, order=existing.id, item=existing.item, amount=money(existing.amount), number=owner.number,
+        ))
+    return answer_for(session, existing)
+
+
+def answer_for(session: Session, order: Order) -> OrderResult:
+    """What an order says now, as ``place_order`` would have answered: a repeated shop
+    reference, or a finish that someone else got to first."""
+    customer = session.get(Customer, order.customer_id)
+    facts = _facts(order, customer)
+    now_exposure = exposure(session, customer.id)
+    ticket_number = None
+    reasons: tuple[str, ...] = ()
+    status = OrderStatus(order.status)
+    if status == OrderStatus.HELD:
+        held = _order_ticket(session, order.id, TicketKind.HELD_ORDER)
+        ticket_number = held.number if held else None
+        notice = NOTICE_HELD.format(process=order.process_number, **facts)
+    elif status == OrderStatus.FAILED:
+        tech = _order_ticket(session, order.id, TicketKind.REGISTRY_FAILURE)
+        ticket_number = tech.number if tech else None
+        notice = NOTICE_FAILED.format(error=order.error, ticket=ticket_number, **facts)
+    elif status == OrderStatus.PENDING:
+        notice = NOTICE_PENDING.format(**facts)
+    elif status == OrderStatus.REJECTED:
+        notice = NOTICE_REJECTED.format(process=order.process_number, **facts)
+    else:  # executed or settled
+        notice = NOTICE_EXECUTED.format(**facts)
+    return _result(order, customer, notice=notice, ticket_number=ticket_number, exposure_now=now_exposure,
+                   reasons=reasons)
+
+
+# --------------------------------------------------------------------------- recovery
+
+
+@dataclass(frozen=True)
+class RecoveredOrder:
+    order_id: int
+    order_ref: str
+    outcome: str  # executed | failed | unclear | skipped (someone else finished it)
+    ticket_number: int | None
+    message: str  # German
+
+
+@dataclass(frozen=True)
+class RecoveryReport:
+    orders: tuple[RecoveredOrder, ...]
+
+    def count(self, outcome: str) -> int:
+        return sum(1 for o in self.orders if o.outcome == outcome)
+
+
+def stale_pending(session: Session, *, now: dt.datetime, policy: Policy) -> tuple[int, ...]:
+    """Orders pending longer than ``order_pending_stale_minutes`` (oldest first)."""
+    cutoff = now - dt.timedelta(minutes=policy.order_pending_stale_minutes)
+    return tuple(session.execute(
+        select(Order.id)
+        .where(Order.status == OrderStatus.PENDING,
+               func.coalesce(Order.attempted_at, Order.created_at) <= cutoff)
+        .order_by(Order.id)
+    ).scalars())
+
+
+def recover_pending(session: Session, actor: AgentRef, *, now: dt.datetime, policy: Policy,
+                    registry: Registry) -> RecoveryReport:
+    """Resolve orders left pending (docs/rules.md#order-recovery): ask the registry for the
+    status of each ref — executed or failed finish the order; unknown or no answer opens
+    one Technik ticket ("Status unklar") and the order stays pending. ``register`` is
+    never called here. Commits ``session`` after each order; no transaction is open while
+    the registry is asked.
+    """
+    ids = stale_pending(session, now=now, policy=policy)
+    session.commit()
+    done: list[RecoveredOrder] = []
+    for order_id in ids:
+        ref = order_ref(order_id)
+        try:
+            answer = registry.status(ref)
         except RegistryError as exc:
-            return _fail(session, actor, order, hit, facts, str(exc), limit=limit, before=before, now=now,
-                         action=action)
-        order.status = OrderStatus.EXECUTED
-        order.error = ""
-        order.decided_at = now
-        session.add(order)
-        session.flush()
-        _audit(session, actor, order, now, action=action)
-        after = before + order.amount
-        return OrderResult(
-            order_id=order.id, status=order.status, process_number=order.process_number, ticket_number=None,
-            customer=hit, item=order.item, amount=order.amount, limit=limit, exposure=after,
-            headroom=limit - after, conspicuous_reasons=(), notice=NOTICE_EXECUTED.format(**facts),
+            answer, unclear = None, str(exc) or MSG_REGISTRY_SILENT
+        else:
+            unclear = MSG_STATUS_UNKNOWN if answer.state == UNKNOWN else ""
+        if answer is not None and answer.state in (EXECUTED, FAILED):
+            error = None if answer.state == EXECUTED else (answer.reason or MSG_REGISTRY_FAILED_NO_REASON)
+            result = _finish(session, actor, order_id, error=error, now=now, mode="recover")
+            outcome = result.status if result.status in (EXECUTED, FAILED) else "skipped"
+            done.append(RecoveredOrder(order_id, ref, outcome, result.ticket_number, result.notice))
+        else:
+            done.append(_unclear(session, actor, order_id, ref, unclear, now=now))
+        session.commit()
+    return RecoveryReport(tuple(done))
+
+
+def _unclear(session: Session, actor: AgentRef, order_id: int, ref: str, reason: str, *,
+             now: dt.datetime) -> RecoveredOrder:
+    """The registry cannot say what became of ``ref``: one Technik ticket, the order stays pending."""
+    order = _load_order(session, order_id)
+    if order.status != OrderStatus.PENDING:  # finished meanwhile
+        return RecoveredOrder(order_id, ref, "skipped", None, MSG_RECOVER_SKIPPED.format(order=order_id))
+    customer = session.get(Customer, order.customer_id)
+    facts = _facts(order, customer)
+    tech = _order_ticket(session, order.id, TicketKind.REGISTRY_FAILURE, active_only=True)
+    if tech is None:
+        tech = tickets.open_ticket(
+            session, actor, queue=Queue.TECHNICAL, kind=TicketKind.REGISTRY_FAILURE, priority=Priority.HIGH,
+            subject=UNCLEAR_SUBJECT.format(**facts),
+            body=UNCLEAR_BODY.format(ref=ref, reason=reason, **facts),
+            customer_id=order.customer_id, order_id=order.id, now=now,
         )
-    return _hold(session, actor, order, customer, hit, facts, limit=limit, before=before, now=now, policy=policy,
-                 action=action)
+        audit.record(session, actor, "order.unclear", "order", order.id,
+                     old={"status": OrderStatus.PENDING},
+                     new={"status": OrderStatus.PENDING, "order_ref": ref, "reason": reason}, now=now)
+    return RecoveredOrder(order_id, ref, "unclear", tech.number,
+                          MSG_RECOVER_UNCLEAR.format(order=order_id, ticket=tech.number, reason=reason))
 
 
 def _audit(session: Session, actor: AgentRef, order: Order, now: dt.datetime, *, action: str = "order.place",
@@ -419,30 +715,6 @@ def _open_failure_ticket(session, actor, order, facts, error, *, now):
         customer_id=order.customer_id,
         order_id=order.id,
         now=now,
-    )
-
-
-def _fail(session, actor, order, hit, facts, error, *, limit, before, now, action="order.place") -> OrderResult:
-    is_retry = order.id is not None and order.status == OrderStatus.FAILED
-    order.status = OrderStatus.FAILED
-    order.error = error
-    order.decided_at = now
-    session.add(order)
-    session.flush()
-    _audit(session, actor, order, now, action=action)
-    open_ticket = _order_ticket(session, order.id, TicketKind.REGISTRY_FAILURE, active_only=True) if is_retry else None
-    if open_ticket is not None:
-        # The Technik ticket of the earlier failure stays open with the new error in its history.
-        tickets.add_note(session, actor, open_ticket.id, text_=TICKET_NOTE_RETRY_FAILED.format(error=error), now=now)
-        number = open_ticket.number
-        notice = NOTICE_RETRY_FAILED.format(error=error, ticket=number, **facts)
-    else:
-        number = _open_failure_ticket(session, actor, order, facts, error, now=now).number
-        notice = NOTICE_FAILED.format(error=error, ticket=number, **facts)
-    return OrderResult(
-        order_id=order.id, status=order.status, process_number=order.process_number, ticket_number=number,
-        customer=hit, item=order.item, amount=order.amount, limit=limit, exposure=before,
-        headroom=limit - before, conspicuous_reasons=(), notice=notice,
     )
 
 
@@ -487,6 +759,7 @@ def _hold(session, actor, order, customer, hit, facts, *, limit, before, now, po
         body=CUSTOMER_HELD_BODY.format(process=process, **facts),
         now=now,
         actor=actor,
+        ticket_id=ticket.id,  # the customer's answer belongs in the held-order ticket (docs/rules.md#mail-held-contact)
     )
     return OrderResult(
         order_id=order.id, status=order.status, process_number=process, ticket_number=ticket.number,
@@ -579,51 +852,28 @@ def release_order(
 ) -> OrderResult:
     """Execute a held order now through the registry, even over the limit (contract processing).
 
-    Decided once: the order leaves ``held`` in one conditional update before the registry
-    is called, so a second agent pressing at the same time gets a ``Conflict`` naming who
-    decided, and the registry is asked once. On a registry failure the order is failed
-    (it no longer counts against the limit) and a Technik ticket is opened.
+    Decided once: the order leaves ``held`` for ``pending`` in one conditional update, and
+    that is committed before the registry is called, so a second agent pressing at the
+    same time gets a ``Conflict`` naming who decided, and the registry is asked once. On a
+    registry failure the order is failed (it no longer counts against the limit) and a
+    Technik ticket is opened.
     """
     _require(actor, CONTRACT_ROLES, MSG_DECIDE_DENIED)
     order = _load_order(session, order_id)
     _claim(session, order, from_status=OrderStatus.HELD,
-           values={"status": OrderStatus.EXECUTED, "decided_at": now}, refusal=_not_held)
+           values={"status": OrderStatus.PENDING, "decided_at": now, "attempted_at": now}, refusal=_not_held)
     customer = session.get(Customer, order.customer_id)
-    facts = _facts(order, customer)
     process = order.process_number
     audit.record(
         session, actor, "order.release", "order", order.id,
-        old={"status": OrderStatus.HELD}, new={"status": OrderStatus.EXECUTED, "process_number": process}, now=now,
+        old={"status": OrderStatus.HELD}, new={"status": OrderStatus.PENDING, "process_number": process}, now=now,
     )
-    # The ticket first: a conflict there rolls everything back before the registry is asked.
     held = _order_ticket(session, order.id, TicketKind.HELD_ORDER)
     tickets.resolve_with_note(session, actor, held.id if held else None,
                               note=TICKET_NOTE_RELEASED.format(process=process), now=now)
-    try:
-        registry.register(order.item, customer.number)
-    except RegistryError as exc:
-        error = str(exc)
-        order.status = OrderStatus.FAILED
-        order.error = error
-        session.add(order)
-        session.flush()
-        _audit(session, actor, order, now, action="order.fail", old={"status": OrderStatus.EXECUTED})
-        ticket = _open_failure_ticket(session, actor, order, facts, error, now=now)
-        journal.log_message(
-            session, customer_id=customer.id, kind="order_released",
-            subject=CUSTOMER_RELEASE_FAILED_SUBJECT.format(process=process, **facts),
-            body=CUSTOMER_RELEASE_FAILED_BODY.format(process=process, **facts), now=now, actor=actor,
-        )
-        return _result(order, customer, ticket_number=ticket.number, exposure_now=exposure(session, customer.id),
-                       notice=NOTICE_RELEASE_FAILED.format(process=process, error=error, ticket=ticket.number,
-                                                           **facts))
-    journal.log_message(
-        session, customer_id=customer.id, kind="order_released",
-        subject=CUSTOMER_RELEASED_SUBJECT.format(process=process, **facts),
-        body=CUSTOMER_RELEASED_BODY.format(process=process, **facts), now=now, actor=actor,
-    )
-    return _result(order, customer, ticket_number=None, exposure_now=exposure(session, customer.id),
-                   notice=NOTICE_RELEASED.format(process=process, **facts))
+    attempt = _Attempt(order.id, order_ref(order.id), order.item, customer.number)
+    session.commit()  # decided and pending before the registry hears of it
+    return _call_and_finish(session, actor, attempt, now=now, registry=registry, mode="release")
 
 
 def reject_order(session: Session, actor: AgentRef, *, order_id: int, reason: str, now: dt.datetime) -> OrderView:
@@ -650,6 +900,7 @@ def reject_order(session: Session, actor: AgentRef, *, order_id: int, reason: st
         session, customer_id=customer.id, kind="order_rejected",
         subject=CUSTOMER_REJECTED_SUBJECT.format(process=process, **facts),
         body=CUSTOMER_REJECTED_BODY.format(process=process, reason=reason, **facts), now=now, actor=actor,
+        ticket_id=held.id if held else None,
     )
     return order_view(order)
 
@@ -682,7 +933,8 @@ def retry_order(
     It may execute (the Technik ticket is resolved), be held over the limit (a held-order
     ticket opens, the Technik ticket is resolved) or fail again (the Technik ticket stays
     open with the new error). An order contract processing already released skips the
-    credit check: that decision was taken once.
+    credit check: that decision was taken once. The registry gets the order's same ref,
+    so one it already executed (its answer came too late) is not executed twice.
     """
     if actor.is_system or not may_work_queue(actor, Queue.TECHNICAL):
         raise PermissionDenied(MSG_RETRY_DENIED.format(login=actor.login))
@@ -696,26 +948,35 @@ def retry_order(
             order_view(order),
         )
 
+    if order.status == OrderStatus.PENDING:
+        return _retry_unclear(session, actor, order, customer, now=now, policy=policy, registry=registry,
+                              refusal=not_failed)
     _claim(session, order, from_status=OrderStatus.FAILED, values={}, refusal=not_failed)
     decided = _decision(session, order.id)
     released = decided is not None and decided[0] == "release"
     tech = _order_ticket(session, order.id, TicketKind.REGISTRY_FAILURE, active_only=True)
-    result = _execute_or_hold(session, actor, order, customer, now=now, policy=policy, registry=registry,
-                              action="order.retry", skip_credit_check=released)
-    if result.status == OrderStatus.EXECUTED:
-        tickets.resolve_with_note(session, actor, tech.id if tech else None,
-                                  note=TICKET_NOTE_RETRY_OK.format(item=order.item), now=now)
-        if order.process_number:
-            facts = _facts(order, customer)
-            journal.log_message(
-                session, customer_id=customer.id, kind="order_executed",
-                subject=CUSTOMER_EXECUTED_LATE_SUBJECT.format(process=order.process_number, **facts),
-                body=CUSTOMER_EXECUTED_LATE_BODY.format(process=order.process_number, **facts), now=now, actor=actor,
-            )
-    elif result.status == OrderStatus.HELD:
+    started = _start(session, actor, order, customer, now=now, policy=policy, action="order.retry",
+                     skip_credit_check=released, old={"status": OrderStatus.FAILED})
+    if isinstance(started, OrderResult):  # held over the limit
         tickets.resolve_with_note(session, actor, tech.id if tech else None, now=now,
                                   note=TICKET_NOTE_RETRY_HELD.format(item=order.item, process=order.process_number))
-    return result
+        return started
+    return _call_and_finish(session, actor, started, now=now, registry=registry, mode="retry")
+
+
+def _retry_unclear(session: Session, actor: AgentRef, order: Order, customer: Customer, *, now: dt.datetime,
+                   policy: Policy, registry: Registry, refusal) -> OrderResult:
+    """Technik sends an order left pending again after checking with the registry ("Status
+    unklar" ticket). Only a stale one: a fresh one may still be waiting for its answer.
+    No new credit check — it has counted against the limit all along — and the same ref,
+    so a registry that did execute it answers "done"."""
+    if order.id not in stale_pending(session, now=now, policy=policy):
+        raise Conflict(MSG_STILL_PENDING.format(item=order.item), order_view(order))
+    _claim(session, order, from_status=OrderStatus.PENDING, values={"attempted_at": now}, refusal=refusal)
+    _audit(session, actor, order, now, action="order.retry", old={"status": OrderStatus.PENDING})
+    attempt = _Attempt(order.id, order_ref(order.id), order.item, customer.number)
+    session.commit()
+    return _call_and_finish(session, actor, attempt, now=now, registry=registry, mode="retry")
 
 
 # --------------------------------------------------------------------------- credit limit
@@ -923,7 +1184,13 @@ __all__ = [
     "exposure",
     "held_order_view",
     "order_view",
+    "RecoveredOrder",
+    "RecoveryReport",
+    "answer_for",
     "place_order",
+    "recover_pending",
+    "stale_pending",
+    "validate_shop_ref",
     "reject_order",
     "release_order",
     "retry_order",
@@ -946,7 +1213,8 @@ def order_action_applies(action: str, *, ticket_kind: str, order_status: str) ->
     only says whether the order waits for it, so a screen offers the key or hides it.
     """
     if action == "retry":
-        return ticket_kind == TicketKind.REGISTRY_FAILURE and order_status == OrderStatus.FAILED
+        # A failed order, or one left pending whose status the registry could not tell ("Status unklar").
+        return ticket_kind == TicketKind.REGISTRY_FAILURE and order_status in (OrderStatus.FAILED, OrderStatus.PENDING)
     if action in ("release", "reject", "contact"):
         return ticket_kind == TicketKind.HELD_ORDER and order_status == OrderStatus.HELD
     raise ValueError(f"unknown order action {action!r}")

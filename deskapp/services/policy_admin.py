@@ -40,6 +40,7 @@ DESCRIPTIONS: dict[str, str] = {
     "registry_timeout_seconds": "Zeitlimit für eine Anfrage an die Vergabestelle (Sekunden)",
     "registry_simulate_fail_items": "Simulation: diese Artikel lehnt die Vergabestelle ab (durch Leerzeichen getrennt)",
     "registry_simulate_unreachable_until": "Simulation: Vergabestelle unerreichbar bis (JJJJ-MM-TTTHH:MM; leer = erreichbar)",
+    "order_pending_stale_minutes": "Bestellung „in Ausführung“ wird nach so vielen Minuten bei der Vergabestelle nachgefragt",
     "package_validity_months": "Gültigkeit eines Stundenpakets (Monate)",
     "reminder_stages_months": "Erinnerungen so viele Monate vor Ablauf (durch Leerzeichen getrennt)",
     "workaround_window_days": "Workaround-Fenster (Tage)",
@@ -57,7 +58,9 @@ DESCRIPTIONS: dict[str, str] = {
     "radar_horizons_days": "Ablauf-Radar: Horizonte in Tagen (durch Leerzeichen getrennt)",
     "budget_trend_months": "Budgetverlauf auf der Kundenkarte (Monate)",
     "expiry_soon_days": "Kundenkarte: Paket läuft bald ab (Tage, gelb)",
-    "mail_sending_stale_minutes": "Hängende Mail geht nach so vielen Minuten zurück in die Warteschlange",
+    "mail_sending_stale_minutes": "Mail ohne Antwort: nach so vielen Minuten unklar",
+    "mail_data_timeout_seconds": "Warten auf die SMTP-Antwort nach dem Mailtext (s)",
+    "mail_uncertain_resends": "Unklare Mail so oft erneut senden, dann aufgeben",
     "mail_reopen_days": "Antwort per E-Mail öffnet ein erledigtes Ticket so viele Tage lang wieder (danach Folgeticket)",
     "mail_attachment_max_mb": "Anhänge einer eingehenden E-Mail werden bis zu so vielen MB gespeichert",
     "mail_recipients_kept": "So viele Empfänger (An/Cc) einer eingehenden E-Mail werden gespeichert",
@@ -85,6 +88,11 @@ MSG_MOMENT = "{key}: '{value}' ist kein Zeitpunkt (JJJJ-MM-TTTHH:MM oder leer)."
 MSG_DAY = "Der Arbeitstag muss vor seinem Ende beginnen ({start} Uhr bis {end} Uhr)."
 MSG_EXTENSION = "Die kürzeste Verlängerung ({low} Monate) darf nicht länger als die längste ({high}) sein."
 MSG_BUDGET = "Die kritische Budgetschwelle ({critical} min) darf nicht über der Warnschwelle ({warn} min) liegen."
+MSG_MAIL_WINDOW = (
+    "Nach {stale} min ohne Ergebnis gilt eine Mail als unklar; das muss länger sein als das Warten "
+    "auf die Antwort des SMTP-Servers ({seconds:g} s), sonst wird eine Mail erneut gesendet, während "
+    "noch auf ihre Antwort gewartet wird."
+)
 MAX_VALUE = 255  # policy_setting.value
 
 # Lower bounds: settings that count months, sizes, windows need at least 1, the rest 0.
@@ -94,9 +102,10 @@ AT_LEAST_ONE = frozenset({
     "conspicuous_orders_count", "conspicuous_orders_window_minutes", "held_order_overdue_working_hours",
     "rebooking_recent_days", "workaround_window_days", "mail_sending_stale_minutes",
     "mail_attachment_max_mb", "mail_recipients_kept",
+    "order_pending_stale_minutes",
 })
 HOURS = frozenset({"working_day_start_hour", "working_day_end_hour"})
-POSITIVE_SECONDS = frozenset({"registry_timeout_seconds", "inbox_poll_seconds"})
+POSITIVE_SECONDS = frozenset({"registry_timeout_seconds", "inbox_poll_seconds", "mail_data_timeout_seconds"})
 NUMBER_LISTS = frozenset({"reminder_stages_months", "radar_horizons_days"})
 
 
@@ -138,16 +147,26 @@ def show(value) -> str:
 def list_settings(session: Session) -> list[SettingView]:
     """Every policy setting, in the rule book's order."""
     overrides = {row.key: row.value for row in session.execute(select(PolicySetting)).scalars()}
-    policy = Policy().with_overrides(overrides)
+    policy = Policy().with_overrides(overrides, lenient=True)  # a broken value is shown as stored
     defaults = Policy()
     return [
         SettingView(
-            key=key, value=show(getattr(policy, key)), default=show(getattr(defaults, key)),
+            key=key, value=_shown_value(policy, key, overrides), default=show(getattr(defaults, key)),
             description=DESCRIPTIONS.get(key, key), kind=KIND_LABEL[setting_type(key)],
             overridden=key in overrides,
         )
         for key in keys()
     ]
+
+
+def _shown_value(policy: Policy, key: str, overrides: dict[str, str]) -> str:
+    """The value in force; a stored value that does not parse, as stored (to be repaired)."""
+    if key in overrides:
+        try:
+            parse_setting(key, overrides[key])
+        except (ValueError, ArithmeticError, InvalidOperation):
+            return overrides[key][:60]
+    return show(getattr(policy, key))
 
 
 def get_setting(session: Session, key: str) -> SettingView:
@@ -222,7 +241,7 @@ def _check_text(key: str, value, shown: str) -> None:
         return
     if key in NUMBER_LISTS:
         words = value.split()
-        if not words or not all(w.isdigit() and int(w) > 0 for w in words):
+        if not words or not all(w.isascii() and w.isdigit() and len(w) <= 6 and int(w) > 0 for w in words):
             raise InvalidInput(MSG_NUMBERS.format(key=key, value=shown))
     if key == "registry_url" and value and not re.match(r"https?://\S+$", value):
         raise InvalidInput(MSG_URL.format(key=key, value=shown))
@@ -244,6 +263,9 @@ def _check_together(policy: Policy) -> None:
         raise InvalidInput(MSG_EXTENSION.format(low=policy.extension_min_months, high=policy.extension_max_months))
     if policy.budget_critical_minutes > policy.budget_warn_minutes:
         raise InvalidInput(MSG_BUDGET.format(critical=policy.budget_critical_minutes, warn=policy.budget_warn_minutes))
+    if policy.mail_sending_stale_minutes * 60 <= policy.mail_data_timeout_seconds:
+        raise InvalidInput(MSG_MAIL_WINDOW.format(stale=policy.mail_sending_stale_minutes,
+                                                  seconds=policy.mail_data_timeout_seconds))
 
 
 def set_setting(session: Session, actor: AgentRef, *, key: str, value: str, now: dt.datetime) -> SettingChange:
@@ -253,8 +275,8 @@ def set_setting(session: Session, actor: AgentRef, *, key: str, value: str, now:
     typed = parse_value(key, value)
     stored = show(typed)
     overrides = {row.key: row.value for row in session.execute(select(PolicySetting)).scalars()}
-    before = Policy().with_overrides(overrides)
-    old = show(getattr(before, key))
+    before = Policy().with_overrides(overrides, lenient=True)  # a broken stored value can be repaired
+    old = _shown_value(before, key, overrides)
     if old == stored:
         return SettingChange(setting=get_setting(session, key), old=old, changed=False)
     _check_together(dataclasses.replace(before, **{key: typed}))

@@ -9,15 +9,19 @@ from sqlmodel import Session, select
 
 from models.tables import PolicySetting
 
-from ..settings import Policy, parse_setting
+from ..settings import BadSetting, Policy, parse_setting
 from . import audit
-from .errors import InvalidInput, PermissionDenied
+from .errors import InvalidInput, PermissionDenied, SettingProblem
 from .readmodels import AgentRef
 
 
 def load_policy(session: Session) -> Policy:
+    """The policy in force; a stored value that does not parse is a ``SettingProblem`` naming it."""
     overrides = {row.key: row.value for row in session.exec(select(PolicySetting)).all()}
-    return Policy().with_overrides(overrides)
+    try:
+        return Policy().with_overrides(overrides)
+    except BadSetting as exc:
+        raise SettingProblem(exc.message) from None
 
 
 def set_setting(session: Session, actor: AgentRef, *, key: str, value: str, now: dt.datetime) -> Policy:

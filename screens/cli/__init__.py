@@ -1,8 +1,10 @@
 """The ``deskapp`` command line. Bad input: one line on stderr and a non-zero exit code.
 
-Exit codes: 0 done · 1 refused · 2 bad input/usage · 3 database problem ·
-4 agent unknown or not allowed · 5 conflict · 6 registry failed (order kept, technical
-ticket opened) · 130 interrupted.
+Exit codes: 0 done · 1 refused · 2 bad input/usage · 3 database problem (missing, locked,
+unreadable setting) · 4 agent unknown or not allowed · 5 conflict · 6 registry failed (order
+kept, technical ticket opened) · 7 unexpected error (details in the log file) · 130 interrupted.
+Every command runs inside one error boundary (``screens.cli.boundary``): no traceback on
+the terminal, control characters in what is printed shown as placeholders.
 """
 
 from __future__ import annotations
@@ -10,7 +12,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import importlib
-import json
 import os
 import sys
 from typing import Sequence
@@ -18,34 +19,14 @@ from typing import Sequence
 from deskapp.services.errors import DeskError
 
 EPILOG = (
-    "Exit-Codes: 0 erledigt · 1 abgelehnt · 2 ungültige Eingabe · 3 Datenbankproblem · "
-    "4 Agent unbekannt/nicht erlaubt · 5 Konflikt · 6 Vergabestelle fehlgeschlagen"
+    "Exit-Codes: 0 erledigt · 1 abgelehnt · 2 ungültige Eingabe · 3 Datenbankproblem "
+    "(fehlt, gesperrt, Einstellung unlesbar) · 4 Agent unbekannt/nicht erlaubt · 5 Konflikt · "
+    "6 Vergabestelle fehlgeschlagen · 7 unerwarteter Fehler (Einzelheiten in der Logdatei) · "
+    "75 Mail nicht gespeichert, später erneut (mail receive/fetch) · 130 abgebrochen"
 )
-EXIT_REGISTRY_FAILED = 6
 
-# What the shop's customer is shown for an order (German).
-ORDER_EXECUTED = "Ihre Bestellung „{item}“ über {amount} wurde ausgeführt."
-ORDER_HELD = (
-    "Ihre Bestellung „{item}“ über {amount} ist eingegangen. Ihre Vorgangsnummer: {process}.\n"
-    "Die Bestellung überschreitet Ihr Kreditlimit für Echtzeitbestellungen; unsere "
-    "Vertragsbearbeitung prüft sie und meldet sich bei Ihnen. Sie müssen nichts tun – "
-    "kein Fax, kein Formular."
-)
-ORDER_FAILED = (
-    "Ihre Bestellung „{item}“ über {amount} konnte nicht ausgeführt werden: Die Vergabestelle "
-    "hat sie nicht angenommen. Unsere Technik kümmert sich darum (Ticket #{ticket}); Ihr "
-    "Kreditlimit wird nicht belastet."
-)
-ORDER_FACTS = "Kunde {number} · Kreditlimit {limit} · Obligo {exposure} · frei {headroom}"
-ORDER_ERROR = "Fehler der Vergabestelle: {error}"
-ORDER_FAILED_STDERR = (
-    "Vergabestelle fehlgeschlagen, Bestellung {order} nicht ausgeführt: {error} Technik-Ticket #{ticket}."
-)
 MSG_NEEDS_DB = "{command} braucht --db (SQLAlchemy-URL oder Dateipfad der Datenbank)."
 MSG_BAD_DATE = "'{value}' ist kein Datum (TT.MM.JJ oder JJJJ-MM-TT)."
-SETTLED_ONE = "Bestellung {order} ({item}, {amount}) als abgerechnet markiert."
-SETTLED_MANY = "{count} Bestellungen bis {until} als abgerechnet markiert."
-SETTLED_ONE_OF_MANY = "1 Bestellung bis {until} als abgerechnet markiert."
 
 
 # argparse's own messages in German (argparse looks them up through gettext's ``_``).
@@ -87,6 +68,7 @@ COMMAND_MODULES = (
     "screens.cli.agents",
     "screens.cli.settings",
     "screens.cli.customers",
+    "screens.cli.orders",
     "screens.cli.mail",  # after budget (``mail``) and customers (``ticket``): adds to their parsers
 )
 
@@ -121,40 +103,6 @@ def build_parser() -> argparse.ArgumentParser:
     upgrade = db_sub.add_parser("upgrade", help="Schema auf den neuesten Stand bringen (Alembic)")
     upgrade.add_argument("--db", required=True, help=_db_help("–"))
 
-    order = sub.add_parser(
-        "order",
-        help="Echtzeitbestellung aufgeben (wie der Shop; läuft als System-Agent)",
-        description=(
-            "Eine Echtzeitbestellung gegen das Kreditlimit: ausgeführt, angehalten (Vorgangsnummer, "
-            "Vertragsbearbeitung prüft) oder an der Vergabestelle gescheitert (Technik-Ticket)."
-        ),
-        epilog=EPILOG,
-    )
-    order.add_argument("--db", default=argparse.SUPPRESS, help=_db_help("–"))
-    order.add_argument("--customer", required=True, help="Kundennummer oder Kunden-ID (UUID)")
-    order.add_argument("--item", required=True, help="Bestellter Artikel, z. B. die Domain example.de")
-    order.add_argument(
-        "--amount", required=True, help="Betrag in EUR, z. B. 12.50 (höchstens zwei Nachkommastellen)"
-    )
-    order.add_argument("--json", action="store_true", help="Ergebnis als ein JSON-Objekt ausgeben")
-
-    orders_ = sub.add_parser("orders", help="Echtzeitbestellungen verwalten", epilog=EPILOG)
-    orders_sub = orders_.add_subparsers(
-        dest="orders_command", metavar="AKTION", parser_class=_Parser, required=True
-    )
-    settle = orders_sub.add_parser(
-        "settle",
-        help="Bestellungen als abgerechnet (berechnet und bezahlt) markieren; gibt Obligo frei",
-        epilog=EPILOG,
-    )
-    settle.add_argument("--db", default=argparse.SUPPRESS, help=_db_help("–"))
-    which = settle.add_mutually_exclusive_group(required=True)
-    which.add_argument("--order", type=int, metavar="N", help="Eine Bestellung (Nummer) abrechnen")
-    which.add_argument(
-        "--until", metavar="DATUM", help="Alle ausgeführten Bestellungen bis zu diesem Tag (TT.MM.JJ)"
-    )
-    settle.add_argument("--customer", help="Nur für diesen Kunden (Nummer oder UUID; mit --until)")
-
     # Sub-commands that live in their own modules: each ``register(sub)`` adds its parsers
     # and sets ``handler`` (a function ``args -> exit code``) as a parser default.
     for module in COMMAND_MODULES:
@@ -184,13 +132,60 @@ def entry() -> None:
 
 
 def _fail(message: str, code: int) -> int:
-    print(f"deskapp: Fehler: {message}", file=sys.stderr)
+    from deskapp.formatting import inert
+
+    print(f"deskapp: Fehler: {inert(message, keep_newlines=True)}", file=sys.stderr)
     return code
 
 
+# Commands that may create their database; every other one refuses a missing file (a typo
+# in --db must not leave directories and an empty database behind). ``mail receive`` and
+# ``mail fetch`` check themselves: every failure is 75 there (the mail server tries again).
+CREATES_DATABASE = frozenset({"init", "seed", "demo", "db"})
+MSG_NOTHING_CREATED = " – oder ist der Pfad vertippt? Nichts wurde angelegt."
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; every failure is an exit code and one German line (``boundary``)."""
+    from screens.cli.boundary import guarded
+
+    return guarded(_main, sys.argv[1:] if argv is None else argv)
+
+
+def _require_existing_db(args) -> None:
+    """A command that works on a desk: its SQLite file must exist (exit 3, nothing created)."""
+    from deskapp.database import DatabaseProblem, sqlite_path
+    from deskapp.settings import configured_db_url, desk_db_target
+    from models.engine import normalize_url
+
+    if args.command is None:
+        target = desk_db_target(args.db)
+    else:
+        target = getattr(args, "db", None) or configured_db_url()
+    if target is None:
+        return  # the command says itself that it needs --db
+    try:
+        path = sqlite_path(normalize_url(target))
+    except Exception:  # an unparsable URL: open_database says so
+        return
+    if path is not None and not path.exists():
+        from screens.cli.agents import MSG_NO_DATABASE, shown_target
+
+        raise DatabaseProblem(
+            MSG_NO_DATABASE.format(path=path, target=shown_target(normalize_url(target))) + MSG_NOTHING_CREATED
+        )
+
+
+def _main(argv: list[str]) -> int:
+    from screens.cli.boundary import raw_output
+
     parser = build_parser()
     args = parser.parse_args(argv)
+    checks_itself = args.command == "mail" and getattr(args, "mail_command", None) in ("receive", "fetch")
+    if args.command is not None and args.command not in CREATES_DATABASE and not checks_itself:
+        _require_existing_db(args)  # the desk checks after its lean start (no SQLAlchemy yet)
+    if args.command in (None, "demo", "seed"):
+        raw_output()  # the desk and the progress bars draw with escape sequences themselves
     try:
         if args.command == "demo":
             return _cmd_demo(args)
@@ -198,17 +193,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _cmd_seed(args)
         if args.command == "db":
             return _cmd_db(args)
-        if args.command == "order":
-            return _cmd_order(args)
-        if args.command == "orders":
-            return _cmd_orders_settle(args)
         if getattr(args, "handler", None) is not None:
             return args.handler(args)
         return _cmd_desk(args)
     except DeskError as exc:
         return _fail(exc.message, exc.exit_code)
-    except KeyboardInterrupt:
-        return 130
 
 
 def _now():
@@ -292,6 +281,9 @@ def _cmd_demo(args) -> int:
     file = sqlite_path(normalize_url(path))
     if file is None:
         return _fail("deskapp demo braucht eine Datei für die Demo-Datenbank.", 2)
+    refusal = _not_a_demo_database(file)
+    if refusal:
+        return _fail(refusal, 1)
     file.parent.mkdir(parents=True, exist_ok=True)
     for suffix in ("", "-wal", "-shm"):
         candidate = file.with_name(file.name + suffix)
@@ -302,6 +294,48 @@ def _cmd_demo(args) -> int:
 
     build_demo(engine, now=_now())
     return _run_desk(engine, requested=args.agent or os.environ.get("DESK_AGENT"))
+
+
+MSG_DEMO_NOT_DEMO = (
+    "{path} ist keine Demo-Datenbank{why}; deskapp demo legt die Demo neu an und würde sie löschen. "
+    "Nichts wurde gelöscht. Bitte eine andere Datei angeben (oder ohne --db: {default})."
+)
+
+
+def _not_a_demo_database(file) -> str | None:
+    """Why ``deskapp demo`` must not delete ``file``; None if it is missing or a demo database.
+
+    A demo database is marked by ``desk_meta`` ``demo = 1`` (set by ``seed demo``/``demo``);
+    the file is read with the standard library, read-only, before anything is touched.
+    """
+    import sqlite3
+
+    from deskapp.settings import demo_db_path
+
+    if not file.exists() and not file.is_symlink():
+        return None
+    why = ""
+    if not file.is_file():
+        why = " (keine Datei)"
+    else:
+        try:
+            with file.open("rb") as fh:
+                if fh.read(16) != b"SQLite format 3\x00":
+                    why = " (keine SQLite-Datei)"
+        except OSError as exc:
+            why = f" (nicht lesbar: {exc.strerror})"
+    if not why:
+        try:
+            conn = sqlite3.connect(f"{file.resolve().as_uri()}?mode=ro", uri=True, timeout=5)
+            try:
+                row = conn.execute("SELECT value FROM desk_meta WHERE key = 'demo'").fetchone()
+            finally:
+                conn.close()
+            if row is not None and row[0] == "1":
+                return None
+        except sqlite3.Error:
+            pass
+    return MSG_DEMO_NOT_DEMO.format(path=file, why=why, default=demo_db_path())
 
 
 def _cmd_desk(args) -> int:
@@ -317,6 +351,7 @@ def _cmd_desk(args) -> int:
         return _run_quick(target, quick)
     from deskapp.database import open_database
 
+    _require_existing_db(args)
     engine = open_database(target)
     return _run_desk(engine, requested=requested)
 
@@ -355,32 +390,41 @@ def _required_db(args, command: str) -> str:
     return url
 
 
-def _amount_arg(raw: str):
-    """The ``--amount`` as Decimal, or ``InvalidInput`` (sign, exponent, NaN, >2 decimals)."""
-    from deskapp.rules.inputs import InputError, parse_money
-    from deskapp.services import orders
-    from deskapp.services.errors import InvalidInput
-
-    try:
-        amount = parse_money(raw)
-    except InputError:
-        raise InvalidInput(orders.MSG_AMOUNT, field="amount") from None
-    return orders.validate_amount(amount)
-
-
 def _date_arg(raw: str) -> dt.date:
     """``TT.MM.JJ``, ``TT.MM.JJJJ`` or ``JJJJ-MM-TT``, or ``InvalidInput``."""
-    from deskapp.rules.inputs import InputError, parse_date
+    from deskapp.rules.inputs import InputError, YearOutOfRange, parse_date
     from deskapp.services.errors import InvalidInput
 
     try:
         return parse_date(raw, allow_iso=True)
+    except YearOutOfRange as exc:
+        raise InvalidInput(exc.message) from None
     except InputError:
         raise InvalidInput(MSG_BAD_DATE.format(value=raw)) from None
 
 
-def _cents(amount) -> str:
-    return f"{amount:.2f}"
+MSG_NUMBER = "{option} braucht eine Nummer (ganze Zahl, z. B. 42), nicht »{value}«."
+
+
+def whole_number(raw: str) -> int:
+    """An argparse ``type`` for a record number (not ``int``: it takes "١٢" and any size)."""
+    from deskapp.rules.inputs import InputError, parse_whole_number
+
+    try:
+        return parse_whole_number(raw)
+    except InputError:
+        raise argparse.ArgumentTypeError(f"»{raw[:40]}« ist keine Nummer (ganze Zahl, z. B. 42)") from None
+
+
+def _number_arg(raw: str, option: str) -> int:
+    """A record number as typed (``--order 42``): ASCII digits, at most 18; else ``InvalidInput``."""
+    from deskapp.rules.inputs import InputError, parse_whole_number
+    from deskapp.services.errors import InvalidInput
+
+    try:
+        return parse_whole_number(raw)
+    except InputError:
+        raise InvalidInput(MSG_NUMBER.format(option=option, value=raw[:40])) from None
 
 
 def shop_customer(session, ref: str):
@@ -392,118 +436,6 @@ def shop_customer(session, ref: str):
         return customers.resolve(session, ref)
     except NotFound as exc:
         raise InvalidInput(exc.message) from None
-
-
-def _cmd_order(args) -> int:
-    """Place a real-time order as the shop does: as the ``system`` agent, in one transaction."""
-    from models.engine import write_session
-    from models.tables import Order
-
-    from deskapp.database import open_database
-    from deskapp.formatting import money
-    from deskapp.services import agents, customers, orders, settings_store
-    from deskapp.services.errors import InvalidInput, NotFound
-    from deskapp.services.registry import registry_from_settings
-
-    url = _required_db(args, "deskapp order")
-    amount = _amount_arg(args.amount)  # bad input is refused before the database is touched
-    item = args.item.strip()
-    if not item or len(item) > orders.MAX_ITEM:
-        raise InvalidInput(orders.MSG_ITEM)
-    engine = open_database(url)
-    now = _now()
-    try:
-        with write_session(engine) as session:
-            system = agents.system_agent(session)
-            customer = shop_customer(session, args.customer)
-            policy = settings_store.load_policy(session)
-            result = orders.place_order(
-                session, system, customer_id=customer.id, item=item, amount=amount, now=now,
-                policy=policy, registry=registry_from_settings(policy, now=now),
-            )
-            error = session.get(Order, result.order_id).error if result.status == "failed" else ""
-    finally:
-        engine.dispose()
-
-    facts = {
-        "item": result.item, "amount": money(result.amount), "process": result.process_number,
-        "ticket": result.ticket_number,
-    }
-    shown = {"executed": ORDER_EXECUTED, "held": ORDER_HELD, "failed": ORDER_FAILED}[result.status]
-    message = shown.format(**facts)
-    if args.json:
-        print(json.dumps({
-            "status": result.status,
-            "order": result.order_id,
-            "process_number": result.process_number,
-            "ticket": result.ticket_number,
-            "customer": result.customer.number,
-            "customer_id": str(result.customer.id),
-            "customer_name": result.customer.name,
-            "item": result.item,
-            "amount": _cents(result.amount),
-            "limit": _cents(result.limit),
-            "exposure": _cents(result.exposure),
-            "headroom": _cents(result.headroom),
-            "conspicuous": list(result.conspicuous_reasons),
-            "error": error or None,
-            "message": message,
-        }, ensure_ascii=False))
-    else:
-        print(message)
-        print(ORDER_FACTS.format(
-            number=result.customer.number, limit=money(result.limit), exposure=money(result.exposure),
-            headroom=money(result.headroom),
-        ))
-        if error:
-            print(ORDER_ERROR.format(error=error))
-    if result.status == "failed":
-        if not args.json:
-            print("deskapp: Fehler: " + ORDER_FAILED_STDERR.format(
-                order=result.order_id, error=error, ticket=result.ticket_number
-            ), file=sys.stderr)
-        return EXIT_REGISTRY_FAILED
-    return 0
-
-
-def _cmd_orders_settle(args) -> int:
-    """Mark orders invoiced and paid (as the ``system`` agent, like the billing run)."""
-    from models.engine import write_session
-
-    from deskapp.database import open_database
-    from deskapp.formatting import date_de, money
-    from deskapp.services import agents, customers, orders
-    from deskapp.services.errors import InvalidInput, NotFound
-
-    url = _required_db(args, "deskapp orders settle")
-    if args.customer and args.order is not None:
-        raise InvalidInput("--customer gilt nur zusammen mit --until.")
-    until = _date_arg(args.until) if args.until else None
-    engine = open_database(url)
-    now = _now()
-    try:
-        with write_session(engine) as session:
-            system = agents.system_agent(session)
-            if until is None:
-                view = orders.settle_order(session, system, order_id=args.order, now=now)
-            else:
-                customer_id = None
-                if args.customer:
-                    try:
-                        customer_id = customers.resolve(session, args.customer).id
-                    except NotFound as exc:
-                        raise InvalidInput(exc.message) from None
-                count = orders.settle_orders_until(
-                    session, system, customer_id=customer_id, until=until, now=now
-                )
-    finally:
-        engine.dispose()
-    if until is None:
-        print(SETTLED_ONE.format(order=view.id, item=view.item, amount=money(view.amount)))
-        return 0
-    template = SETTLED_ONE_OF_MANY if count == 1 else SETTLED_MANY
-    print(template.format(count=count, until=date_de(until)))
-    return 0
 
 
 def _os_login() -> str:

@@ -1,7 +1,9 @@
 """Command-line sub-commands for the budget features (registered by screens.cli).
 
 * ``deskapp reminders run --db URL [--today DATUM] [--dry-run] [--json]`` — the 6-, 3- and
-  1-month budget reminders (safe to run from cron every hour: idempotent).
+  1-month budget reminders (safe to run from cron every hour: idempotent). The same
+  hourly run also resolves orders left pending (``deskapp orders recover``,
+  docs/rules.md#order-recovery); it reports them only when there were any.
 * ``deskapp mail send --db URL [--json]`` — deliver the outbox over SMTP.
 
 Both run as the ``system`` agent. Imports stay inside the handlers: the desk's start-up
@@ -14,21 +16,33 @@ import argparse
 
 # User-facing text (German).
 REMINDERS_DONE = "Erinnerungen für {day}: {stages} – {count} verschickt."
-REMINDERS_DRY = "Probelauf für {day}: {stages} – {count} würden verschickt (nichts geändert)."
+REMINDERS_DRY = "Probelauf für {day}: {stages} – {count} {would} verschickt (nichts geändert)."
 REMINDER_LINE = "  {stage:<9} {name} · {label} · {remaining} frei · gültig bis {until}"
 MSG_FUTURE_TODAY = (
     "--today {day} liegt in der Zukunft: Erinnerungen werden nicht vorab verschickt "
     "(mit --dry-run ansehen)."
+)
+MSG_PAST_TODAY = (
+    "--today {day} liegt in der Vergangenheit (heute ist der {today}): verschickt wird nur für heute, "
+    "sonst gingen Erinnerungen für längst abgelaufene Budgets hinaus (mit --dry-run ansehen)."
 )
 MAIL_NO_SMTP = (
     "Kein SMTP-Server eingerichtet (DESK_SMTP_HOST oder [smtp] in {path}): der Postausgang ist "
     "die Endstation. {queued} in der Warteschlange; der Desk zeigt sie im Postausgang (Taste O)."
 )
 MAIL_DONE = "Postausgang: {sent} gesendet, {failed} fehlgeschlagen, {remaining} in der Warteschlange."
-MAIL_REQUEUED = "{n} hängengebliebene Mail(s) wieder in die Warteschlange gestellt."
+MAIL_REQUEUED = (
+    "{n} Mail(s) eines abgebrochenen Laufs ohne Ergebnis: ob sie angekommen sind, ist unklar; sie werden "
+    "mit derselben Message-ID erneut gesendet."
+)
 MAIL_FAILED = (
     "{failed} nicht zugestellt: {error} Was nicht zugestellt ist, bleibt in der Warteschlange "
     "und wird beim nächsten Lauf erneut versucht."
+)
+MAIL_FAILED_MIXED = (
+    "{failed} nicht zugestellt: {error} Davon endgültig abgelehnt: {refused} (im Postausgang "
+    "„fehlgeschlagen“); ohne Antwort des Servers: {uncertain} (Ausgang unklar, wird mit derselben "
+    "Message-ID erneut gesendet); der Rest bleibt in der Warteschlange."
 )
 MSG_NO_DATABASE = (
     "Die Datenbank {path} gibt es nicht – Pfad vertippt? Eine neue legt »deskapp seed demo --db …« "
@@ -75,10 +89,12 @@ def register(sub) -> None:
         "send",
         help="Postausgang per SMTP zustellen (DESK_SMTP_* oder [smtp] der Einstellungsdatei)",
         description=(
-            "Stellt die Mails der Warteschlange per SMTP zu. Zugestellte werden als gesendet markiert; "
-            "abgelehnte bleiben mit ihrem Fehler in der Warteschlange und werden beim nächsten Lauf "
-            "erneut versucht. Ohne SMTP-Server ist der Postausgang die Endstation. Exit-Code 1, wenn "
-            "eine Mail nicht zugestellt werden konnte."
+            "Stellt die Mails der Warteschlange per SMTP zu, jede mit ihrer festen Message-ID. Angenommene "
+            "werden als gesendet markiert; vorübergehend abgelehnte bleiben mit ihrem Fehler in der "
+            "Warteschlange, endgültig abgelehnte (5xx) sind fehlgeschlagen. Kommt nach der Übertragung "
+            "keine Antwort, ist der Ausgang unklar: die Mail wird später mit derselben Message-ID erneut "
+            "gesendet. Ohne SMTP-Server ist der Postausgang die Endstation. Exit-Code 1, wenn eine Mail "
+            "nicht zugestellt werden konnte."
         ),
         epilog=EPILOG,
     )
@@ -114,17 +130,21 @@ def _cmd_reminders_run(args) -> int:
     from deskapp.services import settings_store
     from deskapp.services.errors import InvalidInput
     from deskapp.services.reminders import count_label, per_stage_label, run_reminders, stage_label
+    from screens.cli.orders import recover as recover_orders, recover_summary
 
     url = _required_db(args, "deskapp reminders run")
     now = _now()
     today = _date_arg(args.today) if args.today else today_berlin(now)
     if today > today_berlin(now) and not args.dry_run:
         raise InvalidInput(MSG_FUTURE_TODAY.format(day=date_de(today)))
+    if today < today_berlin(now) and not args.dry_run:
+        raise InvalidInput(MSG_PAST_TODAY.format(day=date_de(today), today=date_de(today_berlin(now))))
     engine = open_existing(url)
     try:
         with read_session(engine) as session:
             policy = settings_store.load_policy(session)
         report = run_reminders(engine, policy=policy, today=today, now=now, dry_run=args.dry_run)
+        recovered = None if args.dry_run else recover_orders(engine, now=now)
     finally:
         engine.dispose()
 
@@ -143,15 +163,20 @@ def _cmd_reminders_run(args) -> int:
                 }
                 for item in report.items
             ],
+            **({"orders_recovered": {o.order_ref: o.outcome for o in recovered.orders}}
+               if recovered is not None and recovered.orders else {}),
         }, ensure_ascii=False))
         return 0
     template = REMINDERS_DRY if report.dry_run else REMINDERS_DONE
-    print(template.format(day=date_de(today), stages=per_stage_label(report), count=count_label(report.sent)))
+    print(template.format(day=date_de(today), stages=per_stage_label(report), count=count_label(report.sent),
+                          would="würde" if report.sent == 1 else "würden"))
     for item in report.items:
         print(REMINDER_LINE.format(
             stage=stage_label(item.stage), name=item.customer_name, label=item.label,
             remaining=hours_label(item.remaining_minutes), until=date_de(item.valid_until),
         ))
+    if recovered is not None and recovered.orders:
+        print(recover_summary(recovered))
     return 0
 
 
@@ -173,7 +198,7 @@ def _cmd_mail_send(args) -> int:
                 queued = mail.outbox_counts(session)["queued"]
             if args.json:
                 print(json.dumps({"configured": False, "sent": 0, "failed": 0, "remaining": queued,
-                                  "requeued": 0, "error": None}))
+                                  "requeued": 0, "refused": 0, "uncertain": 0, "error": None}))
             else:
                 print(MAIL_NO_SMTP.format(path=settings_file_path(), queued=_count(queued, MAIL_ONE, MAIL_MANY)))
             return 0
@@ -185,7 +210,8 @@ def _cmd_mail_send(args) -> int:
     if args.json:
         print(json.dumps({
             "configured": True, "sent": report.sent, "failed": report.failed, "remaining": report.remaining,
-            "requeued": report.requeued, "error": report.error or None,
+            "requeued": report.requeued, "refused": report.refused, "uncertain": report.uncertain,
+            "error": report.error or None,
         }, ensure_ascii=False))
     else:
         if report.requeued:
@@ -193,7 +219,10 @@ def _cmd_mail_send(args) -> int:
         print(MAIL_DONE.format(sent=report.sent, failed=report.failed, remaining=report.remaining))
     if report.failed:
         if not args.json:
-            _fail(MAIL_FAILED.format(failed=_count(report.failed, MAIL_ONE, MAIL_MANY), error=report.error),
+            text = MAIL_FAILED_MIXED if report.refused or report.uncertain else MAIL_FAILED
+            error = report.error if report.error.endswith(".") else report.error + "."
+            _fail(text.format(failed=_count(report.failed, MAIL_ONE, MAIL_MANY), error=error,
+                              refused=report.refused, uncertain=report.uncertain),
                   EXIT_DELIVERY_FAILED)
         return EXIT_DELIVERY_FAILED
     return 0

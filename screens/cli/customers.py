@@ -272,8 +272,11 @@ def _cmd_export(args) -> int:
     finally:
         engine.dispose()
     if not args.file:
+        if sys.stdout.isatty():  # shown: placeholders (docs/rules.md#inert-text)
+            print(data.decode("utf-8", errors="replace"), end="")
+            return 0
         sys.stdout.flush()
-        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.write(data)  # into a pipe or file: the data exactly (lossless round trip)
         sys.stdout.buffer.flush()
         return 0
     path = Path(args.file).expanduser()

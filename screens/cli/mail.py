@@ -55,7 +55,7 @@ def _subparsers(parser: argparse.ArgumentParser):
 def register(sub) -> None:
     """Add ``mail receive``, ``ticket show`` and ``ticket attachment`` to the parsers that
     ``screens.cli.budget`` (``mail``) and ``screens.cli.customers`` (``ticket``) made."""
-    from screens.cli import EPILOG
+    from screens.cli import EPILOG, whole_number
 
     db_help = "SQLAlchemy-URL oder Dateipfad der Datenbank"
     mail_sub = _subparsers(sub.choices["mail"])
@@ -83,13 +83,13 @@ def register(sub) -> None:
     show = ticket_sub.add_parser(
         "show", help="Ticket mit dem ganzen Verlauf zeigen (E-Mails, Notizen, Ereignisse)", epilog=EPILOG
     )
-    show.add_argument("number", type=int, metavar="N", help="Ticketnummer")
+    show.add_argument("number", type=whole_number, metavar="N", help="Ticketnummer")
     show.add_argument("--db", default=argparse.SUPPRESS, help=db_help)
     show.add_argument("--json", action="store_true", help="Ergebnis als ein JSON-Objekt ausgeben")
     show.set_defaults(handler=_cmd_ticket_show)
     att = ticket_sub.add_parser("attachment", help="Einen Anhang des Tickets in eine Datei speichern", epilog=EPILOG)
-    att.add_argument("number", type=int, metavar="N", help="Ticketnummer")
-    att.add_argument("index", type=int, metavar="NR", help="Nummer des Anhangs (wie »ticket show« sie zeigt)")
+    att.add_argument("number", type=whole_number, metavar="N", help="Ticketnummer")
+    att.add_argument("index", type=whole_number, metavar="NR", help="Nummer des Anhangs (wie »ticket show« sie zeigt)")
     att.add_argument("--out", required=True, metavar="DATEI", help="Zieldatei (wird nicht überschrieben)")
     att.add_argument("--db", default=argparse.SUPPRESS, help=db_help)
     att.set_defaults(handler=_cmd_ticket_attachment)

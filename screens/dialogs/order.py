@@ -30,6 +30,7 @@ ORDER_HEADLINE = {
     "executed": ("✓ Bestellung ausgeführt", "bold green"),
     "held": ("⏸ Bestellung angehalten", "bold yellow"),
     "failed": ("✗ Vergabestelle: nicht ausgeführt", "bold red"),
+    "pending": ("… Bestellung in Ausführung", "bold cyan"),
 }
 
 
@@ -184,6 +185,8 @@ def order_headline(result: orders.OrderResult) -> str:
         return f"Bestellung {result.item} angehalten – Vorgangsnummer {result.process_number}."
     if result.status == "failed":
         return f"Bestellung {result.item} nicht ausgeführt – Technik-Ticket #{result.ticket_number}."
+    if result.status == "pending":
+        return f"Bestellung {result.item} in Ausführung – die Vergabestelle hat noch nicht geantwortet."
     return f"Bestellung {result.item} über {money(result.amount)} ausgeführt."
 
 

@@ -45,10 +45,11 @@ class TicketDetailPane(VerticalScroll):
 
 def detail_lines(detail: TicketDetail, login: str) -> list[str]:
     from ..extension_text import extension_lines
+    from ..styles import inert_markup
 
     row = detail.row
     lines = [
-        f"[b]#{row.number} {escape(row.subject)}[/]",
+        f"[b]#{row.number} {inert_markup(row.subject)}[/]",
         f"{texts.QUEUE[Queue(row.queue)]} · {texts.KIND.get(row.kind, row.kind)} · "
         f"Status [b]{texts.STATUS[TicketStatus(row.status)]}[/] · "
         f"Priorität {texts.PRIORITY[Priority(row.priority)]} · "
@@ -76,7 +77,7 @@ def detail_lines(detail: TicketDetail, login: str) -> list[str]:
     lines.append("")
     lines.append("[b]Verlauf & Notizen[/]")
     for event in reversed(detail.events):
-        lines.append(f"  {datetime_de(event.created_at)} {event.agent_login or 'System'}: {event_text(event)}")
+        lines.append(f"  {datetime_de(event.created_at)} {escape(event.agent_login or 'System')}: {event_text(event)}")
     return lines
 
 
@@ -123,7 +124,10 @@ def order_lines(order: HeldOrderView, row: TicketRow) -> list[str]:
 
 
 def escape(text: str) -> str:
-    return text.replace("[", r"\[")
+    """Outside text for the markup of this pane: control characters as placeholders, markup escaped."""
+    from ..styles import inert_markup
+
+    return inert_markup(text, keep_newlines=True)
 
 
 def event_text(event) -> str:

@@ -137,6 +137,8 @@ def decision_text(action: str, order: HeldOrderView, result) -> str:
         ticket = getattr(result, "ticket_number", None)
         where = f" – Technik-Ticket #{ticket}" if ticket else ""
         return f"{name}: Vergabestelle hat nicht ausgeführt{where}."
+    if status == OrderStatus.PENDING:
+        return f"{name}: an die Vergabestelle gesendet, Antwort steht noch aus (in Ausführung)."
     if status == OrderStatus.HELD:
         return f"{name}: wieder angehalten – Vorgangsnummer {getattr(result, 'process_number', '')}."
     if action == "release":

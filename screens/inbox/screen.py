@@ -17,6 +17,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, OptionList, Static
 from textual.widgets.option_list import Option
@@ -44,6 +45,15 @@ from .navigation import SOURCES, Navigation
 from .table import TicketTable
 from .triage import TriageActions
 from .views import SavedViews
+
+
+class _DetailDone(Message):
+    """The detail worker ended (loaded or failed): the next request may start."""
+
+
+# A search term longer than this is a stuck key or a paste gone wrong, not a search: the
+# field stops taking keys there (each key re-renders the whole value).
+SEARCH_MAX_LENGTH = 200
 
 if TYPE_CHECKING:  # annotations only: the first frame comes before SQLAlchemy is imported
     from deskapp.services.extensions import ExtensionRow
@@ -114,6 +124,12 @@ class InboxScreen(WorkerNotices, Navigation, TriageActions, HeldOrderActions, Ex
         self.current: TicketDetail | None = None
         self._token: filters.ChangeToken | None = None
         self._want_id: int | None = None  # keep the cursor on this ticket after a reload
+        # One detail load at a time (_request_detail): a held key or a pasted burst of
+        # thousands of keys starts one load per settled position, not one worker per key
+        # (cancelled thread workers pile up, and each new exclusive one cancels them all again).
+        self._detail_wanted: int | None = None
+        self._detail_loading = False
+        self._detail_stale = False
         self._paging = False
         self._page_request = 0  # the newest page asked for; an older answer is dropped
         self._requests: dict[int, ExtensionRow] = {}  # ticket number -> own request (view "requests")
@@ -133,7 +149,8 @@ class InboxScreen(WorkerNotices, Navigation, TriageActions, HeldOrderActions, Ex
             with Vertical(id="content"):
                 yield Static("", id="list-title", classes="pane-title")
                 yield Input(placeholder="Suche in allen Queues: #42, Wörter, kunde: status: prio: queue: agent: "
-                                        "/regex/ -wort — Enter sucht, Esc leert", id="search")
+                                        "/regex/ -wort — Enter sucht, Esc leert", id="search",
+                            max_length=SEARCH_MAX_LENGTH)
                 yield TicketTable(id="tickets", cursor_type="row", zebra_stripes=True)
                 yield TicketDetailPane(id="detail")
         yield CommandInput(placeholder=":befehl — :help zeigt alle, Tab vervollständigt", id="commandline",
@@ -218,13 +235,32 @@ class InboxScreen(WorkerNotices, Navigation, TriageActions, HeldOrderActions, Ex
         counts, total, notes = app.read(fetch)
         self.post_message(CountsLoaded(counts, total, notes))
 
-    @work(thread=True, exclusive=True, group="detail", exit_on_error=False)
     def _load_detail(self, ticket_id: int) -> None:
+        """Show ``ticket_id``'s detail: loaded now, or as soon as the load under way ends."""
+        self._detail_wanted = ticket_id
+        if self._detail_loading:
+            self._detail_stale = True  # the load under way is for another row or older data
+            return
+        self._detail_loading = True
+        self._detail_worker(ticket_id)
+
+    @work(thread=True, group="detail", exit_on_error=False)
+    def _detail_worker(self, ticket_id: int) -> None:
         from deskapp.services import ticket_detail
         app = self.app
-        now, policy, viewer = app.now(), app.policy, app.agent
-        detail = app.read(lambda s: ticket_detail.detail(s, ticket_id, now=now, policy=policy, viewer=viewer))
-        self.post_message(DetailLoaded(detail))
+        try:
+            now, policy, viewer = app.now(), app.policy, app.agent
+            detail = app.read(lambda s: ticket_detail.detail(s, ticket_id, now=now, policy=policy, viewer=viewer))
+            self.post_message(DetailLoaded(detail))
+        finally:
+            self.post_message(_DetailDone())
+
+    @on(_DetailDone)
+    def _detail_done(self, _event: _DetailDone) -> None:
+        self._detail_loading = False
+        if self._detail_stale and self._detail_wanted is not None:
+            self._detail_stale = False
+            self._load_detail(self._detail_wanted)
 
     @work(thread=True, exclusive=True, group="poll", exit_on_error=False)
     def _poll(self) -> None:

@@ -16,11 +16,11 @@ from textual.message import Message
 from textual.widgets import DataTable
 
 from deskapp import texts
-from deskapp.formatting import age_de
+from deskapp.formatting import age_de, inert
 from deskapp.services.readmodels import TicketRow
 from models.enums import Priority, TicketStatus
 
-from ..styles import PRIORITY_STYLE, STATUS_STYLE
+from ..styles import PRIORITY_STYLE, STATUS_STYLE, inert_cell
 
 if TYPE_CHECKING:  # annotations only: the first frame comes before SQLAlchemy is imported
     from deskapp.services.extensions import ExtensionRow
@@ -104,12 +104,12 @@ def ticket_cells(row: TicketRow, now: dt.datetime, *, marked: bool, request: Ext
     priority = Priority(row.priority)
     status = TicketStatus(row.status)
     flags = "".join(texts.FLAG_SYMBOL.get(f, "?") for f in row.flags)
-    subject: str | Text = row.subject
+    subject: str | Text = inert_cell(row.subject)
     if request is not None:  # the requester's view: the outcome leads the subject
         from ..extension_text import EXTENSION_SHORT, EXTENSION_STYLE
 
         label = EXTENSION_SHORT.get(request.status, request.status)
-        subject = Text.assemble((label, EXTENSION_STYLE.get(request.status, "")), " · ", row.subject)
+        subject = Text.assemble((label, EXTENSION_STYLE.get(request.status, "")), " · ", inert(row.subject))
     return [
         mark_cell(marked),
         Text(f"#{row.number}", justify="right"),
@@ -117,7 +117,7 @@ def ticket_cells(row: TicketRow, now: dt.datetime, *, marked: bool, request: Ext
         age_de(row.created_at, now),
         Text(texts.PRIORITY[priority], style=PRIORITY_STYLE[priority]),
         Text(texts.STATUS[status], style=STATUS_STYLE[status]),
-        row.customer_name or "–",
+        inert_cell(row.customer_name),
         subject,
-        row.assignee_login or "–",
+        inert_cell(row.assignee_login),
     ]

@@ -102,10 +102,12 @@ def test_reminders_run_json_and_a_dry_run(db_url, engine, due, capsys):
 
 
 def test_today_can_be_given_and_one_reminder_is_singular(db_url, engine, due, capsys):
-    code, out, _ = run(["reminders", "run", "--db", db_url, "--today", "2026-02-25"], capsys)
+    # A past day only as a dry run (a real run would send for budgets expired since).
+    code, out, _ = run(["reminders", "run", "--db", db_url, "--today", "2026-02-25", "--dry-run"], capsys)
     assert code == 0
     assert out.splitlines()[0] == (
-        "Erinnerungen für 25.02.26: 6 Monate: 0, 3 Monate: 1, 1 Monat: 0 – 1 Erinnerung verschickt."
+        "Probelauf für 25.02.26: 6 Monate: 0, 3 Monate: 1, 1 Monat: 0 – 1 Erinnerung würde verschickt "
+        "(nichts geändert)."
     )  # Conny's 3-month day (20.02.) has come, Ivo's 6-month day (01.03.) not yet
 
 
@@ -155,7 +157,7 @@ def test_without_smtp_the_outbox_is_the_end_point(db_url, engine, due, capsys, t
     assert queued(engine) == [("queued", 2)]
     code, out, _ = run(["mail", "send", "--db", db_url, "--json"], capsys)
     assert json.loads(out) == {"configured": False, "sent": 0, "failed": 0, "remaining": 2, "requeued": 0,
-                               "error": None}
+                               "refused": 0, "uncertain": 0, "error": None}
 
 
 @pytest.fixture
@@ -175,6 +177,23 @@ def test_mail_send_delivers_the_outbox(db_url, engine, due, capsys, smtp):
     assert queued(engine) == [("sent", 2)]
     code, out, _ = run(["mail", "send", "--db", db_url, "--json"], capsys)
     assert code == 0 and json.loads(out)["sent"] == 0 and len(smtp.received) == 2
+
+
+def test_mail_send_says_which_mails_were_refused_for_good(db_url, engine, due, capsys, smtp):
+    # docs/rules.md#mail-delivery: a 5xx is final (failed), not queued again.
+    run(["reminders", "run", "--db", db_url], capsys)
+    smtp.refuse = "550 5.7.1 Postfach gesperrt"
+    code, out, err = run(["mail", "send", "--db", db_url], capsys)
+    assert code == 1
+    assert out == "Postausgang: 0 gesendet, 2 fehlgeschlagen, 0 in der Warteschlange.\n"
+    assert err == (
+        "deskapp: Fehler: 2 Mails nicht zugestellt: Der SMTP-Server hat die Mail abgelehnt: 550 5.7.1 Postfach "
+        "gesperrt. Davon endgültig abgelehnt: 2 (im Postausgang „fehlgeschlagen“); ohne Antwort des Servers: 0 "
+        "(Ausgang unklar, wird mit derselben Message-ID erneut gesendet); der Rest bleibt in der Warteschlange.\n"
+    )
+    assert queued(engine) == [("failed", 2)]
+    code, out, _ = run(["mail", "send", "--db", db_url, "--json"], capsys)
+    assert code == 0 and json.loads(out)["sent"] == 0 and smtp.received == []
 
 
 def test_mail_send_to_an_absent_server_fails_with_one_line(db_url, engine, due, capsys, monkeypatch):

@@ -114,17 +114,19 @@ def test_a_reminder_arrives_in_german_and_the_mail_is_marked_sent(engine, people
     assert ("system", "mail.send") in actions
 
 
-def test_a_refused_mail_stays_queued_and_is_retried_later(engine, people, smtp_server):
+def test_a_mail_refused_for_now_stays_queued_and_is_retried_later(engine, people, smtp_server):
+    # Behaviour changed with the delivery states (docs/rules.md#mail-delivery): only a
+    # temporary refusal (4xx) keeps a mail in the queue; a 5xx makes it failed (next test).
     inbox, port = smtp_server
     first, second = queue_mails(engine, people, 2)
-    inbox.refuse = "550 5.7.1 Postfach gesperrt"
+    inbox.refuse = "451 4.3.0 Bitte später"
     report = deliver_outbox(engine, config_for(port), now=NOW)
-    assert (report.sent, report.failed, report.remaining) == (0, 2, 2)
-    assert "550 5.7.1 Postfach gesperrt" in report.error
+    assert (report.sent, report.failed, report.remaining, report.refused) == (0, 2, 2, 0)
+    assert "451 4.3.0 Bitte später" in report.error
     rows = mail_rows(engine)
     for mail_id in (first, second):
         assert rows[mail_id].status == "queued" and rows[mail_id].attempts == 1 and rows[mail_id].sent_at is None
-        assert rows[mail_id].last_error == "Der SMTP-Server hat die Mail abgelehnt: 550 5.7.1 Postfach gesperrt"
+        assert rows[mail_id].last_error == "Der SMTP-Server nimmt die Mail gerade nicht an: 451 4.3.0 Bitte später"
     assert inbox.received == []
     # Refused again: one more attempt each.
     deliver_outbox(engine, config_for(port), now=NOW + dt.timedelta(hours=1))
@@ -136,6 +138,24 @@ def test_a_refused_mail_stays_queued_and_is_retried_later(engine, people, smtp_s
     rows = mail_rows(engine)
     assert {(r.status, r.attempts, r.last_error) for r in rows.values()} == {("sent", 3, "")}
     assert sorted(m["Subject"] for m in inbox.received) == ["Hinweis 1", "Hinweis 2"]
+
+
+def test_a_mail_refused_for_good_is_failed_with_the_servers_answer(engine, people, smtp_server):
+    inbox, port = smtp_server
+    (mail_id,) = queue_mails(engine, people, 1)
+    inbox.refuse = "550 5.7.1 Postfach gesperrt"
+    report = deliver_outbox(engine, config_for(port), now=NOW)
+    assert (report.sent, report.failed, report.remaining, report.refused) == (0, 1, 0, 1)
+    row = mail_rows(engine)[mail_id]
+    assert (row.status, row.attempts) == ("failed", 1)
+    assert row.last_error == "Der SMTP-Server hat die Mail abgelehnt: 550 5.7.1 Postfach gesperrt"
+    with read_session(engine) as s:
+        shown = mail.outbox_mail(s, mail_id).row
+    assert shown.smtp_reply == "550 5.7.1 Postfach gesperrt"
+    # A failed mail is not picked up again.
+    inbox.refuse = ""
+    assert deliver_outbox(engine, config_for(port), now=NOW + dt.timedelta(hours=1)).sent == 0
+    assert inbox.received == []
 
 
 def test_a_refused_recipient_does_not_hold_up_the_others(engine, people, smtp_server):
@@ -153,7 +173,8 @@ def test_a_refused_recipient_does_not_hold_up_the_others(engine, people, smtp_se
     report = deliver_outbox(engine, config_for(port), now=NOW)
     assert (report.sent, report.failed) == (1, 1)
     rows = mail_rows(engine)
-    assert rows[first].status == "queued" and "Empfänger info@krume.example abgelehnt: 550 5.1.1" in rows[first].last_error
+    # An unknown recipient (5xx) is refused for good: failed, not queued again (changed with the states).
+    assert rows[first].status == "failed" and "Empfänger info@krume.example abgelehnt: 550 5.1.1" in rows[first].last_error
     assert rows[second].status == "sent"
 
 
@@ -173,7 +194,7 @@ def test_an_absent_server_leaves_the_mail_queued_with_the_error(engine, people):
     assert [(rows[i].status, rows[i].attempts) for i in ids[1:]] == [("queued", 0), ("queued", 0)]
 
 
-def test_a_mail_left_sending_by_a_dead_run_goes_back_to_the_queue(engine, people, smtp_server):
+def test_a_mail_left_sending_by_a_dead_run_is_sent_again_with_its_message_id(engine, people, smtp_server):
     inbox, port = smtp_server
     stale, fresh = queue_mails(engine, people, 2)
     with write_session(engine) as s:
@@ -187,6 +208,8 @@ def test_a_mail_left_sending_by_a_dead_run_goes_back_to_the_queue(engine, people
     # The other one may still be in the hands of a live run: left alone.
     assert (rows[fresh].status, rows[fresh].attempts) == ("sending", 1)
     assert [m["Subject"] for m in inbox.received] == ["Hinweis 1"]
+    with read_session(engine) as s:
+        assert inbox.received[0]["Message-ID"] == mail.outbox_mail(s, stale).row.message_id
     # How long "stuck" is, is a policy setting.
     quick = dataclasses.replace(POLICY, mail_sending_stale_minutes=1)
     assert deliver_outbox(engine, config_for(port), now=NOW, policy=quick).requeued == 1
@@ -362,7 +385,7 @@ def test_outbox_pages_newest_first_with_counts_and_the_body(engine, people, smtp
     assert [r.id for r in first.rows] == ids[::-1][:3] and first.has_more
     assert [r.id for r in second.rows] == ids[::-1][3:] and not second.has_more
     assert [r.id for r in queued.rows] == ids[:1:-1]
-    assert counts == {"queued": 3, "sending": 0, "sent": 2}
+    assert counts == {"queued": 3, "sending": 0, "sent": 2, "failed": 0, "uncertain": 0}
     assert first.rows[0].customer_name == "Bäckerei Krume GmbH" and first.rows[0].to_addr == "info@krume.example"
     assert one.row.status == "sent" and "Nachricht Nummer 1." in one.body
 

@@ -279,4 +279,7 @@ def test_order_through_an_answering_http_registry_is_executed(engine, people, no
             now=now, policy=policy, registry=registry_from_settings(policy),
         )
     assert result.status == OrderStatus.EXECUTED
-    assert server.received[-1][2] == {"item": "schuster.de", "customer": customer.number}
+    # The order's id goes along as the idempotency key (docs/rules.md#order-protocol).
+    assert server.received[-1][2] == {
+        "item": "schuster.de", "customer": customer.number, "order_ref": f"desk-order-{result.order_id}",
+    }

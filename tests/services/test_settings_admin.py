@@ -89,6 +89,11 @@ def test_a_non_admin_is_refused(engine, people):
         ("extension_min_months", "3", "kürzeste Verlängerung"),
         ("budget_critical_minutes", "900", "kritische Budgetschwelle"),
         ("registry_url", "ftp://x", r"keine http\(s\)-Adresse"),
+        # docs/rules.md#mail-delivery: a mail must not count as cut off while its answer is still awaited
+        ("mail_data_timeout_seconds", "1800", r"Nach 30 min ohne Ergebnis gilt eine Mail als unklar"),
+        ("mail_sending_stale_minutes", "10", r"länger sein als das Warten auf die Antwort des SMTP-Servers \(600 s\)"),
+        ("mail_data_timeout_seconds", "0", "mindestens mehr als 0"),
+        ("mail_uncertain_resends", "-1", "darf nicht negativ sein"),
         ("registry_simulate_unreachable_until", "morgen", "kein Zeitpunkt"),
         ("no_such_setting", "1", "Die Einstellung 'no_such_setting' gibt es nicht."),
         ("registry_simulate_fail_items", "x" * 300, "höchstens 255"),

@@ -11,6 +11,17 @@ later one gets a copy:
   is picked up without any change here.
 
 Each pytest-xdist worker is a process of its own and builds its own template.
+
+On PostgreSQL even the replay costs a second of server work per test (hundreds of DDL
+statements, then ``DROP SCHEMA … CASCADE``), so a migrated schema is lent rather than
+rebuilt: ``lend_pg_schema`` hands out one from the process's pool, ``return_pg_schema``
+empties it and puts back the rows the migration itself wrote — every table emptied, every
+sequence restarted, the recorded data statements replayed, in one transaction with
+triggers and foreign keys off (``session_replication_role = replica``: the audit log's
+triggers refuse deletes, rightly, in every other session). The next test sees exactly what
+a freshly migrated schema holds. A schema whose objects changed during the test (a table,
+index or trigger more or fewer), or that cannot be reset (a lock left behind by a killed
+process, no superuser), is dropped instead of lent again.
 """
 
 from __future__ import annotations
@@ -29,6 +40,10 @@ from models.migrate import upgrade
 
 _sqlite_template: Path | None = None
 _pg_statements: dict[str, list[tuple[str, object]]] = {}
+_pg_pool: dict[str, list[str]] = {}  # server URL → migrated schemas free to lend
+_pg_shape: dict[str, tuple[int, int]] = {}  # server URL → (objects, triggers) of a fresh schema
+_pg_admins: dict[str, Engine] = {}
+DATA_STATEMENTS = ("INSERT", "UPDATE", "DELETE")
 
 
 def pg_schema_url(server_url: str, schema: str) -> str:
@@ -54,6 +69,86 @@ def migrate_pg_schema(server_url: str, schema: str) -> None:
             for statement, parameters in statements:
                 conn.exec_driver_sql(statement, parameters)
     finally:
+        engine.dispose()
+
+
+def lend_pg_schema(server_url: str) -> str:
+    """A schema at head with only the migration's own rows, for one test."""
+    free = _pg_pool.setdefault(server_url, [])
+    if free:
+        return free.pop()
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    with _admin(server_url).begin() as conn:
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    migrate_pg_schema(server_url, schema)
+    if server_url not in _pg_shape:
+        with _admin(server_url).connect() as conn:
+            _pg_shape[server_url] = _shape(conn, schema)
+        atexit.register(_drop_pool, server_url)
+    return schema
+
+
+def return_pg_schema(server_url: str, schema: str) -> None:
+    """Empty the lent ``schema`` back to its migrated state and keep it for the next test,
+    or drop it when that is not certain (see the module doc)."""
+    try:
+        with _admin(server_url).begin() as conn:
+            if _shape(conn, schema) == _pg_shape.get(server_url):
+                _reset(conn, server_url, schema)
+                _pg_pool.setdefault(server_url, []).append(schema)
+                return
+    except Exception:  # noqa: BLE001 - any doubt: the schema is not lent again
+        pass
+    _drop(server_url, schema)
+
+
+def _admin(server_url: str) -> Engine:
+    """One engine per server for the pool's own work, kept for the whole process."""
+    engine = _pg_admins.get(server_url)
+    if engine is None:
+        engine = _pg_admins[server_url] = make_engine(server_url)
+    return engine
+
+
+def _shape(conn, schema: str) -> tuple[int, int]:
+    return tuple(conn.execute(text(
+        "SELECT (SELECT count(*) FROM pg_class WHERE relnamespace = n.oid),"
+        " (SELECT count(*) FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid"
+        "  WHERE c.relnamespace = n.oid)"
+        " FROM pg_namespace n WHERE n.nspname = :schema"
+    ), {"schema": schema}).one())
+
+
+def _reset(conn, server_url: str, schema: str) -> None:
+    conn.exec_driver_sql("SET LOCAL lock_timeout = '3s'")
+    conn.exec_driver_sql("SET LOCAL session_replication_role = replica")
+    conn.exec_driver_sql(f"SET LOCAL search_path TO {schema}")
+    tables = conn.execute(text("SELECT tablename FROM pg_tables WHERE schemaname = :s"), {"s": schema}).all()
+    for (table,) in tables:
+        conn.exec_driver_sql(f'DELETE FROM "{schema}"."{table}"')
+    sequences = conn.execute(text("SELECT sequencename FROM pg_sequences WHERE schemaname = :s"),
+                             {"s": schema}).all()
+    for (sequence,) in sequences:
+        conn.execute(text("SELECT setval(:seq, 1, false)"), {"seq": f'"{schema}"."{sequence}"'})
+    for statement, parameters in _pg_statements[server_url]:
+        if statement.lstrip().split(None, 1)[0].upper() in DATA_STATEMENTS:
+            conn.exec_driver_sql(statement, parameters)
+
+
+def _drop(server_url: str, schema: str) -> None:
+    try:
+        with _admin(server_url).begin() as conn:
+            conn.exec_driver_sql("SET LOCAL lock_timeout = '10s'")
+            conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+    except Exception:  # noqa: BLE001 - a leftover schema harms no test (unique names)
+        pass
+
+
+def _drop_pool(server_url: str) -> None:
+    for schema in _pg_pool.pop(server_url, []):
+        _drop(server_url, schema)
+    engine = _pg_admins.pop(server_url, None)
+    if engine is not None:
         engine.dispose()
 
 

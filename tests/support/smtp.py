@@ -27,6 +27,11 @@ class Inbox:
         self.envelopes: list[tuple[str, list[str]]] = []
         self.refuse = ""
         self.lock = threading.Lock()
+        # A slow or stuck server: it keeps the mail (it will deliver it), then answers only
+        # after ``delay`` seconds, or only once ``hold`` is set. ``arrived`` is set per mail.
+        self.delay = 0.0
+        self.hold: threading.Event | None = None
+        self.arrived = threading.Event()
 
     async def handle_DATA(self, server, session, envelope):
         if self.refuse:
@@ -35,6 +40,12 @@ class Inbox:
         with self.lock:
             self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
             self.received.append(email.message_from_bytes(envelope.original_content, policy=email.policy.default))
+        self.arrived.set()
+        hold = self.hold
+        while hold is not None and not hold.is_set():
+            await asyncio.sleep(0.01)
+        if self.delay:
+            await asyncio.sleep(self.delay)
         return "250 Message accepted for delivery"
 
 

@@ -4,6 +4,7 @@ settling, and the held-order tickets of contract processing — by keyboard, thr
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from decimal import Decimal
 
 import pytest
@@ -325,3 +326,47 @@ async def test_release_after_someone_else_decided_tells_and_shows_the_new_state(
         assert any("isabel" in m and "abgelehnt" in m for m in warnings), notes(app)
         assert held.ticket_number not in [r.number for r in screen.page.rows]  # reloaded: resolved
     assert order_status(engine, held.order_id) == "rejected"
+
+
+class _WaitingRegistry:
+    """A registry that has the request and has not answered yet (until ``answer`` is set)."""
+
+    def __init__(self) -> None:
+        self.asked = threading.Event()
+        self.answer = threading.Event()
+
+    def register(self, item: str, customer_number: str, order_ref: str | None = None) -> None:
+        self.asked.set()
+        self.answer.wait(20)
+
+    def status(self, order_ref: str):
+        raise AssertionError("not asked here")
+
+
+async def test_an_order_at_the_registry_shows_as_in_execution_and_counts(desk):
+    """docs/rules.md#order-protocol: while the registry works on it, the order is on the card
+    as "in Ausführung" and counts in the Obligo — and the desk is not blocked meanwhile."""
+    engine, data = desk
+    registry = _WaitingRegistry()
+    worker = threading.Thread(target=lambda: _place_with(engine, data["people"]["system"], registry))
+    worker.start()
+    try:
+        assert registry.asked.wait(20)
+        app = make_app(engine, data["people"]["tom"])
+        async with app.run_test(size=SIZE) as pilot:
+            card = await open_card(pilot)
+            rows = cells(card.query_one("#card-orders", DataTable))
+            assert rows[0][1:4] == ["warten.de", "120,00 €", "in Ausführung"]
+            credit = shown(card, "#card-credit")
+            assert "120,00 €" in credit and "380,00 €" in credit and "Ausführung   1 läuft" in credit
+    finally:
+        registry.answer.set()
+        worker.join(20)
+
+
+def _place_with(engine, agent, registry) -> None:
+    with write_session(engine) as s:
+        orders.place_order(
+            s, agent, customer_id=MORING_ID, item="warten.de", amount=Decimal("120.00"), now=NOW,
+            policy=Policy(), registry=registry,
+        )

@@ -9,7 +9,7 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 from textual.widgets import DataTable, Static
 
 from deskapp.rules.budget import add_months
@@ -132,11 +132,48 @@ async def test_the_outbox_pages_and_filters(ui_engine):
         await pilot.press("down", "down")
         await settle(pilot)
         assert [r[3] for r in table_rows(screen)] == ["Wartung 4", "Wartung 3", "Wartung 2", "Wartung 1"]
-        # f: only the queue, then only what was sent.
+        # f: only the queue, the unclear ones, the failed ones, then only what was sent.
         await pilot.press("f")
         await settle(pilot)
         assert [r[0] for r in table_rows(screen)] == ["Warteschlange", "Warteschlange"]
+        for label in ("unklar", "fehlgeschlagen"):
+            await pilot.press("f")
+            await settle(pilot)
+            assert table_rows(screen) == []
+            assert str(screen.query_one("#outbox-empty", Static).render()) == f"Keine Mails mit Status „{label}“."
         await pilot.press("f")
         await settle(pilot)
         assert [r[3] for r in table_rows(screen)] == ["Wartung 1"]
         assert "Filter: gesendet" in str(screen.query_one("#outbox-title", Static).render())
+
+
+async def test_every_delivery_state_reads_in_german_with_the_servers_answer(ui_engine):
+    # docs/rules.md#mail-delivery: failed, uncertain, and a sent mail that may have arrived twice.
+    with write_session(ui_engine.engine) as s:
+        ids = list(s.execute(select(OutgoingMail.id).order_by(OutgoingMail.id)).scalars())
+        changes = {
+            ids[1]: dict(status="failed", smtp_reply="550 5.1.1 Postfach unbekannt",
+                         last_error="Empfänger info@krume.example abgelehnt: 550 5.1.1 Postfach unbekannt"),
+            ids[2]: dict(status="uncertain", uncertain_count=1, sent_at=NOW,
+                         last_error="Keine Antwort des SMTP-Servers nach der Übertragung"),
+            ids[3]: dict(status="sent", uncertain_count=1, attempts=2, sent_at=NOW,
+                         smtp_reply="250 Message accepted for delivery"),
+        }
+        for mail_id, values in changes.items():
+            s.execute(update(OutgoingMail).where(OutgoingMail.id == mail_id).values(**values))
+    app = make_app(ui_engine.engine, ui_engine.people["tom"])
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("O")
+        await settle(pilot)
+        screen = app.screen
+        assert [r[0] for r in table_rows(screen)] == ["gesendet (2×?)", "unklar", "fehlgeschlagen", "gesendet"]
+        title = str(screen.query_one("#outbox-title", Static).render())
+        assert "1 unklar" in title and "1 fehlgeschlagen" in title
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, MailScreen)
+        head = str(app.screen.query_one("#mail-head", Static).render())
+        assert "vielleicht doppelt angekommen" in head
+        assert "Antwort des Servers: 250 Message accepted for delivery" in head
+        assert "Message-ID: <desk." in head

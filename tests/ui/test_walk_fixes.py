@@ -335,8 +335,8 @@ def test_a_missing_database_file_is_refused_not_created(tmp_path, capsys, argv, 
     code = main([*argv[:2], "--db", str(missing), *argv[2:]])
     out, err = capsys.readouterr()
     assert code == 3 and out == ""
-    assert err == f"deskapp: Fehler: Die Datenbank {missing} gibt es nicht – Pfad vertippt? Eine neue legt " \
-                  "»deskapp seed demo --db …« oder »deskapp db upgrade --db …« an.\n"
+    assert err == f"deskapp: Fehler: Die Datenbank {missing} gibt es nicht. Einrichten mit: deskapp init --db " \
+                  f"{missing} – oder ist der Pfad vertippt? Nichts wurde angelegt.\n"
     assert not missing.parent.exists()
 
 
