@@ -52,7 +52,7 @@ def _preview(text: str) -> str:
 def message_head(m: MessageView) -> str:
     when = datetime_de(m.sent_at or m.created_at)
     if m.direction == MailDirection.OUT:
-        head = f"[b]{when}[/] · [b $success]Antwort[/] an {escape(m.to)}"
+        head = f"[b]{when}[/] · [b $success]E-Mail der Desk[/] an {escape(m.to)}"
     else:
         who = f"{m.from_name} <{m.from_addr}>" if m.from_name and m.from_addr else (m.from_addr or m.from_name or "?")
         head = f"[b]{when}[/] · [b]{escape(who)}[/]"
@@ -100,7 +100,10 @@ def event_lines(e: EventView) -> list[str]:
     who = e.agent_login or "System"
     if e.kind == EventKind.NOTE:
         return [f"[b]{NOTE_TITLE}[/] · {escape(who)} · {when}", escape(e.text)]
-    return [f"[dim]{when} · {escape(who)}: {event_text(e)}[/]"]
+    text = event_text(e)
+    if e.kind == EventKind.STATUS and e.text:  # the reason, e.g. "Antwort des Kunden per E-Mail"
+        text += f" — {escape(e.text)}"
+    return [f"[dim]{when} · {escape(who)}: {text}[/]"]
 
 
 class EntryItem(ListItem):

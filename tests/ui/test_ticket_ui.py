@@ -100,7 +100,7 @@ async def test_reply_from_the_ticket_goes_to_the_outbox_threaded_and_the_ticket_
         assert app.screen is screen
         assert any("Postausgang" in n for n in notes(app))
         assert screen.row.status == "waiting"
-        assert any("Antwort an ivo@moring.example" in e for e in entries(screen))
+        assert any("E-Mail der Desk an ivo@moring.example" in e for e in entries(screen))
     with read_session(engine) as s:
         sent = s.execute(select(OutgoingMail)).scalar_one()
         assert sent.subject.startswith(f"[#{got.ticket_number}]") and sent.in_reply_to == "<c1@moring.example>"
