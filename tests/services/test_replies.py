@@ -142,3 +142,20 @@ def test_contact_customer_mails_the_process_number_and_the_answer_lands_in_the_t
                            extra=f"In-Reply-To: {mail.message_id}\r\n")
     got = receive(engine, people, answer, now=NOW + dt.timedelta(hours=2))
     assert got.ticket_number == held.ticket_number and got.ticket == "reopened"
+
+
+def test_a_ticket_without_customer_or_mail_asks_for_the_address(engine, people):
+    from deskapp.services import tickets
+
+    with write_session(engine) as s:
+        row = tickets.open_ticket(s, people["tom"], queue="support", subject="Anruf: Rückruf erbeten", now=NOW)
+    form = run(engine, replies.compose, people["tom"], row.id)
+    assert form.to == "" and not form.has_customer and form.answering_id is None
+    assert form.subject == f"[#{row.number}] Re: Anruf: Rückruf erbeten"
+    for wrong in ("", "kein-at", "a@b.example\nBcc: c@d.example"):
+        with pytest.raises(InvalidInput):
+            run(engine, replies.send, people["tom"], row.id, to=wrong, subject=form.subject, body="Hallo",
+                answering_id=None, now=NOW)
+    sent = run(engine, replies.send, people["tom"], row.id, to="anrufer@example.org", subject=form.subject,
+               body="Wir melden uns.", answering_id=None, now=NOW)
+    assert outbox(engine, sent.mail_id).to_addr == "anrufer@example.org" and sent.status == "waiting"

@@ -246,3 +246,26 @@ async def test_extension_form_opens_from_a_customer_mail(desk):
         await settle(pilot)
         from screens.dialogs.extension import ExtensionForm
         assert isinstance(app.screen, ExtensionForm)
+
+
+async def test_the_composer_asks_for_the_address_of_a_ticket_without_customer(desk):
+    engine, data = desk
+    with write_session(engine) as s:
+        row = tickets.open_ticket(s, data["people"]["tom"], queue="support", subject="Anruf: Rückruf", now=NOW)
+    app = make_app(engine, data["people"]["tom"])
+    async with app.run_test(size=(100, 30)) as pilot:
+        await open_full(pilot, "1", row.number)
+        await pilot.press("r")
+        await settle(pilot)
+        composer = app.screen
+        assert "Empfängeradresse" in str(composer.query_one("#composer-hint").render())
+        assert app.focused is composer.query_one("#to")
+        await pilot.press(*"kein-at", "tab", "tab", "tab", *"Wir rufen zurück.", "ctrl+s")
+        await settle(pilot)
+        assert app.screen is composer and "@" in str(composer.query_one("#composer-error").render())
+        composer.query_one("#to", Input).value = "anrufer@example.org"
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert isinstance(app.screen, TicketScreen)
+    with read_session(engine) as s:
+        assert s.execute(select(OutgoingMail.to_addr)).scalar_one() == "anrufer@example.org"
