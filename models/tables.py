@@ -390,6 +390,23 @@ class MailAttachment(SQLModel, table=True):
     data: Optional[bytes] = Field(default=None, sa_type=LargeBinary, nullable=True)
 
 
+class ReplyDraft(SQLModel, table=True):
+    """Migration 0012: an agent's unsent reply on a ticket (docs/rules.md#mail-replies), one
+    per ticket and agent; kept when the composer is left with esc, removed when sent."""
+
+    __tablename__ = "reply_draft"
+    __table_args__ = (UniqueConstraint("ticket_id", "agent_id"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    ticket_id: int = Field(foreign_key="ticket.id")
+    agent_id: int = Field(foreign_key="agent.id")
+    answering_id: Optional[int] = Field(default=None, foreign_key="mail_message.id")  # the message answered
+    to_addr: str = Field(default="", max_length=255)
+    subject: str = Field(default="", max_length=255)
+    body: str = Field(default="", sa_type=Text)
+    status: str = Field(default="", max_length=16)  # the status chosen for after sending ("" = waiting)
+    updated_at: dt.datetime = _ts()
+
+
 class ReminderSent(SQLModel, table=True):
     """One reminder per package and stage, ever (the unique key enforces it)."""
 
@@ -436,6 +453,7 @@ __all__ = [
     "OutgoingMail",
     "PolicySetting",
     "ReminderSent",
+    "ReplyDraft",
     "Task",
     "Ticket",
     "TicketEvent",

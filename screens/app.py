@@ -149,6 +149,12 @@ class DeskApp(WorkerNotices, App):
 
         self.push_screen(CardScreen(customer_id), back)
 
+    def open_ticket(self, row) -> None:
+        """The ticket full screen (``enter`` in the inbox); ``esc`` comes back to the list."""
+        from screens.ticket import TicketScreen
+
+        self.push_screen(TicketScreen(row))
+
     def action_customer_search(self) -> None:
         from screens.customer_search import CustomerSearchScreen
 

@@ -210,3 +210,27 @@ class SettingsLoaded(Message):
 @dataclass
 class RemindersSent(Message):
     text: str  # what the reminder job did, in German
+
+
+# -- the ticket screen ------------------------------------------------------------------
+
+
+@dataclass
+class TicketLoaded(Message):
+    """The open ticket (``TicketDetail``) and the first page of its conversation."""
+
+    detail: Any  # TicketDetail
+    page: Any  # conversation.ConversationPage
+    keep: int = -1  # the entry to stand on after a reload (-1: the default place)
+
+
+@dataclass
+class ConversationPageLoaded(Message):
+    """A further page of the conversation (scrolled to the end of what is shown)."""
+
+    page: Any  # conversation.ConversationPage
+
+
+@dataclass
+class ReplyFormLoaded(Message):
+    form: Any  # replies.ReplyForm

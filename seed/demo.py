@@ -42,6 +42,7 @@ from models.tables import (
     TimeEntry,
 )
 
+from .mail import MailStories
 from .people import create_roster
 
 IVO_ID = uuid.UUID("7bb56b00-4e1e-4e61-ad7d-88a75b3c22e6")
@@ -667,17 +668,31 @@ def build_demo(engine: Engine, *, now: dt.datetime, seed: int = 7) -> DemoSummar
         demo.generic_budgets(generic[: len(generic) * 3 // 5])
         events = demo.orders(krume, seidel, brenner, neuhaus, domainpark, lindner, generic[::3])
         events += demo.ticket_specs(TICKET_COUNT, exclude={ivo.customer.id, conny.customer.id})
+        stories = MailStories(session, demo.people, demo.policy, demo.ago)
+
+        def contact(person: _Person) -> tuple[str, str]:
+            return f"{person.first} {person.last}", person.customer.email
+
+        # Ivo asks by mail for his budget to be extended: a Support ticket on which e opens the form.
         events.append((
             demo.ago(days=1, hours=3),
-            lambda: tickets.open_ticket(
-                session, demo.people["system"], queue=Queue.SUPPORT, priority=Priority.HIGH,
-                subject="Verlängerung Stundenbudget – läuft bald ab",
+            lambda: stories.extension_request(
+                *contact(ivo),
                 body=f"Hallo,\n\nunser Stundenbudget läuft am {date_de(demo.today + dt.timedelta(days=IVO_DAYS_TO_EXPIRY))} "
                      f"ab, es sind noch {hours_label(IVO_REMAINING_MINUTES)} übrig. Der Shop-Relaunch startet "
                      "erst nächsten Monat – können Sie das Budget verlängern?\n\nViele Grüße\nIvo Moring",
-                customer_id=ivo.customer.id, now=demo.ago(days=1, hours=3),
             ),
         ))
+        # The mail stories (docs/rules.md#mail): a thread answered and answered back, an unknown
+        # sender, an HTML-only mail, an auto-reply, a bounce, an attachment.
+        events += [
+            (demo.ago(days=3, hours=5), lambda: stories.thread_with_answer(*contact(krume))),
+            (demo.ago(days=1, hours=6), stories.unknown_sender),
+            (demo.ago(days=2, hours=3), lambda: stories.html_only(*contact(seidel))),
+            (demo.ago(days=4, hours=4), lambda: stories.auto_reply(*contact(brenner))),
+            (demo.ago(days=5, hours=6), lambda: stories.bounce(*contact(lindner), wrong="buchhaltung@praxis-lindner-alt.example")),
+            (demo.ago(hours=5), lambda: stories.attachment(*contact(neuhaus))),
+        ]
         for _, action in sorted(events, key=lambda e: e[0]):
             action()
         demo.settle_old_orders(generic[::3])

@@ -27,10 +27,11 @@ this order (contract ``services-order`` in ``pyproject.toml``).
    limit (both open or close tickets and write the journal); a ticket's conversation (its
    stored mail in and out, threading look-ups, reopening by mail, the page-wise reader);
    agents' saved views with their live counts.
-6. ``extensions | reminders | radar | mail | shop | customer_import | ticket_intake`` —
+6. ``extensions | reminders | radar | mail | shop | customer_import | ticket_intake | replies`` —
    extension requests (on budgets and tickets), budget reminders, the expiry radar,
    outgoing mail, shop bookings of hour packages, the billing system's customer import,
-   tickets opened by hand.
+   tickets opened by hand, replies from the ticket (composer content, drafts, sending) and
+   linking a customer to a ticket from an unknown sender.
 7. ``ticket_detail | card | mail_in`` — composers: the open ticket with the order or request it
    carries; the customer card; an incoming message (parse, thread, open or reopen a
    ticket, record a bounce), above outgoing mail so that a bounce can mark the outbox.

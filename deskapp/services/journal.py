@@ -41,6 +41,7 @@ MSG_BODY = "Eine Nachricht braucht einen Text (höchstens 10.000 Zeichen)."
 MSG_KIND = "Unbekannte Nachrichtenart."
 MSG_NO_TICKET = "Ticket {ticket_id} gibt es nicht."
 MSG_BAD_THREAD = "{what} muss aus Message-IDs der Form <…@…> bestehen."
+MSG_NO_ADDRESS = "Eine E-Mail braucht eine Empfängeradresse."
 WHAT_SUBJECT = "Der Betreff"
 WHAT_ADDRESS = "Die E-Mail-Adresse des Kunden"
 WHAT_IN_REPLY_TO = "In-Reply-To"
@@ -111,6 +112,7 @@ def log_message(
     ticket_id: int | None = None,
     in_reply_to: str | None = None,
     references: str | None = None,
+    to_addr: str | None = None,
 ) -> MessageLogged:
     """Record a message to the customer and queue it as e-mail to the customer's address.
 
@@ -121,7 +123,8 @@ def log_message(
     ticket (``ticket_id``) carries the ticket's tag in its subject and continues the
     ticket's thread: without an explicit ``in_reply_to`` it answers the ticket's latest
     mail, and ``references`` lists the thread (docs/rules.md#mail-threading). A line break
-    in any header value is refused (docs/rules.md#mail-replies).
+    in any header value is refused (docs/rules.md#mail-replies). ``to_addr`` sends to another
+    address than the customer's first one (a reply to the address the customer wrote from).
     """
     kind = (kind or "").strip()
     if not kind or len(kind) > MAX_KIND:
@@ -149,53 +152,13 @@ def log_message(
         new={"customer_id": customer_id, "kind": kind, "subject": subject}, now=now,
     )
     mail_id = None
-    to_addr = customer.email.strip()
+    to_addr = (customer.email if to_addr is None else to_addr).strip()
     if queue_mail and to_addr:
-        if has_line_break(to_addr):
-            raise InvalidInput(line_break_refusal(WHAT_ADDRESS))
-        mail_subject = subject
-        in_reply, refs = thread
-        if ticket is not None:
-            mail_subject = tagged_subject(subject, ticket.number, MAX_SUBJECT)
-            if in_reply is None:
-                earlier = list(session.execute(
-                    select(OutgoingMail.message_id).where(OutgoingMail.ticket_id == ticket.id)
-                    .order_by(OutgoingMail.id)
-                ).scalars())
-                if earlier:
-                    in_reply, refs = earlier[-1], refs or references_after(earlier)
-        if in_reply is not None and refs is None:
-            refs = in_reply
-        mail = OutgoingMail(
-            message_id=new_message_id(mail_config.sender_domain()),
-            customer_id=customer_id,
-            message_log_id=entry.id,
-            ticket_id=ticket.id if ticket is not None else None,
-            in_reply_to=in_reply,
-            references=refs,
-            to_addr=to_addr,
-            subject=mail_subject,
-            body=body,
-            status=MailStatus.QUEUED,
-            created_at=now,
+        mail = _queue(
+            session, actor, customer_id=customer_id, message_log_id=entry.id, ticket=ticket, to_addr=to_addr,
+            subject=subject, body=body, thread=thread, now=now,
         )
-        session.add(mail)
-        session.flush()
         mail_id = mail.id
-        if ticket is not None:
-            # The mail is part of the ticket's conversation, so the customer's answer threads
-            # by In-Reply-To/References (docs/rules.md#mail-threading) and the ticket shows it.
-            session.add(MailMessage(
-                ticket_id=ticket.id, direction=MailDirection.OUT, message_id=message_id_key(mail.message_id),
-                in_reply_to=" ".join(message_ids(in_reply or "")), refs=" ".join(message_ids(refs or "")),
-                from_addr=mail_config.sender_address(),
-                to_addrs=to_addr, subject=mail_subject, text=body, created_at=now,
-            ))
-        audit.record(
-            session, actor, "mail.queue", "outgoing_mail", mail.id,
-            new={"to": to_addr, "subject": mail_subject, "message_log_id": entry.id,
-                 "message_id": mail.message_id, "ticket_id": mail.ticket_id}, now=now,
-        )
     return MessageLogged(
         id=entry.id,
         customer_id=customer_id,
@@ -206,6 +169,94 @@ def log_message(
         mail_id=mail_id,
         to_addr=to_addr if mail_id is not None else "",
     )
+
+
+def _queue(
+    session: Session, actor: AgentRef, *, customer_id: uuid.UUID | None, message_log_id: int | None,
+    ticket: Ticket | None, to_addr: str, subject: str, body: str, thread: tuple[str | None, str | None],
+    now: dt.datetime,
+) -> OutgoingMail:
+    """Queue one mail (audited); a mail about a ticket carries its tag and joins its thread."""
+    if has_line_break(to_addr):
+        raise InvalidInput(line_break_refusal(WHAT_ADDRESS))
+    mail_subject = subject
+    in_reply, refs = thread
+    if ticket is not None:
+        mail_subject = tagged_subject(subject, ticket.number, MAX_SUBJECT)
+        if in_reply is None:
+            earlier = list(session.execute(
+                select(OutgoingMail.message_id).where(OutgoingMail.ticket_id == ticket.id)
+                .order_by(OutgoingMail.id)
+            ).scalars())
+            if earlier:
+                in_reply, refs = earlier[-1], refs or references_after(earlier)
+    if in_reply is not None and refs is None:
+        refs = in_reply
+    mail = OutgoingMail(
+        message_id=new_message_id(mail_config.sender_domain()),
+        customer_id=customer_id,
+        message_log_id=message_log_id,
+        ticket_id=ticket.id if ticket is not None else None,
+        in_reply_to=in_reply,
+        references=refs,
+        to_addr=to_addr,
+        subject=mail_subject,
+        body=body,
+        status=MailStatus.QUEUED,
+        created_at=now,
+    )
+    session.add(mail)
+    session.flush()
+    if ticket is not None:
+        # The mail is part of the ticket's conversation, so the customer's answer threads
+        # by In-Reply-To/References (docs/rules.md#mail-threading) and the ticket shows it.
+        session.add(MailMessage(
+            ticket_id=ticket.id, direction=MailDirection.OUT, message_id=message_id_key(mail.message_id),
+            in_reply_to=" ".join(message_ids(in_reply or "")), refs=" ".join(message_ids(refs or "")),
+            from_addr=mail_config.sender_address(),
+            to_addrs=to_addr, subject=mail_subject, text=body, created_at=now,
+        ))
+    audit.record(
+        session, actor, "mail.queue", "outgoing_mail", mail.id,
+        new={"to": to_addr, "subject": mail_subject, "message_log_id": message_log_id,
+             "message_id": mail.message_id, "ticket_id": mail.ticket_id}, now=now,
+    )
+    return mail
+
+
+def queue_ticket_mail(
+    session: Session,
+    actor: AgentRef,
+    *,
+    ticket_id: int,
+    to_addr: str,
+    subject: str,
+    body: str,
+    now: dt.datetime,
+    in_reply_to: str | None = None,
+    references: str | None = None,
+) -> int:
+    """A mail about a ticket that has no customer (an unknown sender is answered): no
+    message-log entry (that belongs to a customer), only the outbox mail in the ticket's
+    conversation, with the same checks as ``log_message``. Returns the outbox mail's id."""
+    subject = (subject or "").strip()
+    if not subject or len(subject) > MAX_SUBJECT:
+        raise InvalidInput(MSG_SUBJECT)
+    body = (body or "").strip()
+    if not body or len(body) > MAX_TEXT:
+        raise InvalidInput(MSG_BODY)
+    if has_line_break(subject):
+        raise InvalidInput(line_break_refusal(WHAT_SUBJECT))
+    thread = _thread_header(in_reply_to, WHAT_IN_REPLY_TO, single=True), _thread_header(references, WHAT_REFERENCES)
+    ticket = session.get(Ticket, ticket_id)
+    if ticket is None:
+        raise NotFound(MSG_NO_TICKET.format(ticket_id=ticket_id))
+    to_addr = (to_addr or "").strip()
+    if not to_addr:
+        raise InvalidInput(MSG_NO_ADDRESS)
+    mail = _queue(session, actor, customer_id=None, message_log_id=None, ticket=ticket, to_addr=to_addr,
+                  subject=subject, body=body, thread=thread, now=now)
+    return mail.id
 
 
 def _thread_header(value: str | None, what: str, *, single: bool = False) -> str | None:
@@ -220,4 +271,4 @@ def _thread_header(value: str | None, what: str, *, single: bool = False) -> str
     return " ".join(ids)
 
 
-__all__ = ["LogEntryView", "MessageLogged", "add_file_entry", "log_message"]
+__all__ = ["LogEntryView", "MessageLogged", "add_file_entry", "log_message", "queue_ticket_mail"]

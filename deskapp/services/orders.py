@@ -183,6 +183,17 @@ TICKET_NOTE_RETRY_OK = "Erneuter Versuch: Bestellung {item} ausgeführt."
 TICKET_NOTE_RETRY_HELD = "Erneuter Versuch: Bestellung {item} liegt über dem Kreditlimit und ist als Vorgang {process} angehalten."
 TICKET_NOTE_RETRY_FAILED = "Erneuter Versuch fehlgeschlagen: {error}"
 
+CUSTOMER_CONTACT_SUBJECT = "Rückfrage zu Ihrer Bestellung {item} – Vorgangsnummer {process}"
+CUSTOMER_CONTACT_BODY = """Guten Tag {customer},
+
+zu Ihrer Bestellung „{item}“ über {amount} (Vorgangsnummer {process}) hat unsere
+Vertragsbearbeitung eine Rückfrage:
+
+{question}
+
+Bitte antworten Sie einfach auf diese E-Mail; bis dahin bleibt die Bestellung angehalten.
+"""
+
 CUSTOMER_RELEASED_SUBJECT = "Ihre Bestellung {item} – Vorgangsnummer {process} ausgeführt"
 CUSTOMER_RELEASED_BODY = """Guten Tag {customer},
 
@@ -921,7 +932,19 @@ def contact_customer(session: Session, actor: AgentRef, *, order_id: int, note: 
         tickets.add_note(session, actor, ticket.id, text_=note, now=now)
         if row.status != TicketStatus.WAITING:
             tickets.set_status(session, actor, row, status=TicketStatus.WAITING, now=now)
-    audit.record(session, actor, "order.contact", "order", order.id, new={"note": note}, now=now)
+    # The question goes to the customer by mail, with the process number, into the held-order
+    # ticket: the customer's answer threads back there (docs/rules.md#mail-held-contact).
+    customer = session.get(Customer, order.customer_id)
+    facts = _facts(order, customer)
+    process = order.process_number or "–"
+    logged = journal.log_message(
+        session, customer_id=customer.id, kind="order_contact",
+        subject=CUSTOMER_CONTACT_SUBJECT.format(process=process, **facts),
+        body=CUSTOMER_CONTACT_BODY.format(process=process, question=note, **facts), now=now, actor=actor,
+        ticket_id=ticket.id if ticket is not None else None,
+    )
+    audit.record(session, actor, "order.contact", "order", order.id,
+                 new={"note": note, "mail_id": logged.mail_id}, now=now)
     return order_view(order)
 
 

@@ -1,7 +1,7 @@
 """The open ticket below the list: header, order or extension block, text, history.
 
 ``TicketDetailPane.show`` renders a ``TicketDetail`` the screen received (``DetailLoaded``);
-it reads nothing itself. Enter maximizes it (the screen's ``open_ticket``).
+it reads nothing itself. Enter opens the ticket full screen (``screens.ticket``).
 """
 
 from __future__ import annotations

@@ -89,8 +89,10 @@ class HeldOrderActions(Screen):
         self.app.push_screen(
             NoteDialog(
                 f"Kunde kontaktieren zu {order_name(order)}",
-                explain="Was mit dem Kunden zu klären ist; das Ticket wartet dann auf ihn.",
-                empty_message="Bitte notieren, was zu klären ist.",
+                explain="Die Rückfrage an den Kunden: sie geht per E-Mail mit der Vorgangsnummer an ihn "
+                        "(seine Antwort landet in diesem Ticket); das Ticket wartet dann auf ihn.",
+                empty_message="Bitte schreiben, was zu klären ist.",
+                save_label="senden",
             ),
             save,
         )
@@ -131,7 +133,7 @@ def decision_text(action: str, order: HeldOrderView, result) -> str:
     if action == "reject":
         return f"{name} abgelehnt; der Kunde wird informiert."
     if action == "contact":
-        return f"{name}: Rücksprache notiert, Ticket wartet auf den Kunden."
+        return f"{name}: Rückfrage per E-Mail an den Kunden, Ticket wartet auf ihn."
     status = getattr(result, "status", None)
     if status == OrderStatus.FAILED:
         ticket = getattr(result, "ticket_number", None)

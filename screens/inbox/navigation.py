@@ -16,7 +16,6 @@ from deskapp.services import filters
 from models.enums import Queue
 
 from ..messages import TicketFound
-from .detail import TicketDetailPane
 from .table import TicketTable
 
 SOURCES: list[tuple[str, str]] = [(f"queue:{q.value}", texts.QUEUE[q]) for q in Queue] + [
@@ -94,21 +93,9 @@ class Navigation(Screen):
         self.marked.clear()
         self.reload(first=True, keep=False, sidebar=False)
 
-    def action_open_ticket(self) -> None:
-        detail = self.query_one(TicketDetailPane)
-        if self.maximized is detail:
-            self.minimize()
-            self.query_one(TicketTable).focus()
-        else:
-            detail.focus()
-            self.maximize(detail)
-
     def action_back(self) -> None:
         search = self.query_one("#search", Input)
-        if self.maximized is not None:
-            self.minimize()
-            self.query_one(TicketTable).focus()
-        elif self.query_one("#commandline", Input).has_focus:
+        if self.query_one("#commandline", Input).has_focus:
             self.close_command_line()
         elif search.has_focus:
             search.value = ""

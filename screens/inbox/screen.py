@@ -433,6 +433,13 @@ class InboxScreen(WorkerNotices, Navigation, TriageActions, HeldOrderActions, Ex
             self._paging = True
             self._load_page(mode="before", key=self.page.rows[0].key)
 
+    def action_open_ticket(self) -> None:
+        """The ticket under the cursor, full screen (``screens.ticket``); ``esc`` there comes
+        back here with the cursor where it was and the list focused."""
+        row = self._current_row()
+        if row is not None:
+            self.app.open_ticket(row)
+
     # ------------------------------------------------------------------ helpers
 
     def _current_row(self) -> TicketRow | None:

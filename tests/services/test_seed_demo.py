@@ -14,7 +14,9 @@ from deskapp.services.errors import InvalidInput
 from deskapp.settings import Policy
 from models.engine import make_engine, read_session
 from models.migrate import upgrade
-from models.tables import Absence, Agent, Customer, MessageLogEntry, Order, Task, Ticket, TimeEntry
+from models.tables import (
+    Absence, Agent, Customer, MailMessage, MessageLogEntry, Order, OutgoingMail, Task, Ticket, TimeEntry,
+)
 from seed.demo import IVO_ID, build_demo
 
 POLICY = Policy()
@@ -101,7 +103,40 @@ def _snapshot(engine):
             "orders": s.execute(
                 select(Order.item, Order.amount, Order.status, Order.process_number).order_by(Order.id)
             ).all(),
+            # The mail stories (the desk's own Message-IDs are random, as in real use: not compared).
+            "mail": s.execute(
+                select(MailMessage.ticket_id, MailMessage.direction, MailMessage.from_addr, MailMessage.is_auto,
+                       MailMessage.sender_is_customer, MailMessage.created_at).order_by(MailMessage.id)
+            ).all(),
         }
+
+
+def test_demo_has_the_mail_stories(engine, now):
+    """docs/rules.md#mail: a thread answered and answered back (reopened), an unknown sender, an
+    HTML-only mail, an auto-reply, a bounced reply, an attachment, the extension asked by mail."""
+    build_demo(engine, now=now)
+    with read_session(engine) as s:
+        def ticket(subject):
+            return s.execute(select(Ticket).where(Ticket.subject == subject)).scalar_one()
+
+        def directions(t):
+            return [d for d, in s.execute(select(MailMessage.direction).where(MailMessage.ticket_id == t.id)
+                                           .order_by(MailMessage.id))]
+
+        thread = ticket("Webseite lädt sehr langsam")
+        assert directions(thread) == ["in", "out", "in"] and thread.status == "open"
+        assert ticket("Angebot für Hosting und Pflege?").customer_id is None
+        html = ticket("Kontaktformular sendet nichts")
+        text = s.execute(select(MailMessage.text).where(MailMessage.ticket_id == html.id)).scalar_one()
+        assert "Kontaktformular" in text and "<p>" not in text
+        auto = ticket("Neue Weinkarte online stellen")
+        assert directions(auto) == ["in", "out", "in"] and auto.status == "waiting"  # an auto-reply never reopens
+        bounced = ticket("Neue Rechnungsadresse für die Praxis")
+        assert s.execute(select(OutgoingMail.status).where(OutgoingMail.ticket_id == bounced.id)).scalar_one() == "failed"
+        portal = ticket("Fehlermeldung im Kundenportal")
+        assert portal.customer_id is not None
+        extension = ticket("Verlängerung Stundenbudget – läuft bald ab")
+        assert extension.customer_id == IVO_ID and extension.queue == "support"
 
 
 def test_demo_is_deterministic(tmp_path, now):
