@@ -99,6 +99,22 @@ def add_file_entry(
     return LogEntryView(created_at=now, title=FILE_ENTRY_TITLE, text=body, author=actor.login)
 
 
+
+def _checked_mail(subject, body, in_reply_to, references):
+    """Subject and text of a message to the customer, trimmed and checked, and its threading
+    headers (In-Reply-To, References); ``InvalidInput`` for an empty or too long subject or
+    text, or a line break in a header value (docs/rules.md#mail-replies)."""
+    subject = (subject or "").strip()
+    if not subject or len(subject) > MAX_SUBJECT:
+        raise InvalidInput(MSG_SUBJECT)
+    body = (body or "").strip()
+    if not body or len(body) > MAX_TEXT:
+        raise InvalidInput(MSG_BODY)
+    if has_line_break(subject):
+        raise InvalidInput(line_break_refusal(WHAT_SUBJECT))
+    thread = _thread_header(in_reply_to, WHAT_IN_REPLY_TO, single=True), _thread_header(references, WHAT_REFERENCES)
+    return subject, body, thread
+
 def log_message(
     session: Session,
     *,
@@ -129,15 +145,7 @@ def log_message(
     kind = (kind or "").strip()
     if not kind or len(kind) > MAX_KIND:
         raise InvalidInput(MSG_KIND)
-    subject = (subject or "").strip()
-    if not subject or len(subject) > MAX_SUBJECT:
-        raise InvalidInput(MSG_SUBJECT)
-    body = (body or "").strip()
-    if not body or len(body) > MAX_TEXT:
-        raise InvalidInput(MSG_BODY)
-    if has_line_break(subject):
-        raise InvalidInput(line_break_refusal(WHAT_SUBJECT))
-    thread = _thread_header(in_reply_to, WHAT_IN_REPLY_TO, single=True), _thread_header(references, WHAT_REFERENCES)
+    subject, body, thread = _checked_mail(subject, body, in_reply_to, references)
     customer = _customer(session, customer_id)
     ticket = None
     if ticket_id is not None:
@@ -239,15 +247,7 @@ def queue_ticket_mail(
     """A mail about a ticket that has no customer (an unknown sender is answered): no
     message-log entry (that belongs to a customer), only the outbox mail in the ticket's
     conversation, with the same checks as ``log_message``. Returns the outbox mail's id."""
-    subject = (subject or "").strip()
-    if not subject or len(subject) > MAX_SUBJECT:
-        raise InvalidInput(MSG_SUBJECT)
-    body = (body or "").strip()
-    if not body or len(body) > MAX_TEXT:
-        raise InvalidInput(MSG_BODY)
-    if has_line_break(subject):
-        raise InvalidInput(line_break_refusal(WHAT_SUBJECT))
-    thread = _thread_header(in_reply_to, WHAT_IN_REPLY_TO, single=True), _thread_header(references, WHAT_REFERENCES)
+    subject, body, thread = _checked_mail(subject, body, in_reply_to, references)
     ticket = session.get(Ticket, ticket_id)
     if ticket is None:
         raise NotFound(MSG_NO_TICKET.format(ticket_id=ticket_id))
