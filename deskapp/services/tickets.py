@@ -165,7 +165,26 @@ def _search_clause(session: Session, query: str):
     return or_(*clauses)
 
 
-def _where(session: Session, actor: AgentRef, filt: TicketFilter) -> list:
+def _overdue_clause(session: Session, now: dt.datetime | None, policy: Policy | None):
+    """The flag "overdue" as the list shows it (``_with_overdue``): stored, or computed for a
+    held order whose working-time age is past the policy's hours, i.e. that came in before
+    ``limits.overdue_cutoff`` (docs/rules.md#held-overdue) — a plain range on created_at."""
+    from ..formatting import utcnow
+    from .settings_store import load_policy
+
+    cutoff = limits.overdue_cutoff(now or utcnow(), policy or load_policy(session))
+    return or_(
+        _flag_clause("overdue"),
+        and_(
+            Ticket.kind == TicketKind.HELD_ORDER,
+            Ticket.status != TicketStatus.RESOLVED,
+            Ticket.created_at < bindparam(None, cutoff, type_=UTCDateTime()),
+        ),
+    )
+
+
+def _where(session: Session, actor: AgentRef, filt: TicketFilter, *, now: dt.datetime | None = None,
+           policy: Policy | None = None) -> list:
     where = []
     if filt.view == "mine":
         where.append(Ticket.assignee_id == actor.id)
@@ -192,7 +211,9 @@ def _where(session: Session, actor: AgentRef, filt: TicketFilter) -> list:
         where.append(Ticket.assignee_id.is_(None))
     elif filt.assignee:
         where.append(Ticket.assignee_id.in_(select(Agent.id).where(Agent.login == filt.assignee)))
-    if filt.flag:
+    if filt.flag == "overdue":
+        where.append(_overdue_clause(session, now, policy))
+    elif filt.flag:
         where.append(_flag_clause(filt.flag))
     if filt.search.strip():
         clause = _search_clause(session, filt.search)
@@ -283,7 +304,7 @@ def list_page(
     With ``now`` and ``policy`` overdue held orders carry the flag "overdue".
     """
     oldest = oldest_first(filt)
-    stmt = _BASE_SELECT.where(*_where(session, actor, filt))
+    stmt = _BASE_SELECT.where(*_where(session, actor, filt, now=now, policy=policy))
     if before is not None:
         stmt = stmt.where(_before(before, oldest)).order_by(*_list_order(oldest, reverse=True))
     else:
@@ -324,8 +345,11 @@ def page_around(
     return page
 
 
-def count(session: Session, actor: AgentRef, filt: TicketFilter) -> int:
-    stmt = select(func.count()).select_from(Ticket).where(*_where(session, actor, filt))
+def count(session: Session, actor: AgentRef, filt: TicketFilter, *, now: dt.datetime | None = None,
+          policy: Policy | None = None) -> int:
+    """How many tickets ``filt`` lists (``now``/``policy``: the clock and policy of the
+    computed flag "overdue"; by default the wall clock and the stored policy)."""
+    stmt = select(func.count()).select_from(Ticket).where(*_where(session, actor, filt, now=now, policy=policy))
     return int(session.execute(stmt).scalar_one())
 
 

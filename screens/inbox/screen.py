@@ -199,12 +199,12 @@ class InboxScreen(WorkerNotices, Navigation, TriageActions, HeldOrderActions, Ex
     @work(thread=True, exclusive=True, group="counts", exit_on_error=False)
     def _load_counts(self, sidebar: bool = True) -> None:
         app = self.app
-        actor, filt = app.agent, self.filter
+        actor, filt, clock = app.agent, self.filter, {"now": app.now(), "policy": app.policy}
 
         def fetch(session):
             from deskapp.services import tickets
             counts = tickets.sidebar_counts(session, actor) if sidebar else None
-            return counts, tickets.count(session, actor, filt)
+            return counts, tickets.count(session, actor, filt, **clock)
 
         counts, total = app.read(fetch)
         self.post_message(CountsLoaded(counts, total))
