@@ -111,13 +111,14 @@ def main(argv: list[str] | None = None) -> int:
 
         run_import(results, runs=seed_runs)
 
-    from .report import table, trend, trend_text, write_json
+    from .report import machine_factor, table, trend, trend_text, write_json
 
     text = table(results)
     print(text)
     worse = trend(results, baseline)
+    factor = machine_factor(results, baseline)
     print()
-    print(trend_text(worse, baseline))
+    print(trend_text(worse, baseline, factor))
     meta = {
         "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "argv": sys.argv[1:] if argv is None else argv,
@@ -130,7 +131,8 @@ def main(argv: list[str] | None = None) -> int:
         "load_after": [round(x, 2) for x in os.getloadavg()],
         "seconds": round(time.perf_counter() - started, 1),
         "table": text,
-        "trend": {"baseline": (baseline or {}).get("meta", {}).get("when"), "worse": worse},
+        "trend": {"baseline": (baseline or {}).get("meta", {}).get("when"), "machine_factor": round(factor, 3),
+                  "worse": worse},
     }
     write_json(results, args.json, meta)
     log(f"results written to {args.json} ({meta['seconds']} s; load average before {load_before[0]:.2f})")

@@ -155,7 +155,7 @@ class DeskApp(WorkerNotices, App):
         import sys
 
         self._wait_for_writes()
-        driver.stop_application_mode()
+        _restore_terminal(driver)
         driver.close()  # drains the output thread: the terminal is restored before we go
         sys.stdout.flush()
         os._exit(self.return_code or 0)
@@ -293,3 +293,36 @@ class DeskApp(WorkerNotices, App):
         from screens.help import HelpScreen
 
         self.push_screen(HelpScreen(self.screen))
+
+
+def _restore_terminal(driver) -> None:
+    """``driver.stop_application_mode()`` without joining the input thread.
+
+    Textual's Linux driver waits for its key thread (two ``select`` timeouts of 0.1 s)
+    before it restores the terminal; the process ends right after, so the thread is only
+    told to stop. Any other driver takes Textual's own path.
+    """
+    import signal
+    import termios
+
+    from textual.drivers.linux_driver import LinuxDriver
+
+    if not isinstance(driver, LinuxDriver):
+        driver.stop_application_mode()
+        return
+    driver.exit_event.set()
+    signal.signal(signal.SIGWINCH, signal.SIG_DFL)
+    driver._disable_mouse_support()
+    driver._disable_bracketed_paste()
+    driver._enable_line_wrap()
+    driver._disable_in_band_window_resize()
+    if driver.attrs_before is not None:
+        try:
+            termios.tcsetattr(driver.fileno, termios.TCSANOW, driver.attrs_before)
+        except termios.error:
+            pass
+    driver.write("\x1b[<u")  # the Kitty keyboard protocol off, before leaving the alt screen
+    driver.write("\x1b[?1049l")  # the main screen again
+    driver.write("\x1b[?25h")  # the cursor visible
+    driver.write("\x1b[?1004l")  # no focus events
+    driver.flush()
