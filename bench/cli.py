@@ -57,6 +57,9 @@ def main(argv: list[str] | None = None) -> int:
     claims = args.claims or (200 if args.quick else 1000)
     walk_pages = args.walk_pages if args.walk_pages is not None else (3 if args.quick else None)
 
+    from .report import load_baseline
+
+    baseline = load_baseline(BENCH / "results.json")  # the committed run: the trend's baseline
     started = time.perf_counter()
     load_before = os.getloadavg()
     results = Results()
@@ -108,10 +111,14 @@ def main(argv: list[str] | None = None) -> int:
 
         run_import(results, runs=seed_runs)
 
-    from .report import table, write_json
+    from .report import machine_factor, table, trend, trend_text, write_json
 
     text = table(results)
     print(text)
+    worse = trend(results, baseline)
+    factor = machine_factor(results, baseline)
+    print()
+    print(trend_text(worse, baseline, factor))
     meta = {
         "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "argv": sys.argv[1:] if argv is None else argv,
@@ -124,6 +131,8 @@ def main(argv: list[str] | None = None) -> int:
         "load_after": [round(x, 2) for x in os.getloadavg()],
         "seconds": round(time.perf_counter() - started, 1),
         "table": text,
+        "trend": {"baseline": (baseline or {}).get("meta", {}).get("when"), "machine_factor": round(factor, 3),
+                  "worse": worse},
     }
     write_json(results, args.json, meta)
     log(f"results written to {args.json} ({meta['seconds']} s; load average before {load_before[0]:.2f})")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import statistics
 import platform
 from pathlib import Path
 
@@ -75,3 +76,90 @@ def write_json(results: Results, path: Path, meta: dict) -> None:
     }
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+
+
+# --------------------------------------------------------------------------- the trend
+
+HIGHER_IS_BETTER = {"claims/s"}
+
+
+def _spread(samples: list[float], median: float | None) -> float:
+    """The relative noise of one figure's samples: half the interquartile range (half the
+    whole range below 4 samples) over the median; 0 without samples."""
+    if not samples or not median:
+        return 0.0
+    s = sorted(samples)
+    if len(s) >= 4:
+        q1, q3 = s[len(s) // 4], s[(3 * len(s)) // 4]
+        return (q3 - q1) / 2 / abs(median)
+    return (s[-1] - s[0]) / 2 / abs(median)
+
+
+def load_baseline(path: Path) -> dict | None:
+    """The committed results (bench/results.json), read before this run overwrites them."""
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def trend(results: Results, baseline: dict | None, *, floor: float = 0.05) -> list[dict]:
+    """Figures that got worse than the baseline by more than the noise measured.
+
+    A figure with a reference in both runs is compared by its ratio (the machine's load
+    moves both sides), others by the median. The noise is the larger relative spread of
+    the two runs' samples, at least ``floor``; "worse" is lower for claims/s, higher for
+    everything else.
+    """
+    if not baseline:
+        return []
+    old_figures = baseline.get("figures", {})
+    factor = machine_factor(results, baseline)
+    worse = []
+    for key, fig in results.figures.items():
+        old = old_figures.get(key)
+        if not fig.samples or not old or old.get("median") is None or key.startswith("ui.ref."):
+            continue  # the reference's own figures are the yardstick (machine_factor)
+        by_ratio = fig.ratio is not None and old.get("ratio")
+        now_value = fig.ratio if by_ratio else fig.median
+        old_value = old["ratio"] if by_ratio else old["median"]
+        if not by_ratio and fig.unit in ("ms", "s"):
+            now_value = now_value / factor  # a time without a reference: as on the baseline's machine
+        if not old_value:
+            continue
+        noise = max(_spread(fig.samples, fig.median), _spread(old.get("samples") or [], old["median"]), floor)
+        change = (now_value - old_value) / abs(old_value)
+        if fig.unit in HIGHER_IS_BETTER:
+            change = -change
+        if change > noise:
+            worse.append({"key": key, "label": fig.label, "by": "ratio" if by_ratio else "median",
+                          "before": old_value, "now": now_value, "change": change, "noise": noise})
+    return worse
+
+
+def machine_factor(results: Results, baseline: dict | None) -> float:
+    """How much slower this machine ran than on the baseline: the median of now/before
+    over the reference app's times (start, quit, keys). Times without a reference of
+    their own (the queries) are divided by it before they are compared; 1 without data."""
+    old_figures = (baseline or {}).get("figures", {})
+    factors = []
+    for key, fig in results.figures.items():
+        old = old_figures.get(key)
+        if key.startswith("ui.ref.") and fig.unit == "ms" and fig.samples and old and old.get("median"):
+            factors.append(fig.median / old["median"])
+    return statistics.median(factors) if factors else 1.0
+
+
+def trend_text(worse: list[dict], baseline: dict | None, factor: float = 1.0) -> str:
+    if not baseline:
+        return "Trend: no committed bench/results.json to compare with."
+    when = baseline.get("meta", {}).get("when", "?")
+    machine = f"the machine ran {factor:.2f}× the baseline's reference times; times without a reference are scaled by it"
+    if not worse:
+        return f"Trend: nothing got worse than the committed results ({when}) by more than the noise ({machine})."
+    lines = [f"Worse than the committed results ({when}), beyond the noise measured ({machine}):"]
+    for w in worse:
+        fmt = (lambda v: f"{v:.2f}×") if w["by"] == "ratio" else (lambda v: f"{v:.4g}")
+        lines.append(f"- {w['label']}: {w['by']} {fmt(w['before'])} → {fmt(w['now'])} "
+                     f"(+{w['change']:.0%}, noise ±{w['noise']:.0%})")
+    return "\n".join(lines)

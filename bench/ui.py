@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 from .common import ROOT, Results, Target, child_env, desk_argv, log
 from .datasets import Expect
+from . import reference_app as ref_app
 from .reference_app import FIRST_ROW
 from .reference_app import TITLE as REF_TITLE
 from .terminal import PtyProcess, Timeout
@@ -142,8 +143,13 @@ def reference_startup() -> dict[str, float | None]:
 # --------------------------------------------------------------------------- keys
 
 
+REF_KEYS = ("cursor_down", "cursor_down_first", "page_down", "swap_rows", "modal", "open_card", "open_form",
+            "back", "rss_mb")
+
+
 def reference_keys(opts: Options) -> dict[str, list[float]]:
-    out: dict[str, list[float]] = {"cursor_down": [], "cursor_down_first": [], "page_down": [], "rss_mb": []}
+    """The reference's action for every desk figure (reference_app's docstring)."""
+    out: dict[str, list[float]] = {name: [] for name in REF_KEYS}
     with start_reference() as term:
         term.wait_for(FIRST_ROW, timeout=60)
         k = Keys(term, opts)
@@ -159,6 +165,29 @@ def reference_keys(opts: Options) -> dict[str, list[float]]:
             p = k.press("pagedown")
             if p:
                 out["page_down"].append(p.settled)
+        # Swap 100 rows (page flip, queue switch, filter, search result): as often as the desk flips.
+        start = ref_app.ROWS + 1
+        for _ in range(6):
+            p = k.press("n", marker=f"Referenzzeile {start:04d}")
+            if p:
+                out["swap_rows"].append(p.settled)
+            start += ref_app.PAGE
+        for _ in range(2):  # the filter dialog: a modal with a few inputs
+            p = k.press("f", marker=ref_app.FILTER_MARKER)
+            if p:
+                out["modal"].append(p.settled)
+            k.press("escape")
+        for _ in range(2):  # the card, its form, esc back
+            p = k.press("u", marker=ref_app.CARD_MARKER)
+            if p:
+                out["open_card"].append(p.settled)
+            p = k.press("e", marker=ref_app.FORM_MARKER)
+            if p:
+                out["open_form"].append(p.settled)
+            k.press("escape")
+            p = k.press("escape", marker=ref_app.MAIN_MARKER)
+            if p:
+                out["back"].append(p.settled)
         rss = term.peak_rss_kb()
         if rss:
             out["rss_mb"].append(rss / 1024)
@@ -357,27 +386,29 @@ def run_ui(results: Results, datasets: dict[str, tuple[str, Expect]], *, runs: i
             ref_rss.samples += ref["rss_mb"]
             results.add("ui.ref.cursor_down_first", "reference: cursor down → first output", "ms", None).samples += (
                 ref["cursor_down_first"])
+            for key, (label, unit) in REF_LABELS.items():
+                results.figure(f"ui.ref.{key}", label, unit).samples += ref[key]
             for name, (db, exp) in datasets.items():
                 log(f"keys/memory {name} run {i + 1}/{runs}")
                 got = desk_keys(db, exp, opts, keys="keys" in sections, memory="memory" in sections)
                 _collect(results, name, got, keys="keys" in sections, memory="memory" in sections)
 
-    # References and targets (the issue's table).
+    # References and targets (issue 16): every figure a ratio to its reference action.
+    f = results.figures
     for name in datasets:
-        f = results.figures
         _ref(f.get(f"ui.{name}.first_frame"), ref_frame, None)
         _ref(f.get(f"ui.{name}.rows"), ref_frame, Target("ratio", 1.3))
-        _ref(f.get(f"ui.{name}.quit"), ref_quit, Target("max", 250))
+        _ref(f.get(f"ui.{name}.quit"), ref_quit, Target("ratio", 1.2))
         _ref(f.get(f"ui.{name}.quit_restored"), f.get("ui.ref.quit_restored"), None)
         _ref(f.get(f"ui.{name}.rss_start"), f.get("ui.ref.rss_start"), None)
-        _ref(f.get(f"ui.{name}.cursor_down"), ref_down, Target("ratio", 1.3))
-        _ref(f.get(f"ui.{name}.cursor_down_first"), results.figures.get("ui.ref.cursor_down_first"), None)
-        _ref(f.get(f"ui.{name}.page_down"), ref_page, Target("max", 50))
-        _ref(f.get(f"ui.{name}.page_flip"), ref_page, Target("max", 50))
-        for key in ("switch_queue", "filter_open", "filter_apply", "open_card", "open_form"):
-            if f.get(f"ui.{name}.{key}") is not None:
-                f[f"ui.{name}.{key}"].target = Target("max", 50)
-        _ref(f.get(f"ui.{name}.rss"), ref_rss, Target("max", 80))
+        _ref(f.get(f"ui.{name}.cursor_down"), ref_down, Target("ratio", 2))
+        _ref(f.get(f"ui.{name}.cursor_down_first"), f.get("ui.ref.cursor_down_first"), None)
+        _ref(f.get(f"ui.{name}.page_down"), ref_page, Target("ratio", 1.5))
+        for key, ref_key in (("page_flip", "swap_rows"), ("switch_queue", "swap_rows"),
+                             ("filter_apply", "swap_rows"), ("search", "swap_rows"), ("filter_open", "modal"),
+                             ("open_card", "open_card"), ("open_form", "open_form"), ("back", "back")):
+            _ref(f.get(f"ui.{name}.{key}"), f.get(f"ui.ref.{ref_key}"), Target("ratio", 1.5))
+        _ref(f.get(f"ui.{name}.rss"), ref_rss, Target("ratio", 2))
 
 
 def _ref(fig, ref, target) -> None:
@@ -388,6 +419,14 @@ def _ref(fig, ref, target) -> None:
         fig.reference_label = ref.label
     fig.target = target
 
+
+REF_LABELS = {
+    "swap_rows": ("reference: swap 100 rows (n) → settled", "ms"),
+    "modal": ("reference: modal with 4 inputs (f) → settled", "ms"),
+    "open_card": ("reference: push a card-sized screen (u) → settled", "ms"),
+    "open_form": ("reference: form-sized modal on it (e) → settled", "ms"),
+    "back": ("reference: esc back from the card-sized screen → settled", "ms"),
+}
 
 LABELS = {
     "cursor_down": ("cursor down → settled", "ms"),

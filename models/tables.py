@@ -214,6 +214,8 @@ class Ticket(SQLModel, table=True):
         Index("ix_ticket_status_queue", "status", "queue"),
         Index("ix_ticket_status_assignee", "status", "assignee_id"),
         Index("ix_ticket_extension_request", "extension_request_id", "status"),
+        # Migration 0011: held orders by age, for the filter "überfällig".
+        Index("ix_ticket_kind", "kind", "created_at"),
         Index(
             "ix_ticket_flagged", "priority", "created_at", "id", "status", "flags",
             sqlite_where=text("flags <> ''"), postgresql_where=text("flags <> ''"),

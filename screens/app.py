@@ -80,6 +80,8 @@ class DeskApp(WorkerNotices, App):
         self._engine = engine
         self._engine_factory = engine_factory
         self._engine_lock = threading.Lock()
+        self._writes = 0  # write transactions in flight (the exit waits for these only)
+        self._writes_done = threading.Condition()
         # The inbox's first page, read by deskapp.quickstart before the ORM was imported.
         self.first_page = first_page
         self.agent = agent
@@ -109,8 +111,59 @@ class DeskApp(WorkerNotices, App):
     def write(self, fn: Callable[..., T]) -> T:
         from models.engine import write_session
 
-        with write_session(self.engine) as session:
-            return fn(session)
+        with self._writes_done:
+            self._writes += 1
+        try:
+            with write_session(self.engine) as session:
+                return fn(session)
+        finally:
+            with self._writes_done:
+                self._writes -= 1
+                self._writes_done.notify_all()
+
+    def run_and_leave(self) -> None:
+        """``run()`` for the console script, whose process ends right after (``os._exit``).
+
+        ``App.run`` ends with ``asyncio.run``, which joins every thread worker: after ``q``
+        the process waited for whatever was still reading (the warm-up's imports, a page,
+        the poll), up to seconds on a busy machine. Reads can simply be dropped; a write
+        in flight is waited for, so what the agent asked for is committed or not started.
+        """
+        import asyncio
+
+        self._leave_fast = True
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        try:
+            loop.run_until_complete(self.run_async())
+        finally:
+            self._wait_for_writes()
+            loop.close()  # does not join the executor's threads (shutdown without wait)
+
+    def _wait_for_writes(self) -> None:
+        with self._writes_done:
+            self._writes_done.wait_for(lambda: self._writes == 0, timeout=30)
+
+    async def action_quit(self) -> None:
+        """``q``: under the console script, restore the terminal and end the process now.
+
+        Textual's own exit unmounts every widget of every screen first, on the UI thread,
+        while the warm-up worker may still be importing: 0.3–0.8 s more on a busy machine,
+        with nothing left to save (every write is committed, reads are dropped). Tests
+        (``run_test``) take Textual's exit.
+        """
+        driver = self._driver
+        if not getattr(self, "_leave_fast", False) or driver is None:
+            self.exit()
+            return
+        import os
+        import sys
+
+        self._wait_for_writes()
+        _restore_terminal(driver)
+        driver.close()  # drains the output thread: the terminal is restored before we go
+        sys.stdout.flush()
+        os._exit(self.return_code or 0)
 
     def now(self) -> dt.datetime:
         return self.clock()
@@ -251,3 +304,36 @@ class DeskApp(WorkerNotices, App):
         from screens.help import HelpScreen
 
         self.push_screen(HelpScreen(self.screen))
+
+
+def _restore_terminal(driver) -> None:
+    """``driver.stop_application_mode()`` without joining the input thread.
+
+    Textual's Linux driver waits for its key thread (two ``select`` timeouts of 0.1 s)
+    before it restores the terminal; the process ends right after, so the thread is only
+    told to stop. Any other driver takes Textual's own path.
+    """
+    import signal
+    import termios
+
+    from textual.drivers.linux_driver import LinuxDriver
+
+    if not isinstance(driver, LinuxDriver):
+        driver.stop_application_mode()
+        return
+    driver.exit_event.set()
+    signal.signal(signal.SIGWINCH, signal.SIG_DFL)
+    driver._disable_mouse_support()
+    driver._disable_bracketed_paste()
+    driver._enable_line_wrap()
+    driver._disable_in_band_window_resize()
+    if driver.attrs_before is not None:
+        try:
+            termios.tcsetattr(driver.fileno, termios.TCSANOW, driver.attrs_before)
+        except termios.error:
+            pass
+    driver.write("\x1b[<u")  # the Kitty keyboard protocol off, before leaving the alt screen
+    driver.write("\x1b[?1049l")  # the main screen again
+    driver.write("\x1b[?25h")  # the cursor visible
+    driver.write("\x1b[?1004l")  # no focus events
+    driver.flush()

@@ -53,6 +53,7 @@ class CountsLoaded(Message):
 @dataclass
 class DetailLoaded(Message):
     detail: Any  # TicketDetail
+    neighbours: tuple = ()  # TicketDetails of the rows around it, read ahead for the cursor
 
 
 @dataclass

@@ -105,6 +105,36 @@ def is_overdue(created_at: dt.datetime, now: dt.datetime, policy: Policy) -> boo
     return seconds > threshold
 
 
+def overdue_cutoff(now: dt.datetime, policy: Policy) -> dt.datetime:
+    """The instant before which a held order is overdue at ``now``: ``is_overdue(c, now,
+    policy)`` is exactly ``c < overdue_cutoff(now, policy)`` (UTC).
+
+    The working-time age only grows the earlier an order came in, so the overdue ones are
+    all created before one instant: walk back from ``now`` through the office hours until
+    the policy's working hours are used up. The point it stops at lies inside office
+    hours, so a moment earlier is strictly more working time. With this the inbox filters
+    and pages overdue orders in SQL (``created_at < cutoff``) with the same answer as the
+    list's flag (docs/rules.md#held-overdue).
+    """
+    start_hour, end_hour = policy.working_day_start_hour, policy.working_day_end_hour
+    if not (0 <= start_hour < end_hour <= 24):
+        raise ValueError(f"working hours {start_hour}-{end_hour} are not a day's window")
+    left = float(policy.held_order_overdue_working_hours * 3600)
+    now_p = pendulum.instance(now).in_timezone(BERLIN)
+    day = now_p.date()
+    while True:
+        if day.weekday() < 5:
+            window_start = _local(day, start_hour)
+            window_end = min(_local(day, end_hour), now_p)
+            if window_end > window_start:
+                length = (window_end - window_start).total_seconds()
+                if length > left:  # equal: the moment before the window is no working time
+                    cutoff = window_end - dt.timedelta(seconds=left)
+                    return dt.datetime.fromtimestamp(cutoff.timestamp(), dt.timezone.utc)
+                left -= length
+        day = day - dt.timedelta(days=1)
+
+
 __all__ = [
     "MANY_ORDERS",
     "OVER_LIMIT",
@@ -112,6 +142,7 @@ __all__ = [
     "YOUNG_CUSTOMER",
     "conspicuous_reasons",
     "is_overdue",
+    "overdue_cutoff",
     "over_limit_threshold",
     "working_minutes_between",
 ]

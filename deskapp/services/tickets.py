@@ -128,14 +128,35 @@ def _flag_clause(flag: str):
     )
 
 
-def _where(session: Session, actor: AgentRef, filt: TicketFilter, *, fuzzy: bool = False) -> list:
-    where, sources = _where_parts(session, actor, filt, fuzzy=fuzzy)
+def _where(session: Session, actor: AgentRef, filt: TicketFilter, *, fuzzy: bool = False,
+           now: dt.datetime | None = None, policy: Policy | None = None) -> list:
+    where, sources = _where_parts(session, actor, filt, fuzzy=fuzzy, now=now, policy=policy)
     if sources:
         where.append(Ticket.id.in_(union(*(select(sub.c.id) for sub in (src.subquery() for src in sources)))))
     return where
 
 
-def _where_parts(session: Session, actor: AgentRef, filt: TicketFilter, *, fuzzy: bool = False) -> tuple[list, tuple]:
+def _overdue_clause(session: Session, now: dt.datetime | None, policy: Policy | None):
+    """The flag "overdue" as the list shows it (``_with_overdue``): stored, or computed for a
+    held order whose working-time age is past the policy's hours, i.e. that came in before
+    ``limits.overdue_cutoff`` (docs/rules.md#held-overdue) — a plain range on created_at."""
+    from ..formatting import utcnow
+    from .settings_store import load_policy
+
+    cutoff = limits.overdue_cutoff(now or utcnow(), policy or load_policy(session))
+    # Two small sets, each from its own index (ix_ticket_flagged, ix_ticket_kind), as ids:
+    # an OR in the list's WHERE makes both planners scan the whole queue in list order.
+    held = select(Ticket.id).where(
+        Ticket.kind == TicketKind.HELD_ORDER,
+        Ticket.created_at < bindparam(None, cutoff, type_=UTCDateTime()),
+        Ticket.status != TicketStatus.RESOLVED,
+    )
+    marked = select(Ticket.id).where(_flag_clause("overdue"))
+    return Ticket.id.in_(held.union(marked))
+
+
+def _where_parts(session: Session, actor: AgentRef, filt: TicketFilter, *, fuzzy: bool = False,
+                 now: dt.datetime | None = None, policy: Policy | None = None) -> tuple[list, tuple]:
     """The list's WHERE, and the search's sources of ticket ids (any one finds a ticket;
     kept apart so that each is read newest first through its own index)."""
     query = filterlang.parse(filt.search) if filt.search.strip() else None
@@ -173,7 +194,9 @@ def _where_parts(session: Session, actor: AgentRef, filt: TicketFilter, *, fuzzy
         where.append(Ticket.assignee_id.is_(None))
     elif filt.assignee:
         where.append(Ticket.assignee_id.in_(select(Agent.id).where(Agent.login == filt.assignee)))
-    if filt.flag:
+    if filt.flag == "overdue":
+        where.append(_overdue_clause(session, now, policy))
+    elif filt.flag:
         where.append(_flag_clause(filt.flag))
     if query is not None:
         for term, column in ((query.queue, Ticket.queue), (query.priority, Ticket.priority)):
@@ -315,7 +338,7 @@ def list_page(
 
 def _list_page(session, actor, filt, *, after, before, limit, now, policy, fuzzy: bool = False) -> TicketPage:
     mode = _mode(filt)
-    where, sources = _where_parts(session, actor, filt, fuzzy=fuzzy)
+    where, sources = _where_parts(session, actor, filt, fuzzy=fuzzy, now=now, policy=policy)
     if sources:
         # Each source read newest first with every other condition, a page's worth; the
         # page is the newest of those (docs/rules.md#ticket-search).
@@ -373,15 +396,20 @@ def page_around(
     return page
 
 
-def count(session: Session, actor: AgentRef, filt: TicketFilter) -> int:
-    n = _count(session, actor, filt)
+def count(session: Session, actor: AgentRef, filt: TicketFilter, *, now: dt.datetime | None = None,
+          policy: Policy | None = None) -> int:
+    """How many tickets ``filt`` lists (``now``/``policy``: the clock and policy of the
+    computed flag "overdue"; by default the wall clock and the stored policy)."""
+    n = _count(session, actor, filt, now=now, policy=policy)
     if n == 0 and _fuzzy_may_help(filt):
-        n = _count(session, actor, filt, fuzzy=True)
+        n = _count(session, actor, filt, fuzzy=True, now=now, policy=policy)
     return n
 
 
-def _count(session: Session, actor: AgentRef, filt: TicketFilter, *, fuzzy: bool = False) -> int:
-    stmt = select(func.count()).select_from(Ticket).where(*_where(session, actor, filt, fuzzy=fuzzy))
+def _count(session: Session, actor: AgentRef, filt: TicketFilter, *, fuzzy: bool = False,
+           now: dt.datetime | None = None, policy: Policy | None = None) -> int:
+    stmt = select(func.count()).select_from(Ticket).where(*_where(session, actor, filt, fuzzy=fuzzy, now=now,
+                                                                  policy=policy))
     return int(session.execute(stmt).scalar_one())
 
 

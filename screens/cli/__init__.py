@@ -373,7 +373,7 @@ def _run_quick(target: str, quick) -> int:
         policy=Policy().with_overrides(quick.overrides),
         notice=quick.notice,
     )
-    app.run()
+    app.run_and_leave()
     global _DESK_RAN
     _DESK_RAN = True
     return app.return_code or 0
@@ -475,7 +475,7 @@ def _run_desk(engine, *, requested: str | None) -> int:
         agent, notice = agents.resolve_desk_agent(session, os_login=_keyboard_login(session), requested=requested)
         policy = settings_store.load_policy(session)
     app = DeskApp(engine=engine, agent=agent, policy=policy, notice=notice)
-    app.run()
+    app.run_and_leave()
     global _DESK_RAN
     _DESK_RAN = True
     return app.return_code or 0

@@ -97,9 +97,11 @@ def register(sub) -> None:
 
 
 def _roles_help() -> str:
-    from deskapp.services.agent_admin import ASSIGNABLE_ROLES
+    # models.enums, not services.agent_admin.ASSIGNABLE_ROLES (the same list): the desk's
+    # start builds this parser, and agent_admin imports SQLAlchemy (~1 s before the first frame).
+    from models.enums import Role
 
-    return "Rollen, durch Komma getrennt: " + ", ".join(ASSIGNABLE_ROLES)
+    return "Rollen, durch Komma getrennt: " + ", ".join(r.value for r in Role if r is not Role.SYSTEM)
 
 
 def _db_arg(parser) -> None:

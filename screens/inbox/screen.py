@@ -9,6 +9,8 @@ worker becomes a notice in ``screens.workers.WorkerNotices``.
 
 from __future__ import annotations
 
+import time
+from collections import OrderedDict
 from typing import TYPE_CHECKING
 
 from rich.markup import escape
@@ -64,6 +66,11 @@ ORDER_ACTIONS = ("release", "reject", "contact", "retry")
 DYNAMIC_ACTIONS = (
     "log_time", "claim", "extension", *ORDER_ACTIONS, "approve", "deny", "decide_refused",
 )
+# Details read ahead for the cursor: the rows below and above the one shown, kept for a
+# short while (ages and order states move on; another desk's change clears them).
+READ_AHEAD = (1, 2, 3, -1)
+DETAIL_CACHE = 32
+DETAIL_FRESH_SECONDS = 20.0
 ROW_ACTIONS = ("claim", "assign", "status", "close", "note", "customer", "flag", "mark", "open_ticket")
 
 
@@ -135,6 +142,7 @@ class InboxScreen(WorkerNotices, Navigation, TriageActions, HeldOrderActions, Ex
         self._requests: dict[int, ExtensionRow] = {}  # ticket number -> own request (view "requests")
         self.saved: dict[str, str] = {}  # the agent's saved views: name -> query
         self.search_notes: tuple[str, ...] = ()  # what the / line read differently
+        self._details: OrderedDict[int, tuple[float, TicketDetail]] = OrderedDict()  # id -> (read at, detail)
 
     # ------------------------------------------------------------------ layout
 
@@ -225,33 +233,75 @@ class InboxScreen(WorkerNotices, Navigation, TriageActions, HeldOrderActions, Ex
     @work(thread=True, exclusive=True, group="counts", exit_on_error=False)
     def _load_counts(self, sidebar: bool = True) -> None:
         app = self.app
-        actor, filt = app.agent, self.filter
+        actor, filt, clock = app.agent, self.filter, {"now": app.now(), "policy": app.policy}
 
         def fetch(session):
             from deskapp.services import tickets
             counts = tickets.sidebar_counts(session, actor) if sidebar else None
-            return counts, tickets.count(session, actor, filt), tickets.search_notes(session, actor, filt)
+            return counts, tickets.count(session, actor, filt, **clock), tickets.search_notes(session, actor, filt)
 
         counts, total, notes = app.read(fetch)
         self.post_message(CountsLoaded(counts, total, notes))
 
     def _load_detail(self, ticket_id: int) -> None:
-        """Show ``ticket_id``'s detail: loaded now, or as soon as the load under way ends."""
+        """Show the ticket's detail: from the read-ahead when it is fresh, else read it.
+
+        One read at a time: a read asked for while one is under way waits for it to end, and
+        then only the row the cursor stands on is read — a burst of cursor keys starts no
+        worker per key (each would cancel all the lingering ones again)."""
+        cached = self._cached_detail(ticket_id)
+        if cached is not None:
+            self._present_detail(cached)
+        ahead = self._read_ahead_ids(ticket_id)
+        if cached is not None and not ahead:
+            return
         self._detail_wanted = ticket_id
         if self._detail_loading:
-            self._detail_stale = True  # the load under way is for another row or older data
+            self._detail_stale = True  # the read under way is for another row or older data
             return
         self._detail_loading = True
-        self._detail_worker(ticket_id)
+        self._fetch_detail(None if cached is not None else ticket_id, ahead)
+
+    def _read_ahead_ids(self, ticket_id: int) -> tuple[int, ...]:
+        rows = self.page.rows if self.page is not None else ()
+        index = next((i for i, r in enumerate(rows) if r.id == ticket_id), None)
+        if index is None:
+            return ()
+        ids = (rows[index + d].id for d in READ_AHEAD if 0 <= index + d < len(rows))
+        return tuple(i for i in ids if self._cached_detail(i) is None)
+
+    def _cached_detail(self, ticket_id: int) -> TicketDetail | None:
+        entry = self._details.get(ticket_id)
+        if entry is None:
+            return None
+        read_at, detail = entry
+        row = next((r for r in (self.page.rows if self.page else ()) if r.id == ticket_id), None)
+        if time.monotonic() - read_at > DETAIL_FRESH_SECONDS or row is None or row.version != detail.row.version:
+            del self._details[ticket_id]
+            return None
+        return detail
+
+    def _remember_details(self, details) -> None:
+        now = time.monotonic()
+        for detail in details:
+            self._details[detail.row.id] = (now, detail)
+            self._details.move_to_end(detail.row.id)
+        while len(self._details) > DETAIL_CACHE:
+            self._details.popitem(last=False)
 
     @work(thread=True, group="detail", exit_on_error=False)
-    def _detail_worker(self, ticket_id: int) -> None:
+    def _fetch_detail(self, ticket_id: int | None, ahead: tuple[int, ...] = ()) -> None:
         from deskapp.services import ticket_detail
         app = self.app
         try:
             now, policy, viewer = app.now(), app.policy, app.agent
-            detail = app.read(lambda s: ticket_detail.detail(s, ticket_id, now=now, policy=policy, viewer=viewer))
-            self.post_message(DetailLoaded(detail))
+
+            def read(session):
+                one = lambda i: ticket_detail.detail(session, i, now=now, policy=policy, viewer=viewer)  # noqa: E731
+                return (one(ticket_id) if ticket_id is not None else None), tuple(one(i) for i in ahead)
+
+            detail, neighbours = app.read(read)
+            self.post_message(DetailLoaded(detail, neighbours))
         finally:
             self.post_message(_DetailDone())
 
@@ -279,6 +329,7 @@ class InboxScreen(WorkerNotices, Navigation, TriageActions, HeldOrderActions, Ex
 
     @on(ChangedElsewhere)
     def _changed_elsewhere(self, _event: ChangedElsewhere) -> None:
+        self._details.clear()
         self.reload()
         if self.current is not None:
             self._load_detail(self.current.row.id)
@@ -375,7 +426,12 @@ class InboxScreen(WorkerNotices, Navigation, TriageActions, HeldOrderActions, Ex
 
     @on(DetailLoaded)
     def _show_detail(self, event: DetailLoaded) -> None:
-        detail = event.detail
+        self._remember_details(event.neighbours)
+        if event.detail is not None:
+            self._remember_details((event.detail,))
+            self._present_detail(event.detail)
+
+    def _present_detail(self, detail: TicketDetail) -> None:
         current = self._current_row()
         if current is None or current.id != detail.row.id:
             return  # the cursor moved on meanwhile
@@ -404,6 +460,7 @@ class InboxScreen(WorkerNotices, Navigation, TriageActions, HeldOrderActions, Ex
             self._reload_with_detail()
 
     def _reload_with_detail(self) -> None:
+        self._details.clear()  # our own change: what was read ahead may be stale
         self.reload()
         row = self._current_row()
         if row is not None:

@@ -893,3 +893,44 @@ def test_a_refusal_rolls_back_the_whole_transaction(engine, people, now):
             tickets.claim(s, people["tom"], t, now=now)
             tickets.add_note(s, people["tom"], t.id, text_="", now=now)
     assert snapshot(engine) == before
+
+
+def test_overdue_filter_finds_held_orders_past_the_working_hours_and_pages(engine, people, now):
+    """docs/rules.md#held-overdue: the filter "überfällig" lists exactly the held orders the
+    list marks overdue, in SQL (so it pages and counts like every other filter)."""
+    from deskapp.services import orders
+    from deskapp.services.registry import SimulatedRegistry
+    from deskapp.settings import Policy
+
+    policy = Policy()  # 4 working hours, 8–18 Mon–Fri in Berlin; now is Tue 09:30 Berlin
+    shop = people["system"]
+    customer = make_customer(engine, people["isabel"], "Held GmbH", now - dt.timedelta(days=400))
+
+    def hold(at):
+        with write_session(engine) as s:
+            return orders.place_order(s, shop, customer_id=customer.id, item="gross.de", amount=Decimal("900"),
+                                      now=at, policy=policy, registry=SimulatedRegistry()).ticket_number
+
+    yesterday_morning = hold(now - dt.timedelta(days=1))  # Mon 09:30: 10 working hours
+    monday_1500 = hold(dt.datetime(2026, 3, 9, 14, 0, tzinfo=dt.timezone.utc))  # 3 + 1.5 h > 4 h
+    monday_1600 = hold(dt.datetime(2026, 3, 9, 15, 0, tzinfo=dt.timezone.utc))  # 2 + 1.5 h: not yet
+    just_now = hold(now - dt.timedelta(minutes=10))
+    overdue = TicketFilter(queue=None, statuses=ALL_STATUSES, flag="overdue")
+
+    listed = page(engine, people["sara"], overdue, now=now, policy=policy, limit=100).rows
+    assert {r.number for r in listed} == {yesterday_morning, monday_1500}
+    assert all("overdue" in r.flags for r in listed)
+    # the same tickets the unfiltered list marks overdue
+    everything = page(engine, people["sara"], EVERYTHING, now=now, policy=policy, limit=100).rows
+    assert {r.number for r in everything if "overdue" in r.flags} == {yesterday_morning, monday_1500}
+    assert monday_1600 not in {r.number for r in listed} and just_now not in {r.number for r in listed}
+    with read_session(engine) as s:
+        assert tickets.count(s, people["sara"], overdue, now=now, policy=policy) == 2
+    # paged one by one (keyset), nothing skipped
+    first = page(engine, people["sara"], overdue, now=now, policy=policy, limit=1)
+    second = page(engine, people["sara"], overdue, now=now, policy=policy, limit=1, after=first.rows[0].key)
+    assert {first.rows[0].number, second.rows[0].number} == {yesterday_morning, monday_1500}
+    assert not second.has_after
+    # an hour later the 16:00 order is overdue too
+    later = now + dt.timedelta(hours=1)
+    assert len(page(engine, people["sara"], overdue, now=later, policy=policy).rows) == 3

@@ -102,6 +102,7 @@ def test_first_frame_modules_do_not_import_the_orm():
     """The desk's first frame must not wait for SQLAlchemy/SQLModel/Alembic/pendulum."""
     code = (
         "import sys, screens.cli, deskapp.quickstart, screens.app, screens.inbox\n"
+        "screens.cli.build_parser()  # the console script builds every sub-command's parser first\n"
         "heavy = [m for m in ('sqlalchemy', 'sqlmodel', 'alembic', 'pendulum') if m in sys.modules]\n"
         "print(','.join(heavy))\n"
     )
@@ -134,3 +135,21 @@ async def test_inbox_shows_the_quick_page_before_the_engine_exists(desk):
         await settle(pilot, rounds=5)
         assert screen.current is not None and screen.current.row.id == quick.first_page.rows[0].id
         assert table.row_count == 100
+
+
+def test_q_in_the_real_desk_restores_the_terminal_and_ends_the_process(desk):
+    """The console script's fast exit (DeskApp.action_quit): the process ends with code 0
+    and the terminal is back on the main screen, even with workers still busy."""
+    from bench.common import child_env, desk_argv
+    from bench.terminal import PtyProcess
+
+    path, _engine = desk
+    with PtyProcess(desk_argv("--db", str(path), "--agent", "tom"), cols=120, rows=40, env=child_env()) as term:
+        term.wait_for("Queues & Ansichten", timeout=60)
+        term.wait_for("#", timeout=60)
+        since = term.mark()
+        term.send("q")  # at once: the warm-up worker is typically still importing
+        assert term.wait_exit(30) is not None
+        term._reader.join(2)
+        assert term.proc.returncode == 0
+        assert term.raw_at(b"\x1b[?1049l", since=since) is not None  # left the alternate screen

@@ -214,3 +214,17 @@ def test_overdue_agrees_with_working_minutes(a, b):
     a, b = sorted((a, b))
     exact = limits._working_seconds(a, b, **OFFICE)
     assert limits.is_overdue(a, b, POLICY) == (exact > POLICY.held_order_overdue_working_hours * 3600)
+
+
+@pytest.mark.parametrize("hours", [0, 4, 30])
+def test_overdue_cutoff_agrees_with_is_overdue_around_every_office_hour_edge(hours):
+    """The SQL filter's instant (docs/rules.md#held-overdue): overdue exactly when created
+    before it — around the cutoff itself and across nights, weekends and a DST change."""
+    policy = POLICY.with_overrides({"held_order_overdue_working_hours": str(hours)})
+    start = berlin(2026, 3, 23, 0)  # the week before the change to summer time
+    for step in range(0, 14 * 24 * 4):  # every quarter hour for two weeks
+        now = start + dt.timedelta(minutes=15 * step)
+        cutoff = limits.overdue_cutoff(now, policy)
+        for created in (cutoff - dt.timedelta(seconds=1), cutoff, cutoff + dt.timedelta(seconds=1),
+                        now - dt.timedelta(hours=17), now - dt.timedelta(days=3)):
+            assert limits.is_overdue(created, now, policy) == (created < cutoff), (now, created, cutoff)
