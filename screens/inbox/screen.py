@@ -2,15 +2,13 @@
 
 This module is the screen's frame: layout, keyset paging, counts, polling and the keys
 that move around. The action groups are mixins beside it (``triage``, ``held_orders``,
-``extensions``, ``customer``, ``intake``); the list is ``table.TicketTable``, the open ticket
-``detail.TicketDetailPane``. Workers hand results back as ``screens.messages``; a failed
+``extensions``, ``customer``, ``intake``, ``views``, ``commandline``); the list is
+``table.TicketTable``, the open ticket ``detail.TicketDetailPane`` fed by ``detail_reading``. Workers hand results back as ``screens.messages``; a failed
 worker becomes a notice in ``screens.workers.WorkerNotices``.
 """
 
 from __future__ import annotations
 
-import time
-from collections import OrderedDict
 from typing import TYPE_CHECKING
 
 from rich.markup import escape
@@ -19,7 +17,6 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, OptionList, Static
 from textual.widgets.option_list import Option
@@ -29,17 +26,16 @@ from deskapp.services import filters
 from deskapp.services.readmodels import TicketPage, TicketRow
 
 from ..messages import (
-    ChangedElsewhere,
     CountsLoaded,
-    DetailLoaded,
     PageLoaded,
-    TicketsChanged,
     WorkerFailed,
 )
 from ..workers import WorkerNotices
 from .commandline import CommandInput, CommandLine, CommandSuggester
 from .customer import CustomerActions
 from .detail import TicketDetailPane
+from .detail_reading import DetailReading
+from .freshness import KeepingCurrent
 from .extensions import ExtensionActions
 from .held_orders import HeldOrderActions
 from .intake import IntakeActions
@@ -47,10 +43,6 @@ from .navigation import SOURCES, Navigation
 from .table import TicketTable
 from .triage import TriageActions
 from .views import SavedViews
-
-
-class _DetailDone(Message):
-    """The detail worker ended (loaded or failed): the next request may start."""
 
 
 # A search term longer than this is a stuck key or a paste gone wrong, not a search: the
@@ -66,16 +58,11 @@ ORDER_ACTIONS = ("release", "reject", "contact", "retry")
 DYNAMIC_ACTIONS = (
     "log_time", "claim", "extension", *ORDER_ACTIONS, "approve", "deny", "decide_refused",
 )
-# Details read ahead for the cursor: the rows below and above the one shown, kept for a
-# short while (ages and order states move on; another desk's change clears them).
-READ_AHEAD = (1, 2, 3, -1)
-DETAIL_CACHE = 32
-DETAIL_FRESH_SECONDS = 20.0
 ROW_ACTIONS = ("claim", "assign", "status", "close", "note", "customer", "flag", "mark", "open_ticket")
 
 
 class InboxScreen(WorkerNotices, Navigation, TriageActions, HeldOrderActions, ExtensionActions, CustomerActions,
-                  IntakeActions, SavedViews, CommandLine, Screen):
+                  IntakeActions, SavedViews, CommandLine, DetailReading, KeepingCurrent, Screen):
     CSS_PATH = "inbox.tcss"
     WRITE_GROUPS = frozenset({"write"})
     BINDINGS = [
@@ -131,18 +118,12 @@ class InboxScreen(WorkerNotices, Navigation, TriageActions, HeldOrderActions, Ex
         self.current: TicketDetail | None = None
         self._token: filters.ChangeToken | None = None
         self._want_id: int | None = None  # keep the cursor on this ticket after a reload
-        # One detail load at a time (_request_detail): a held key or a pasted burst of
-        # thousands of keys starts one load per settled position, not one worker per key
-        # (cancelled thread workers pile up, and each new exclusive one cancels them all again).
-        self._detail_wanted: int | None = None
-        self._detail_loading = False
-        self._detail_stale = False
+        self._init_detail_reading()  # the detail pane's read-ahead, one read at a time
         self._paging = False
         self._page_request = 0  # the newest page asked for; an older answer is dropped
         self._requests: dict[int, ExtensionRow] = {}  # ticket number -> own request (view "requests")
         self.saved: dict[str, str] = {}  # the agent's saved views: name -> query
         self.search_notes: tuple[str, ...] = ()  # what the / line read differently
-        self._details: OrderedDict[int, tuple[float, TicketDetail]] = OrderedDict()  # id -> (read at, detail)
 
     # ------------------------------------------------------------------ layout
 
@@ -243,97 +224,6 @@ class InboxScreen(WorkerNotices, Navigation, TriageActions, HeldOrderActions, Ex
         counts, total, notes = app.read(fetch)
         self.post_message(CountsLoaded(counts, total, notes))
 
-    def _load_detail(self, ticket_id: int) -> None:
-        """Show the ticket's detail: from the read-ahead when it is fresh, else read it.
-
-        One read at a time: a read asked for while one is under way waits for it to end, and
-        then only the row the cursor stands on is read — a burst of cursor keys starts no
-        worker per key (each would cancel all the lingering ones again)."""
-        cached = self._cached_detail(ticket_id)
-        if cached is not None:
-            self._present_detail(cached)
-        ahead = self._read_ahead_ids(ticket_id)
-        if cached is not None and not ahead:
-            return
-        self._detail_wanted = ticket_id
-        if self._detail_loading:
-            self._detail_stale = True  # the read under way is for another row or older data
-            return
-        self._detail_loading = True
-        self._fetch_detail(None if cached is not None else ticket_id, ahead)
-
-    def _read_ahead_ids(self, ticket_id: int) -> tuple[int, ...]:
-        rows = self.page.rows if self.page is not None else ()
-        index = next((i for i, r in enumerate(rows) if r.id == ticket_id), None)
-        if index is None:
-            return ()
-        ids = (rows[index + d].id for d in READ_AHEAD if 0 <= index + d < len(rows))
-        return tuple(i for i in ids if self._cached_detail(i) is None)
-
-    def _cached_detail(self, ticket_id: int) -> TicketDetail | None:
-        entry = self._details.get(ticket_id)
-        if entry is None:
-            return None
-        read_at, detail = entry
-        row = next((r for r in (self.page.rows if self.page else ()) if r.id == ticket_id), None)
-        if time.monotonic() - read_at > DETAIL_FRESH_SECONDS or row is None or row.version != detail.row.version:
-            del self._details[ticket_id]
-            return None
-        return detail
-
-    def _remember_details(self, details) -> None:
-        now = time.monotonic()
-        for detail in details:
-            self._details[detail.row.id] = (now, detail)
-            self._details.move_to_end(detail.row.id)
-        while len(self._details) > DETAIL_CACHE:
-            self._details.popitem(last=False)
-
-    @work(thread=True, group="detail", exit_on_error=False)
-    def _fetch_detail(self, ticket_id: int | None, ahead: tuple[int, ...] = ()) -> None:
-        from deskapp.services import ticket_detail
-        app = self.app
-        try:
-            now, policy, viewer = app.now(), app.policy, app.agent
-
-            def read(session):
-                one = lambda i: ticket_detail.detail(session, i, now=now, policy=policy, viewer=viewer)  # noqa: E731
-                return (one(ticket_id) if ticket_id is not None else None), tuple(one(i) for i in ahead)
-
-            detail, neighbours = app.read(read)
-            self.post_message(DetailLoaded(detail, neighbours))
-        finally:
-            self.post_message(_DetailDone())
-
-    @on(_DetailDone)
-    def _detail_done(self, _event: _DetailDone) -> None:
-        self._detail_loading = False
-        if self._detail_stale and self._detail_wanted is not None:
-            self._detail_stale = False
-            self._load_detail(self._detail_wanted)
-
-    @work(thread=True, exclusive=True, group="poll", exit_on_error=False)
-    def _poll(self) -> None:
-        from deskapp.services import tickets
-        token = self.app.read(tickets.change_token)
-        if token != self._token:
-            self.post_message(ChangedElsewhere())
-
-    def on_screen_resume(self) -> None:
-        self.check_for_changes()  # back from a card or dialog: catch up at once
-
-    def check_for_changes(self) -> None:
-        # Only while the inbox is on top: a card or dialog above it needs no repaint below.
-        if self._token is not None and self.is_current:
-            self._poll()
-
-    @on(ChangedElsewhere)
-    def _changed_elsewhere(self, _event: ChangedElsewhere) -> None:
-        self._details.clear()
-        self.reload()
-        if self.current is not None:
-            self._load_detail(self.current.row.id)
-
     # ------------------------------------------------------------------ showing
 
     @on(PageLoaded)
@@ -424,47 +314,12 @@ class InboxScreen(WorkerNotices, Navigation, TriageActions, HeldOrderActions, Ex
             parts.append("[yellow]" + escape(" · ".join(self.search_notes)) + "[/]")
         self.query_one("#list-title", Static).update(" · ".join(parts))
 
-    @on(DetailLoaded)
-    def _show_detail(self, event: DetailLoaded) -> None:
-        self._remember_details(event.neighbours)
-        if event.detail is not None:
-            self._remember_details((event.detail,))
-            self._present_detail(event.detail)
-
-    def _present_detail(self, detail: TicketDetail) -> None:
-        current = self._current_row()
-        if current is None or current.id != detail.row.id:
-            return  # the cursor moved on meanwhile
-        self.current = detail
-        self.query_one(TicketDetailPane).show(detail, login=self.app.agent.login)
-        self._refresh_bindings_if_changed()  # the order/extension actions depend on the ticket shown
-
-    @on(TicketsChanged)
-    def _tickets_changed(self, event: TicketsChanged) -> None:
-        if event.done:
-            self.notify(event.done, timeout=3)
-        refused = event.refused
-        for message in refused[:5]:
-            self.notify(message, severity="warning", timeout=8)
-        if len(refused) > 5:
-            self.notify(f"… und {len(refused) - 5} weitere nicht geändert.", severity="warning", timeout=8)
-        if event.clear_marks:
-            self.marked.clear()
-        self._reload_with_detail()
-
     @on(WorkerFailed)
     def _worker_failed(self, event: WorkerFailed) -> None:
         if event.group == "page":
             self._paging = False  # the next page may be asked for again
         if event.refused:  # someone else was first: show the tickets as they are now
             self._reload_with_detail()
-
-    def _reload_with_detail(self) -> None:
-        self._details.clear()  # our own change: what was read ahead may be stale
-        self.reload()
-        row = self._current_row()
-        if row is not None:
-            self._load_detail(row.id)
 
     # ------------------------------------------------------------------ events
 
