@@ -85,6 +85,8 @@ class EventKind(StrEnum):
     FLAG = "flag"
     MAIL = "mail"  # a system event about the ticket's mail (a bounce, a sender that is not the customer)
     LINK = "link"  # a follow-up ticket opened for it, or the ticket it follows
+    PRIORITY = "priority"  # old/new: priority numbers; text: the change in German words
+    QUEUE = "queue"  # old/new: queue codes; text: the change in German words
 
 
 class MailDirection(StrEnum):

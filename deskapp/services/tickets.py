@@ -621,6 +621,61 @@ def set_status(
     return _apply(session, actor, seen, {"status": status}, action="ticket.status", events=events, now=now)
 
 
+def set_priority(
+    session: Session, actor: AgentRef, seen: TicketRow, *, priority: int, now: dt.datetime
+) -> TicketRow:
+    """Change the ticket's priority (version-checked, audited; docs/rules.md#ticket-triage)."""
+    _require_queue(actor, seen)
+    try:
+        priority = Priority(int(priority))
+    except (TypeError, ValueError):
+        raise InvalidInput(f"Unbekannte Priorität '{priority}'.") from None
+    if priority == seen.priority:
+        raise InvalidInput(f"#{seen.number} hat bereits die Priorität {texts.PRIORITY[priority]}.")
+    words = f"Priorität {texts.PRIORITY[Priority(seen.priority)]} → {texts.PRIORITY[priority]}"
+    event = TicketEvent(kind=EventKind.PRIORITY, old=str(seen.priority), new=str(int(priority)), text=words)
+    return _apply(
+        session, actor, seen, {"priority": int(priority)}, action="ticket.priority", events=[event], now=now
+    )
+
+
+# Tickets that carry a decision belong to the queue whose roles decide it (held orders:
+# contract processing; extension requests: the admin channel): they are not moved.
+_MOVABLE_KINDS = (TicketKind.GENERAL,)
+
+
+def move_to_queue(
+    session: Session, actor: AgentRef, seen: TicketRow, *, queue: str, now: dt.datetime
+) -> TicketRow:
+    """Move the ticket to another queue (docs/rules.md#ticket-triage).
+
+    The agent must be allowed to work the ticket's current queue; the target may be one
+    the agent does not work (handing over is the point). An assignee who may not work the
+    target queue is taken off the ticket in the same change.
+    """
+    _require_queue(actor, seen)
+    try:
+        target = Queue(queue)
+    except ValueError:
+        raise InvalidInput(f"Unbekannte Queue '{queue}'.") from None
+    if target == seen.queue:
+        raise InvalidInput(f"#{seen.number} ist bereits in der Queue {texts.QUEUE[target]}.")
+    if seen.kind not in _MOVABLE_KINDS:
+        raise InvalidInput(
+            f"#{seen.number} ({texts.KIND[TicketKind(seen.kind)]}) gehört in die Queue "
+            f"{texts.QUEUE[Queue(seen.queue)]} und wird nicht verschoben."
+        )
+    values: dict = {"queue": target.value}
+    words = f"Queue {texts.QUEUE[Queue(seen.queue)]} → {texts.QUEUE[target]}"
+    events = [TicketEvent(kind=EventKind.QUEUE, old=seen.queue, new=target.value, text=words)]
+    if seen.assignee_login:
+        assignee = session.execute(select(Agent).where(Agent.login == seen.assignee_login)).scalar()
+        if assignee is None or not may_work_queue(to_ref(assignee), target):
+            values["assignee_id"] = None
+            events.append(TicketEvent(kind=EventKind.ASSIGN, old=seen.assignee_login, new=""))
+    return _apply(session, actor, seen, values, action="ticket.queue", events=events, now=now)
+
+
 def toggle_flag(session: Session, actor: AgentRef, seen: TicketRow, *, flag: str, now: dt.datetime) -> TicketRow:
     if flag not in FLAGS:
         raise InvalidInput(f"Unbekannte Markierung '{flag}'.")
@@ -721,6 +776,8 @@ __all__ = [
     "open_ticket",
     "page_around",
     "resolve_with_note",
+    "move_to_queue",
+    "set_priority",
     "set_status",
     "sidebar_counts",
     "toggle_flag",
