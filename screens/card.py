@@ -55,6 +55,7 @@ from .dialogs.credit_limit import CreditLimitDialog
 from .messages import CardLoaded, OrderSettled, WorkerFailed
 from .dialogs.order import OrderDialog, order_headline
 from .dialogs.settle import SettleUntilDialog
+from .card_reasons import CardReasons
 from .workers import WorkerNotices
 
 if TYPE_CHECKING:  # annotations only: the first frame comes before SQLAlchemy is imported
@@ -62,7 +63,7 @@ if TYPE_CHECKING:  # annotations only: the first frame comes before SQLAlchemy i
     from deskapp.services.orders import CreditLimitChangeView, OrderView
 
 
-class CardScreen(WorkerNotices, Screen[int | None]):
+class CardScreen(WorkerNotices, CardReasons, Screen[int | None]):
     CSS_PATH = "card.tcss"
     HELP_TITLE = "Kundenkarte"
     # Below 118 columns the master data gives way to the hour budget (see card.tcss).

@@ -731,6 +731,8 @@ def bulk(
     now: dt.datetime,
     status: str | None = None,
     assignee_login: str | None = None,
+    priority: int | None = None,
+    queue: str | None = None,
 ) -> BulkResult:
     """Apply one action to every marked ticket in one transaction.
 
@@ -747,6 +749,10 @@ def bulk(
                 assign(session, actor, seen, assignee_login=assignee_login, now=now)
             elif action == "status":
                 set_status(session, actor, seen, status=status, now=now)
+            elif action == "priority":
+                set_priority(session, actor, seen, priority=priority, now=now)
+            elif action == "queue":
+                move_to_queue(session, actor, seen, queue=queue, now=now)
             else:
                 raise InvalidInput(f"Unbekannte Aktion '{action}'.")
             done.append(seen.number)

@@ -39,6 +39,7 @@ from .extensions import ExtensionActions
 from .held_orders import HeldOrderActions
 from .intake import IntakeActions
 from .navigation import SOURCES, Navigation
+from .reasons import GreyedReasons
 from .table import TicketTable
 from .triage import TriageActions
 
@@ -51,11 +52,12 @@ ORDER_ACTIONS = ("release", "reject", "contact", "retry")
 DYNAMIC_ACTIONS = (
     "log_time", "claim", "extension", *ORDER_ACTIONS, "approve", "deny", "decide_refused",
 )
-ROW_ACTIONS = ("claim", "assign", "status", "close", "note", "customer", "flag", "mark", "open_ticket")
+ROW_ACTIONS = ("claim", "assign", "status", "close", "note", "customer", "flag", "mark", "open_ticket",
+               "priority", "move_queue")
 
 
 class InboxScreen(WorkerNotices, Navigation, TriageActions, HeldOrderActions, ExtensionActions, CustomerActions,
-                  IntakeActions, Screen):
+                  IntakeActions, GreyedReasons, Screen):
     CSS_PATH = "inbox.tcss"
     WRITE_GROUPS = frozenset({"write"})
     BINDINGS = [
@@ -74,6 +76,8 @@ class InboxScreen(WorkerNotices, Navigation, TriageActions, HeldOrderActions, Ex
         Binding("c", "claim", "Übernehmen", id="claim"),
         Binding("A", "assign", "Zuweisen", id="assign", show=False),
         Binding("s", "status", "Status", id="status"),
+        Binding("p", "priority", "Priorität", id="priority", show=False),
+        Binding("m", "move_queue", "Verschieben", id="move_queue", show=False, tooltip="In eine andere Queue"),
         Binding("C", "close", "Schließen", id="close"),
         Binding("n", "note", "Notiz", id="note"),
         Binding("N", "new_ticket", "Neues Ticket", id="new_ticket", show=False),
