@@ -26,7 +26,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Header, Static
 
 from deskapp import texts
 from deskapp.formatting import date_de, datetime_de, money, today_berlin
@@ -56,6 +56,7 @@ from .messages import CardLoaded, OrderSettled, WorkerFailed
 from .dialogs.order import OrderDialog, order_headline
 from .dialogs.settle import SettleUntilDialog
 from .card_reasons import CardReasons
+from .footer import DeskFooter
 from .workers import WorkerNotices
 
 if TYPE_CHECKING:  # annotations only: the first frame comes before SQLAlchemy is imported
@@ -120,7 +121,7 @@ class CardScreen(WorkerNotices, CardReasons, Screen[int | None]):
             with Horizontal(id="card-logs"):
                 yield Section("Nachrichtenlog", "card-messages", "Keine Nachrichten.")
                 yield Section("Kundenakte", "card-file", "Keine Einträge.")
-        yield Footer()
+        yield DeskFooter()
 
     def on_mount(self) -> None:
         self.query_one("#card-master").border_title = "Kunde"

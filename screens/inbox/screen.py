@@ -17,7 +17,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Input, OptionList, Static
+from textual.widgets import DataTable, Header, Input, OptionList, Static
 from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
 
@@ -32,15 +32,17 @@ from ..messages import (
     TicketsChanged,
     WorkerFailed,
 )
+from ..footer import DeskFooter
 from ..workers import WorkerNotices
 from .customer import CustomerActions
 from .detail import TicketDetailPane
 from .extensions import ExtensionActions
 from .held_orders import HeldOrderActions
 from .intake import IntakeActions
+from .layout import InboxLayout
 from .navigation import SOURCES, Navigation
 from .reasons import GreyedReasons
-from .table import TicketTable
+from .table import SIDEBAR_WIDTH, TicketTable
 from .triage import TriageActions
 
 if TYPE_CHECKING:  # annotations only: the first frame comes before SQLAlchemy is imported
@@ -57,7 +59,7 @@ ROW_ACTIONS = ("claim", "assign", "status", "close", "note", "customer", "flag",
 
 
 class InboxScreen(WorkerNotices, Navigation, TriageActions, HeldOrderActions, ExtensionActions, CustomerActions,
-                  IntakeActions, GreyedReasons, Screen):
+                  IntakeActions, GreyedReasons, InboxLayout, Screen):
     CSS_PATH = "inbox.tcss"
     WRITE_GROUPS = frozenset({"write"})
     BINDINGS = [
@@ -88,6 +90,8 @@ class InboxScreen(WorkerNotices, Navigation, TriageActions, HeldOrderActions, Ex
         Binding("R", "radar", "Budget-Radar", id="radar", show=False),
         Binding("e", "extension", "Verlängerung beantragen", id="extension.request", show=False),
         Binding("r", "refresh", "Aktualisieren", id="refresh", show=False),
+        Binding("b", "toggle_sidebar", "Seitenleiste", id="toggle_sidebar", show=False,
+                tooltip="Queues und Ansichten zeigen oder ausblenden"),
         Binding("escape", "back", "Zurück", show=False),
         Binding("1", "source('queue:support')", "Support", show=False),
         Binding("2", "source('queue:contract')", "Vertragsbearbeitung", show=False),
@@ -128,11 +132,13 @@ class InboxScreen(WorkerNotices, Navigation, TriageActions, HeldOrderActions, Ex
                             id="search")
                 yield TicketTable(id="tickets", cursor_type="row", zebra_stripes=True)
                 yield TicketDetailPane(id="detail")
-        yield Footer()
+        yield DeskFooter()
 
     def on_mount(self) -> None:
         table = self.query_one(TicketTable)
-        table.add_ticket_columns(self.app.size.width)
+        width = self.app.size.width
+        self.query_one("#sidebar").display = self.sidebar_shown(width)
+        table.add_ticket_columns(width - (SIDEBAR_WIDTH if self.sidebar_shown(width) else 0))
         self.query_one("#search", Input).display = False
         table.focus()
         first_page = getattr(self.app, "first_page", None)
