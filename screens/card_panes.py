@@ -168,7 +168,7 @@ def alerts_line(card: CustomerCard, policy: Policy) -> Text:
         what = "1 offene Aufgabe" if hits == 1 else f"{hits} offene Aufgaben"
         parts.append(Text.assemble(
             (f" {texts.FLAG_SYMBOL['workaround']} {texts.FLAG['workaround']} ", "bold black on yellow"),
-            f" {what} — wirkt wie eine Budgetverlängerung, erst Freigabe einholen",
+            f" {what} — wirkt wie eine Budgetverlängerung, erst Genehmigung einholen",
         ))
     if "over_limit" in card.flags:
         parts.append(Text.assemble(

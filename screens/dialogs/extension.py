@@ -77,7 +77,7 @@ def filed_text(result: extensions.ExtensionResult) -> str:
     ticket = f"(Ticket #{result.ticket_number})"
     if result.addressee_name:
         return f"Antrag #{result.request_id} an {result.addressee_name} gestellt {ticket}."
-    return (f"Antrag #{result.request_id} gestellt {ticket} – Freigabe und Vertretung sind abwesend, "
+    return (f"Antrag #{result.request_id} gestellt {ticket} – Genehmigung und Vertretung sind abwesend, "
             "er wartet auf die erste Rückkehr.")
 
 

@@ -21,6 +21,7 @@ from textual.widgets import DataTable, Header, Input, OptionList, Static
 from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
 
+from deskapp.formatting import count_de
 from deskapp.services import filters
 from deskapp.services.readmodels import TicketPage, TicketRow
 
@@ -99,7 +100,7 @@ class InboxScreen(WorkerNotices, Navigation, TriageActions, HeldOrderActions, Ex
         Binding("4", "source('queue:admin')", "Admin-Channel", show=False),
         Binding("5", "source('view:mine')", "Meine", show=False),
         Binding("6", "source('view:unassigned')", "Nicht zugewiesen", show=False),
-        Binding("7", "source('view:flagged')", "Markiert", show=False),
+        Binding("7", "source('view:flagged')", "Gemerkt", show=False),
         Binding("8", "source('view:requests')", "Meine Anträge", show=False),
     ]
 
@@ -318,7 +319,7 @@ class InboxScreen(WorkerNotices, Navigation, TriageActions, HeldOrderActions, Ex
             parts.append(described)
         if self.page is not None:
             n = len(self.page.rows)
-            total = "…" if self.total is None else f"{self.total:,}".replace(",", ".")
+            total = "…" if self.total is None else count_de(self.total)
             span = f"{self.row_offset + 1}–{self.row_offset + n}" if n else "0"
             parts.append(f"{span} von {total}")
         if self.marked:
@@ -431,5 +432,5 @@ class InboxScreen(WorkerNotices, Navigation, TriageActions, HeldOrderActions, Ex
 def _source_prompt(label: str, count: int) -> Text:
     """One sidebar line: the name, and its count right-aligned (never wrapping)."""
     line = Text(f"{label[:19]:<19}")
-    line.append(f"{count:>6}", style="dim")
+    line.append(f"{count_de(count):>6}", style="dim")
     return line

@@ -221,7 +221,7 @@ async def test_tasks_create_edit_close_delete(desk):
         rows = cells(screen.query_one("#tasks", DataTable))
         assert rows[0][1:7] == ["Relaunch Shop", "04:00", "00:00", "25.03.26", "offen",
                                 "⚑ Budgetverfall 30.03.26"]
-        assert "wirkt wie eine Budgetverlängerung, erst Freigabe einholen" in shown(screen, "#tasks-note")
+        assert "wirkt wie eine Budgetverlängerung, erst Genehmigung einholen" in shown(screen, "#tasks-note")
         assert "Blockiert 04:00 Std" in shown(screen, "#tasks-summary")
 
         # edit: the block follows the estimate, the flag goes with the deadline

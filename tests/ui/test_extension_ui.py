@@ -92,7 +92,7 @@ async def test_form_from_the_card_is_prefilled_and_updates_live(desk):
         ]
         assert "20.04.26" in shown(form, "#proposal")
         assert "Verlängerung um 1–2 Monate möglich" in shown(form, "#policy")
-        assert flat(shown(form, "#routing")) == "Admin-Channel: an Isabel (Freigabe)"
+        assert flat(shown(form, "#routing")) == "Admin-Channel: an Isabel (Genehmigung)"
         assert not form.query_one("#rebooking-box").display  # 28 h: no rebooking
 
         await set_months(pilot, form, "2")
@@ -246,7 +246,7 @@ async def test_approver_approves_in_the_inbox_and_the_card_shows_the_new_validit
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_ticket(pilot, "4", filed.ticket_number)
         text = detail(screen)
-        assert f"Verlängerungsantrag #{filed.request_id}" in text and "wartet auf Freigabe" in text
+        assert f"Verlängerungsantrag #{filed.request_id}" in text and "wartet auf Genehmigung" in text
         assert "20.03.26 → Verlängerung bis 20.04.26" in text
         assert "a genehmigen" in text
         assert {"Genehmigen", "Antrag ablehnen"} <= footer_keys(app)
@@ -326,7 +326,7 @@ async def test_requester_sees_waiting_then_approved(desk):
 
 @pytest.mark.parametrize("requester, login, why", [
     ("tom", "lena", "lena darf Verlängerungsanträge nicht entscheiden"),  # no role
-    ("tom", "rebekka", "nur an einem Tag, an dem die Freigabe"),  # deputy, approver present
+    ("tom", "rebekka", "nur an einem Tag, an dem die Genehmigung"),  # deputy, approver present
     ("isabel", "isabel", "Niemand entscheidet über den eigenen Antrag"),  # own request
 ])
 async def test_who_may_not_decide_gets_the_reason_when_pressing_a(desk, requester, login, why):
@@ -392,7 +392,7 @@ async def test_both_approvers_absent_the_ticket_says_it_waits(desk):
         await settle(pilot)
         await pilot.press("8")
         await settle(pilot)
-        assert "Freigabe und Vertretung sind abwesend" in detail(app.screen)
+        assert "Genehmigung und Vertretung sind abwesend" in detail(app.screen)
 
 
 # --------------------------------------------------------------------------- absences
