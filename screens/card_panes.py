@@ -94,10 +94,11 @@ class Section(Vertical):
 
 
 def _grid(label_width: int = 0) -> Table:
-    """Label and value; where the box is narrow the value is cut with …, never the label."""
+    """Label and value; where the box is narrow the value wraps onto the next line: nothing
+    an agent may copy (ID, e-mail, amounts) is ever cut (docs/rules.md#narrow-terminals)."""
     grid = Table.grid(padding=(0, 1))
     grid.add_column(style="dim", no_wrap=True, min_width=label_width or None)
-    grid.add_column(no_wrap=True, overflow="ellipsis")
+    grid.add_column(no_wrap=False, overflow="fold")
     return grid
 
 
@@ -112,7 +113,7 @@ def master_box(card: CustomerCard) -> Group:
 
 
 def credit_box(card: CustomerCard, limit_history: tuple[CreditLimitChangeView, ...]) -> Table:
-    grid = _grid()
+    grid = _grid(label_width=len("Kreditlimit"))
     grid.columns[1].justify = "right"
     grid.add_row("Kreditlimit", money(card.credit_limit))
     grid.add_row("Obligo", money(card.exposure))

@@ -20,7 +20,7 @@ class CardReasons(Screen):
         agent = self.app.agent
         if self.card is None:
             return LOADING
-        if agent.is_system and action in ("tasks", "log_time", "order", "extension"):
+        if agent.is_system and action in ("tasks", "log_time", "order", "extension", "file_entry"):
             return "Der Systemagent bestellt nicht, erfasst keine Zeit und beantragt nichts."
         if action == "book_package":
             from deskapp.services.budget import BOOKING_ROLES
