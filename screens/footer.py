@@ -11,8 +11,17 @@ from __future__ import annotations
 from textual.widgets import Footer
 from textual.widgets._footer import FooterKey
 
-NARROW = 120
+NARROW = 130  # compact (one column less per key) and short labels below this
 ALWAYS = ("help", "app.help")
+# Shorter labels for a compact footer; the tooltip, `?` and the palette keep the long ones.
+SHORT = {
+    "Zeit erfassen": "Zeit",
+    "Paket buchen": "Paket",
+    "Kunde kontaktieren": "Kontakt",
+    "Kunde suchen": "Kundensuche",
+    "Antrag ablehnen": "Ablehnen",
+    "Aktualisieren": "Neu laden",
+}
 
 
 def key_width(key: FooterKey, compact: bool) -> int:
@@ -26,6 +35,11 @@ class DeskFooter(Footer):
         compact = width < NARROW
         self.compact = compact
         items = list(super().compose())
+        if compact:
+            for widget in items:
+                if isinstance(widget, FooterKey) and widget.description in SHORT:
+                    widget.tooltip = widget.tooltip or widget.description
+                    widget.description = SHORT[widget.description]
         palette = [w for w in items if w.has_class("-command-palette")]
         keys = [w for w in items if w not in palette]
         room = width - sum(key_width(w, compact) + 1 for w in palette if isinstance(w, FooterKey))

@@ -343,14 +343,9 @@ def sidebar_counts(session: Session, actor: AgentRef) -> SidebarCounts:
         "mine": count(session, actor, TicketFilter(queue=None, view="mine")),
         "unassigned": count(session, actor, TicketFilter(queue=None, view="unassigned")),
         "flagged": count(session, actor, TicketFilter(queue=None, view="flagged")),
-        # The agent's extension requests still waiting for a decision.
-        REQUESTS_VIEW: int(
-            session.execute(
-                select(func.count())
-                .select_from(Ticket)
-                .where(*_where(session, actor, TicketFilter(queue=None, view=REQUESTS_VIEW)), active)
-            ).scalar_one()
-        ),
+        # The agent's extension requests, decided ones too: the number the list shows
+        # (docs/rules.md#ticket-triage; the list keeps decided requests in view).
+        REQUESTS_VIEW: count(session, actor, TicketFilter(queue=None, view=REQUESTS_VIEW)),
     }
     return SidebarCounts(queues=queues, views=views)
 

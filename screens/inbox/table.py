@@ -38,7 +38,7 @@ COLUMNS = [("mark", " "), ("number", "Nr."), ("flags", "Flags"), ("age", "Alter"
 # the others leave; a column that does not fit at its least width is left out.
 # "number" fits "#100001": a busy desk passes ticket 99,999. Flags at the front of the list,
 # where a narrow terminal cannot cut them off.
-SHARES = [("mark", 1, 1), ("number", 7, 7), ("subject", 24, None), ("flags", 3, 5), ("prio", 8, 8),
+SHARES = [("mark", 1, 1), ("number", 7, 7), ("subject", 20, None), ("flags", 3, 5), ("prio", 8, 8),
           ("customer", 10, 32), ("status", 8, 8), ("age", 6, 6), ("assignee", 6, 7)]
 SUBJECT_FIRST = 40  # the subject gets this much before the customer grows past its least
 CELL_PADDING = 2  # DataTable pads each cell one column on either side

@@ -303,6 +303,9 @@ async def test_reject_needs_a_reason_and_the_requester_sees_it(desk):
         assert "abgelehnt von isabel" in text
         assert "Begründung der Ablehnung: Erst Aufgabe abschliessen" in text
         assert "Genehmigen" not in footer_keys(app)
+        # The sidebar counts what the label says: the decided request is one of "Meine Anträge".
+        prompts = [str(o.prompt) for o in screen.query_one("#sources").options]
+        assert any(p.startswith("Meine Anträge") and p.split()[-1] == "1" for p in prompts), prompts
 
 
 async def test_requester_sees_waiting_then_approved(desk):
