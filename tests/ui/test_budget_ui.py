@@ -364,6 +364,8 @@ async def test_radar_lists_by_expiry_and_opens_a_card(desk):
         rows = cells(table)
         assert [r[2] for r in rows] == ["Ivo Moring"]
         assert rows[0][:2] == ["30.03.26", "20 Tage"] and rows[0][4] == "05:00"
+        # "Danach": what else is lost later in the horizon, not the next expiry again.
+        assert rows[0][5] == "–"
         assert "1 Kunden" in shown(radar, "#radar-title")
 
         await pilot.press("2")
