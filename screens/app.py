@@ -174,10 +174,17 @@ class DeskApp(WorkerNotices, App):
             if ticket_id is not None and isinstance(self.screen, InboxScreen):
                 self.screen.show_ticket(ticket_id)
 
+        # One card at a time: a card opened from a card (Strg+U there) takes its place, so that
+        # esc goes back one level to the inbox and never walks through old cards.
+        while any(isinstance(screen, CardScreen) for screen in self.screen_stack):
+            self.pop_screen()
         self.push_screen(CardScreen(customer_id), back)
 
     def action_customer_search(self) -> None:
         from screens.customer_search import CustomerSearchScreen
+
+        if isinstance(self.screen, CustomerSearchScreen):
+            return  # already searching
 
         def chosen(customer_id: uuid.UUID | None) -> None:
             if customer_id is not None:
