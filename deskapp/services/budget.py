@@ -109,7 +109,7 @@ class TimeBudget:
     valid_minutes: int  # the valid unblocked remainder, as the card shows it
     available_minutes: int  # what a booking may draw: the valid remainder plus the task's own block
     # The packages a booking draws from, in drawing order (the one expiring first first):
-    # (label, valid until, unblocked remainder) — docs/rules.md#budget-draw.
+    # (label, valid until, unblocked remainder) — docs/rules.md#budget-fifo.
     draws_from: tuple[tuple[str, dt.date, int], ...] = ()
 
 

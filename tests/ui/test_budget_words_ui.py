@@ -1,5 +1,5 @@
 """Issue 15, smaller findings: the time dialog names the package it draws from; an already
-expired package is booked only after a warning (docs/rules.md#budget-draw)."""
+expired package is booked only after a warning (docs/rules.md#budget-fifo)."""
 
 from __future__ import annotations
 
