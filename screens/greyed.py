@@ -15,7 +15,7 @@ NO_ROW = "Kein Ticket unter dem Cursor: diese Ansicht ist leer."
 
 def roles_phrase(roles) -> str:
     """'Vertragsbearbeitung oder Admin' — who may, in the desk's words."""
-    names = [texts.ROLE[r] for r in sorted(roles) if r in texts.ROLE and r != "system"]
+    names = [texts.ROLE[r] for r in sorted(roles, key=lambda r: (r == "admin", r)) if r in texts.ROLE and r != "system"]
     if len(names) <= 1:
         return "".join(names)
     return ", ".join(names[:-1]) + " oder " + names[-1]
