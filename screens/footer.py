@@ -32,6 +32,7 @@ def key_width(key: FooterKey, compact: bool) -> int:
 class DeskFooter(Footer):
     def compose(self):
         width = self.app.size.width
+        self._composed_width = width
         compact = width < NARROW
         self.compact = compact
         items = list(super().compose())
@@ -59,7 +60,8 @@ class DeskFooter(Footer):
         yield from palette
 
     def on_resize(self) -> None:
-        if self._bindings_ready:
+        # Only a new terminal width lays the keys out again (not every layout pass).
+        if self._bindings_ready and getattr(self, "_composed_width", None) != self.app.size.width:
             self.call_after_refresh(self.recompose)
 
 
