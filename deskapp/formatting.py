@@ -37,6 +37,11 @@ def money(amount: Decimal | None) -> str:
     return f"{sign}{'.'.join(groups)},{cents} €"
 
 
+def count_de(n: int) -> str:
+    """A count with the German thousands separator: ``6008`` → ``6.008`` (docs/glossary.md)."""
+    return f"{n:,}".replace(",", ".")
+
+
 def hhmm(minutes: int | None) -> str:
     """Whole minutes as ``hh:mm`` (``1425`` → ``23:45``)."""
     if minutes is None:

@@ -33,7 +33,7 @@ KIND = {
 }
 
 FLAG = {
-    "flagged": "markiert",
+    "flagged": "gemerkt",
     "conspicuous": "auffällig",
     "overdue": "überfällig",
     "workaround": "Deadline auf Budgetverfall",
@@ -61,8 +61,8 @@ ROLE = {
     Role.SUPPORT: "Support",
     Role.CONTRACT: "Vertragsbearbeitung",
     Role.TECHNICIAN: "Technik",
-    Role.APPROVER: "Freigabe",
-    Role.DEPUTY: "Vertretung Freigabe",
+    Role.APPROVER: "Genehmigung",
+    Role.DEPUTY: "Vertretung Genehmigung",
     Role.ADMIN: "Admin",
     Role.SYSTEM: "System",
 }
@@ -79,13 +79,13 @@ ORDER_STATUS = {
 VIEW = {
     "mine": "Meine",
     "unassigned": "Nicht zugewiesen",
-    "flagged": "Markiert",
+    "flagged": "Gemerkt",
     "requests": "Meine Anträge",
 }
 
 # Extension requests (models.enums.ExtensionStatus).
 EXTENSION_STATUS = {
-    "waiting": "wartet auf Freigabe",
+    "waiting": "wartet auf Genehmigung",
     "approved": "genehmigt",
     "rejected": "abgelehnt",
 }

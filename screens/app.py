@@ -15,6 +15,8 @@ from textual import on
 from textual.app import App
 from textual.binding import Binding
 
+from screens import german
+from screens.greyed import explain
 from screens.messages import RemindersSent
 from screens.styles import make_terminal_text_inert
 from screens.workers import WorkerNotices
@@ -60,6 +62,9 @@ class DeskApp(WorkerNotices, App):
         Binding("O", "outbox", "Postausgang", id="outbox", show=False),
         Binding("question_mark", "help", "Hilfe", id="help"),
         Binding("q", "quit", "Beenden", id="quit"),
+        # Textual's own palette binding, with a German label (docs/glossary.md).
+        Binding("ctrl+p", "command_palette", german.PALETTE_LABEL, show=False, priority=True,
+                id="command_palette", tooltip="Alle Befehle dieses Bildschirms"),
     ]
 
     def __init__(
@@ -190,6 +195,33 @@ class DeskApp(WorkerNotices, App):
         for name in WARM_UP:
             importlib.import_module(name)
 
+    # -- German in Textual's own places (screens.german) ------------------------------
+
+    def get_key_display(self, binding: Binding) -> str:
+        if binding.key_display:
+            return binding.key_display
+        return german.key_label(binding.key)
+
+    def action_command_palette(self) -> None:
+        if self.use_command_palette and not german.GermanCommandPalette.is_open(self):
+            self.push_screen(german.GermanCommandPalette(id="--command-palette"))
+
+    def action_help_quit(self) -> None:
+        """ctrl+c: it does not quit; say which key does."""
+        self.notify("Beenden mit [b]q[/b] oder [b]Strg+Q[/b].", title="Beenden?")
+
+    async def run_action(self, action, default_namespace=None, namespaces=None) -> bool:
+        """A greyed key (``check_action`` → ``None``) says why instead of doing nothing
+        (docs/rules.md#greyed-keys)."""
+        if isinstance(action, str):
+            target, name, params = self._parse_action(
+                action, self if default_namespace is None else default_namespace, namespaces
+            )
+            if target.check_action(name, params) is None:
+                self.notify(explain(target, name), severity="warning", timeout=6)
+                return True
+        return await super().run_action(action, default_namespace, namespaces)
+
     def open_customer(self, customer_id: uuid.UUID) -> None:
         from screens.card import CardScreen
 
@@ -200,6 +232,10 @@ class DeskApp(WorkerNotices, App):
             if ticket_id is not None and isinstance(self.screen, InboxScreen):
                 self.screen.show_ticket(ticket_id)
 
+        # One card at a time: a card opened from a card (Strg+U there) takes its place, so that
+        # esc goes back one level to the inbox and never walks through old cards.
+        while any(isinstance(screen, CardScreen) for screen in self.screen_stack):
+            self.pop_screen()
         self.push_screen(CardScreen(customer_id), back)
 
     def open_ticket(self, row) -> None:
@@ -210,6 +246,9 @@ class DeskApp(WorkerNotices, App):
 
     def action_customer_search(self) -> None:
         from screens.customer_search import CustomerSearchScreen
+
+        if isinstance(self.screen, CustomerSearchScreen):
+            return  # already searching
 
         def chosen(customer_id: uuid.UUID | None) -> None:
             if customer_id is not None:
@@ -227,7 +266,7 @@ class DeskApp(WorkerNotices, App):
         for binding in [*screen.BINDINGS, *self.BINDINGS]:
             if not isinstance(binding, Binding) or not binding.description:
                 continue
-            if binding.action in seen or binding.action in ("back", "focus_next", "quit"):
+            if binding.action in seen or binding.action in ("back", "focus_next", "quit", "command_palette"):
                 continue
             seen.add(binding.action)
             target = self if binding in self.BINDINGS else screen
@@ -236,7 +275,7 @@ class DeskApp(WorkerNotices, App):
                 continue  # not applicable here (e.g. Freigeben on an ordinary ticket)
             yield SystemCommand(
                 binding.description,
-                f"Taste: {binding.key_display or binding.key}",
+                f"Taste: {binding.key_display or german.keys_label(binding.key)}",
                 partial(target.run_action, binding.action),
             )
         yield SystemCommand(
@@ -245,7 +284,7 @@ class DeskApp(WorkerNotices, App):
             self.action_send_reminders,
         )
         yield SystemCommand("Beenden", "deskapp schließen (Taste q)", self.exit)
-        yield from (c for c in super().get_system_commands(screen) if c.title in ("Theme", "Keys"))
+        yield from german.system_commands(super().get_system_commands(screen))
 
     def action_absences(self) -> None:
         """The absences admin screen (approval routing reads it); admins only."""

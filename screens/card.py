@@ -26,7 +26,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Header, Static
 
 from deskapp import texts
 from deskapp.formatting import date_de, datetime_de, money, today_berlin
@@ -56,6 +56,8 @@ from .messages import CardLoaded, OrderSettled, WorkerFailed
 from .dialogs.order import OrderDialog, order_headline
 from .dialogs.settle import SettleUntilDialog
 from .styles import inert_cell
+from .card_reasons import CardReasons
+from .footer import DeskFooter
 from .workers import WorkerNotices
 
 if TYPE_CHECKING:  # annotations only: the first frame comes before SQLAlchemy is imported
@@ -63,7 +65,7 @@ if TYPE_CHECKING:  # annotations only: the first frame comes before SQLAlchemy i
     from deskapp.services.orders import CreditLimitChangeView, OrderView
 
 
-class CardScreen(WorkerNotices, Screen[int | None]):
+class CardScreen(WorkerNotices, CardReasons, Screen[int | None]):
     CSS_PATH = "card.tcss"
     HELP_TITLE = "Kundenkarte"
     # Below 118 columns the master data gives way to the hour budget (see card.tcss).
@@ -87,6 +89,8 @@ class CardScreen(WorkerNotices, Screen[int | None]):
                 tooltip="Name, E-Mail-Adressen, Telefon, Kunde seit"),
         Binding("r", "refresh", "Aktualisieren", id="card.refresh", show=False),
         Binding("y", "copy_id", "ID kopieren", id="card.copy_id", show=False),
+        Binding("n", "file_entry", "Akteneintrag", id="card.file_entry", show=False,
+                tooltip="Neuer Eintrag in die Kundenakte"),
     ]
 
     # A failed load or write: its notice (screens.workers), then the card says it in place
@@ -100,6 +104,7 @@ class CardScreen(WorkerNotices, Screen[int | None]):
         self.customer_id = customer_id
         self.card: CustomerCard | None = None
         self.limit_history: tuple[CreditLimitChangeView, ...] = ()
+        self._loaded: CardLoaded | None = None
 
     # ------------------------------------------------------------------ layout
 
@@ -120,7 +125,7 @@ class CardScreen(WorkerNotices, Screen[int | None]):
             with Horizontal(id="card-logs"):
                 yield Section("Nachrichtenlog", "card-messages", "Keine Nachrichten.")
                 yield Section("Kundenakte", "card-file", "Keine Einträge.")
-        yield Footer()
+        yield DeskFooter()
 
     def on_mount(self) -> None:
         self.query_one("#card-master").border_title = "Kunde"
@@ -165,8 +170,31 @@ class CardScreen(WorkerNotices, Screen[int | None]):
             "card-limits",
             ("Datum", "date", 14), ("Alt → Neu", "change", 25), ("Begründung", "reason", 50), ("Von", "who", 8),
         )
-        cols("card-messages", ("Datum", "date", 14), ("Betreff", "subject", 36))
-        cols("card-file", ("Datum", "date", 14), ("Von", "author", 6), ("Eintrag", "text", 30))
+        self._log_columns()
+
+    def _log_columns(self) -> None:
+        """The logs' text columns take the free width (screens.card_reader)."""
+        from .card_reader import AUTHOR_WIDTH, DATE_WIDTH, log_text_widths
+
+        self._log_widths = log_text_widths(self.app.size.width)
+        message_width, file_width = self._log_widths
+        for table_id, spec in (
+            ("card-messages", (("Datum", "date", DATE_WIDTH), ("Betreff", "subject", message_width))),
+            ("card-file", (("Datum", "date", DATE_WIDTH), ("Von", "author", AUTHOR_WIDTH),
+                           ("Eintrag", "text", file_width))),
+        ):
+            table = self.query_one(f"#{table_id}", CardTable)
+            table.clear(columns=True)
+            for label, key, width in spec:
+                table.add_column(label, key=key, width=width)
+
+    def on_resize(self) -> None:
+        from .card_reader import log_text_widths
+
+        if getattr(self, "_log_widths", None) != log_text_widths(self.app.size.width):
+            self._log_columns()
+            if self._loaded is not None:
+                self._show(self._loaded)
 
     # ------------------------------------------------------------------ loading
 
@@ -200,6 +228,7 @@ class CardScreen(WorkerNotices, Screen[int | None]):
     def _show(self, event: CardLoaded) -> None:
         card = event.card
         first = self.card is None
+        self._loaded = event
         self.card = card
         self.limit_history = event.limit_history
         self.query_one("#card-body").loading = False
@@ -252,12 +281,12 @@ class CardScreen(WorkerNotices, Screen[int | None]):
         self.query_one("#card-limits-section").display = bool(event.limit_history)
         self._fill(
             "card-messages", "Nachrichtenlog", len(card.message_log), card.message_log_total,
-            ((str(i), [datetime_de(m.created_at), first_line(m.title or m.text, 36)])
+            ((str(i), [datetime_de(m.created_at), first_line(m.title or m.text, self._log_widths[0])])
              for i, m in enumerate(card.message_log)),
         )
         self._fill(
             "card-file", "Kundenakte", len(card.customer_file), card.customer_file_total,
-            ((str(i), [datetime_de(f.created_at), inert_cell(f.author), first_line(f.text, 60)])
+            ((str(i), [datetime_de(f.created_at), inert_cell(f.author or "–"), first_line(f.text, self._log_widths[1])])
              for i, f in enumerate(card.customer_file)),
         )
         if first:
@@ -290,6 +319,51 @@ class CardScreen(WorkerNotices, Screen[int | None]):
         self.app.copy_to_clipboard(str(self.customer_id))
         self.notify(f"Kunden-ID {self.customer_id} kopiert.", timeout=3)
 
+    @on(DataTable.RowSelected, "#card-messages")
+    @on(DataTable.RowSelected, "#card-file")
+    def _read_entry(self, event: DataTable.RowSelected) -> None:
+        """enter on a log entry: the whole entry in a reader."""
+        from .card_reader import EntryReader
+
+        if self.card is None:
+            return
+        index = int(event.row_key.value)
+        if event.data_table.id == "card-messages":
+            entry = self.card.message_log[index]
+            heading = f"Nachrichtenlog · {datetime_de(entry.created_at)} · {entry.title}"
+        else:
+            entry = self.card.customer_file[index]
+            heading = f"Kundenakte · {datetime_de(entry.created_at)} · {entry.author or '–'}"
+        self.app.push_screen(EntryReader(heading, entry.text))
+
+    def action_file_entry(self) -> None:
+        """n: a new entry in the customer file (journal.add_file_entry: checked, audited)."""
+        from .dialogs.note import NoteDialog
+
+        card = self.card
+        if card is None:
+            return
+
+        def save(text: str | None) -> None:
+            if text:
+                self._add_file_entry(card.id, text)
+
+        self.app.push_screen(
+            NoteDialog(f"Eintrag in die Kundenakte von {card.name}",
+                       explain="Datiert und mit deinem Namen; jeder auf der Karte sieht ihn.",
+                       empty_message="Ein leerer Eintrag wird nicht gespeichert."),
+            save,
+        )
+
+    @work(thread=True, group="card-write", exit_on_error=False)
+    def _add_file_entry(self, customer_id: uuid.UUID, text: str) -> None:
+        from deskapp.services import journal
+
+        app = self.app
+        app.write(lambda s: journal.add_file_entry(s, app.agent, customer_id=customer_id, text=text, now=app.now()))
+        self.app.call_from_thread(self.notify, "Eintrag in der Kundenakte gespeichert.", timeout=3)
+        self.app.call_from_thread(self.load)
+
     @on(DataTable.RowSelected, "#card-tickets")
     def _open_ticket(self, event: DataTable.RowSelected) -> None:
         self.dismiss(int(event.row_key.value))
@@ -303,7 +377,7 @@ class CardScreen(WorkerNotices, Screen[int | None]):
             from deskapp.services.budget import BOOKING_ROLES
 
             return True if self.card is not None and agent.roles & BOOKING_ROLES else None
-        if action in ("tasks", "log_time"):
+        if action in ("tasks", "log_time", "file_entry"):
             return True if self.card is not None and not agent.is_system else None
         if action in ("order", "extension"):
             return True if self.card is not None and not agent.is_system else None

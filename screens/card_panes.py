@@ -95,10 +95,11 @@ class Section(Vertical):
 
 
 def _grid(label_width: int = 0) -> Table:
-    """Label and value; where the box is narrow the value is cut with …, never the label."""
+    """Label and value; where the box is narrow the value wraps onto the next line: nothing
+    an agent may copy (ID, e-mail, amounts) is ever cut (docs/rules.md#narrow-terminals)."""
     grid = Table.grid(padding=(0, 1))
     grid.add_column(style="dim", no_wrap=True, min_width=label_width or None)
-    grid.add_column(no_wrap=True, overflow="ellipsis")
+    grid.add_column(no_wrap=False, overflow="fold")
     return grid
 
 
@@ -113,7 +114,7 @@ def master_box(card: CustomerCard) -> Group:
 
 
 def credit_box(card: CustomerCard, limit_history: tuple[CreditLimitChangeView, ...]) -> Table:
-    grid = _grid()
+    grid = _grid(label_width=len("Kreditlimit"))
     grid.columns[1].justify = "right"
     grid.add_row("Kreditlimit", money(card.credit_limit))
     grid.add_row("Obligo", money(card.exposure))
@@ -169,7 +170,7 @@ def alerts_line(card: CustomerCard, policy: Policy) -> Text:
         what = "1 offene Aufgabe" if hits == 1 else f"{hits} offene Aufgaben"
         parts.append(Text.assemble(
             (f" {texts.FLAG_SYMBOL['workaround']} {texts.FLAG['workaround']} ", "bold black on yellow"),
-            f" {what} — wirkt wie eine Budgetverlängerung, erst Freigabe einholen",
+            f" {what} — wirkt wie eine Budgetverlängerung, erst Genehmigung einholen",
         ))
     if "over_limit" in card.flags:
         parts.append(Text.assemble(

@@ -58,7 +58,7 @@ def extension_lines(request: ExtensionView, viewer_login: str) -> list[str]:
         lines.append(f"  [b]Begründung der Ablehnung:[/] {_escape(request.reason)}")
     if request.waiting:
         if request.addressee is None:
-            lines.append("  [b yellow]⏸ Freigabe und Vertretung sind abwesend – "
+            lines.append("  [b yellow]⏸ Genehmigung und Vertretung sind abwesend – "
                          "der Antrag wartet auf die erste Rückkehr.[/]")
         if request.may_decide is None:
             lines.append("  [dim]a genehmigen · x ablehnen (mit Begründung)[/]")

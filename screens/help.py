@@ -8,16 +8,11 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-KEY_NAMES = {
-    "slash": "/", "space": "Leertaste", "enter": "Enter", "escape": "Esc", "question_mark": "?",
-    "tab": "Tab", "ctrl+u": "Strg+U", "ctrl+p": "Strg+P", "ctrl+s": "Strg+S",
-    "ctrl+o": "Strg+O", "ctrl+g": "Strg+G", "ctrl+e": "Strg+E", "delete": "Entf", "colon": ":",
-    "ctrl+t": "Strg+T", "ctrl+d": "Strg+D",
-}
-
+from . import german
 
 def key_label(key: str) -> str:
-    return ", ".join(KEY_NAMES.get(k, k) for k in key.split(","))
+    """'d,delete' → 'd, Entf'; the names come from screens.german (docs/glossary.md)."""
+    return ", ".join(german.key_label(k.strip()) for k in key.split(",") if k.strip())
 
 
 class HelpScreen(ModalScreen[None]):

@@ -36,7 +36,7 @@ RadarScreen #radar-empty { color: $text-muted; padding: 1 2; }
 # Column widths; the customer's name takes what the terminal leaves (between these bounds).
 COLUMNS_BEFORE = (("Verfall am", "expiry", 10), ("Noch", "days", 8))
 COLUMNS_AFTER = (
-    ("Nr.", "number", 7), ("Verfällt", "expiring", 8), ("Zeitraum", "horizon", 8), ("Gültig", "valid", 7),
+    ("Nr.", "number", 7), ("Verfällt", "expiring", 8), ("Danach", "horizon", 8), ("Gültig", "valid", 7),
     ("Blockiert", "blocked", 9), ("Verfallen", "expired", 9),
 )
 CUSTOMER_WIDTH = (14, 32)
@@ -200,7 +200,9 @@ class RadarScreen(WorkerNotices, Screen[None]):
             inert_cell(row.customer_name),
             inert_cell(row.customer_number),
             Text(hhmm(row.expiring_minutes), justify="right", style="bold"),
-            Text(hhmm(row.horizon_minutes), justify="right"),
+            # What else is lost later in the horizon (not the next expiry again): "–" when nothing.
+            Text(hhmm(row.horizon_minutes - row.expiring_minutes)
+                 if row.horizon_minutes > row.expiring_minutes else "–", justify="right"),
             Text(hhmm(row.valid_minutes), justify="right"),
             Text(hhmm(row.blocked_minutes), justify="right"),
             Text(hhmm(row.expired_minutes), justify="right", style="yellow" if row.expired_minutes else ""),

@@ -29,6 +29,22 @@ SET_DONE = "{key}: {old} → {new}"
 SET_SAME = "{key} ist bereits {value}; nichts geändert."
 
 
+def value_de(value: str, kind: str) -> str:
+    """A stored value as the desk shows numbers (docs/glossary.md): '500.00' → '500,00 €'."""
+    from decimal import Decimal, InvalidOperation
+
+    from deskapp.formatting import money
+
+    try:
+        if kind == "Betrag":
+            return money(Decimal(value))
+        if kind == "Zahl":
+            return value.replace(".", ",")
+    except (InvalidOperation, ValueError):
+        pass
+    return value
+
+
 class SettingsScreen(WorkerNotices, Screen[None]):
     HELP_TITLE = "Einstellungen"
     BINDINGS = [
@@ -86,7 +102,8 @@ class SettingsScreen(WorkerNotices, Screen[None]):
         keep = table.cursor_row
         table.clear()
         for s in self.rows:
-            table.add_row(s.key, s.value, CHANGED_MARK if s.overridden else "", s.default, s.description, key=s.key)
+            table.add_row(s.key, value_de(s.value, s.kind), CHANGED_MARK if s.overridden else "",
+                          value_de(s.default, s.kind), s.description, key=s.key)
         if table.row_count:
             table.move_cursor(row=min(keep, table.row_count - 1), animate=False)
         changed = sum(1 for s in self.rows if s.overridden)
@@ -106,7 +123,8 @@ class SettingsScreen(WorkerNotices, Screen[None]):
         text = ""
         if s is not None:
             text = (f"[b]{s.key}[/]: {s.description}\n"
-                    f"Art: {s.kind} · Wert: {s.value or '(leer)'} · Standard: {s.default or '(leer)'}")
+                    f"Art: {s.kind} · Wert: {value_de(s.value, s.kind) or '(leer)'} · "
+                    f"Standard: {value_de(s.default, s.kind) or '(leer)'}")
         self.query_one("#settings-explain", Static).update(text)
 
     # ------------------------------------------------------------------ actions

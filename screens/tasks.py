@@ -170,7 +170,7 @@ class TasksScreen(WorkerNotices, Screen[bool]):
             what = "1 offene Aufgabe" if len(hits) == 1 else f"{len(hits)} offene Aufgaben"
             note.update(Text.assemble(
                 (f" {texts.FLAG_SYMBOL['workaround']} {texts.FLAG['workaround']} ", "bold black on yellow"),
-                f" {what} — wirkt wie eine Budgetverlängerung, erst Freigabe einholen",
+                f" {what} — wirkt wie eine Budgetverlängerung, erst Genehmigung einholen",
             ))
         note.display = bool(hits)
         self._today = today

@@ -197,14 +197,14 @@ TECHNICAL = (
      "Bitte manuell nachholen."),
 )
 ADMIN = (
-    ("Freigabe: Kulanzgutschrift {amount}", "Bitte um Freigabe einer Kulanzgutschrift über {amount} wegen der "
+    ("Genehmigung: Kulanzgutschrift {amount}", "Bitte um Genehmigung einer Kulanzgutschrift über {amount} wegen der "
      "Störung am {day}. Der Kunde ist langjährig und war sehr geduldig."),
-    ("Freigabe: Sonderkonditionen Stundenpaket", "Der Kunde möchte 100 Stunden abnehmen und fragt nach 10 % "
-     "Rabatt. Bitte um Freigabe."),
-    ("Freigabe: Zahlungsziel 30 Tage", "Der Kunde bittet bei der nächsten Rechnung um 30 statt 14 Tage "
-     "Zahlungsziel. Bitte um Freigabe."),
-    ("Freigabe: Zugang für neue Aushilfe", "Ab dem {day} unterstützt uns eine Aushilfe im Support. Bitte "
-     "Freigabe für einen Desk-Zugang mit Rolle Support."),
+    ("Genehmigung: Sonderkonditionen Stundenpaket", "Der Kunde möchte 100 Stunden abnehmen und fragt nach 10 % "
+     "Rabatt. Bitte um Genehmigung."),
+    ("Genehmigung: Zahlungsziel 30 Tage", "Der Kunde bittet bei der nächsten Rechnung um 30 statt 14 Tage "
+     "Zahlungsziel. Bitte um Genehmigung."),
+    ("Genehmigung: Zugang für neue Aushilfe", "Ab dem {day} unterstützt uns eine Aushilfe im Support. Bitte "
+     "Genehmigung für einen Desk-Zugang mit Rolle Support."),
 )
 NOTES = (
     "Kunde telefonisch informiert.",
@@ -424,14 +424,14 @@ class _Demo:
         journal.add_file_entry(
             self.s, self.people["sara"], customer_id=person.customer.id, now=self.ago(days=140),
             text="Kundin setzt Deadlines regelmäßig auf den Budgetverfall. Bitte Budgetverfall in der "
-                 "Visitenkarte prüfen und sie darauf hinweisen; Verlängerung nur mit Freigabe durch Isabel.",
+                 "Visitenkarte prüfen und sie darauf hinweisen; Verlängerung nur mit Genehmigung durch Isabel.",
         )
         ticket = tickets.open_ticket(
             self.s, self.people["lena"], queue=Queue.SUPPORT, priority=Priority.HIGH,
             subject="Aufgabe mit Deadline auf Budgetverfall: Newsletter-Vorlage",
             body=f"Conny Albrecht hat die Aufgabe 'Newsletter-Vorlage überarbeiten' mit Deadline "
                  f"{date_de(new_until - dt.timedelta(days=2))} angelegt – zwei Tage vor Ablauf des Budgets am "
-                 f"{date_de(new_until)}. Das ist in der Sache eine Budgetverlängerung und braucht eine Freigabe.",
+                 f"{date_de(new_until)}. Das ist in der Sache eine Budgetverlängerung und braucht eine Genehmigung.",
             customer_id=person.customer.id, task_id=task_ids[2], flags=("workaround",),
             now=self.at(self.today - dt.timedelta(days=12), 10, 5),
         )

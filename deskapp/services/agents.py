@@ -11,7 +11,7 @@ from models.tables import Absence, Agent, DeskMeta
 
 from . import audit
 from .errors import InvalidInput, PermissionDenied, UnknownAgent
-from .readmodels import AgentRef
+from .readmodels import AgentRef, may_work_queue
 
 SYSTEM_LOGIN = "system"
 DEMO_DEFAULT_LOGIN = "tom"
@@ -93,6 +93,13 @@ def resolve_desk_agent(session: Session, *, os_login: str, requested: str | None
 def list_agents(session: Session) -> list[AgentRef]:
     rows = session.exec(select(Agent).where(Agent.active == True).order_by(Agent.login)).all()  # noqa: E712
     return [to_ref(a) for a in rows if a.login != SYSTEM_LOGIN]
+
+
+def assignable_agents(session: Session, queues) -> list[AgentRef]:
+    """The active agents who may work every one of ``queues`` (docs/rules.md#ticket-triage):
+    the only ones a ticket there can be assigned to."""
+    wanted = set(queues)
+    return [a for a in list_agents(session) if all(may_work_queue(a, q) for q in wanted)]
 
 
 def create_agent(

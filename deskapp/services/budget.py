@@ -108,6 +108,9 @@ class TimeBudget:
     customer_id: uuid.UUID
     valid_minutes: int  # the valid unblocked remainder, as the card shows it
     available_minutes: int  # what a booking may draw: the valid remainder plus the task's own block
+    # The packages a booking draws from, in drawing order (the one expiring first first):
+    # (label, valid until, unblocked remainder) — docs/rules.md#budget-fifo.
+    draws_from: tuple[tuple[str, dt.date, int], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -318,8 +321,17 @@ def time_budget(
 ) -> TimeBudget:
     """The valid remainder, and what ``log_time`` may draw for this customer (and task)."""
     valid = _compute(session, customer_id, today).valid
-    available = valid if task_id is None else _compute(session, customer_id, today, release_task_id=task_id).valid
-    return TimeBudget(customer_id=customer_id, valid_minutes=valid, available_minutes=available)
+    computed = _compute(session, customer_id, today, release_task_id=task_id)
+    available = valid if task_id is None else computed.valid
+    drawable = [p for p in computed.packages if not p.expired and p.remaining > 0]
+    labels = dict(
+        session.execute(
+            select(HourPackage.id, HourPackage.label).where(HourPackage.id.in_([p.id for p in drawable]))
+        ).all()
+    ) if drawable else {}
+    draws_from = tuple((labels.get(p.id) or f"Paket {p.id}", p.valid_until, p.remaining) for p in drawable)
+    return TimeBudget(customer_id=customer_id, valid_minutes=valid, available_minutes=available,
+                      draws_from=draws_from)
 
 
 def _day_end_utc(day: dt.date) -> dt.datetime:

@@ -72,10 +72,10 @@ MSG_NEW_PRICE = "Der Preis des neuen Pakets muss ein Betrag in Euro (höchstens 
 MSG_NEW_DAY = "Das Kaufdatum des neuen Pakets muss zwischen {first} und heute liegen."
 MSG_ALREADY_WAITING = "Für dieses Budget wartet schon Verlängerungsantrag {request_id} auf die Entscheidung."
 MSG_SYSTEM_DECIDE = "Der System-Agent entscheidet keine Verlängerungsanträge."
-MSG_NO_ROLE = "{login} darf Verlängerungsanträge nicht entscheiden (nur Freigabe, oder Vertretung bei Abwesenheit)."
+MSG_NO_ROLE = "{login} darf Verlängerungsanträge nicht entscheiden (nur Genehmigung, oder Vertretung bei Abwesenheit)."
 MSG_OWN = "Niemand entscheidet über den eigenen Antrag: {login} hat Antrag {request_id} selbst gestellt."
 MSG_DEPUTY_DAY = (
-    "{login} entscheidet als Vertretung nur an einem Tag, an dem die Freigabe ({approver}) "
+    "{login} entscheidet als Vertretung nur an einem Tag, an dem die Genehmigung ({approver}) "
     "abwesend ist; für heute ist keine Abwesenheit eingetragen."
 )
 MSG_DECIDED = "Verlängerungsantrag {request_id} ist schon entschieden von {login} ({decision} am {when})."
@@ -85,11 +85,11 @@ MSG_PACKAGE_CHANGED = (
     "der Antrag passt nicht mehr – bitte ablehnen und neu stellen."
 )
 MSG_NO_VIEWER = "Kein Agent angemeldet."
-ROUTE_APPROVER = "an {name} (Freigabe)"
+ROUTE_APPROVER = "an {name} (Genehmigung)"
 ROUTE_DEPUTY_ABSENT = "an {name} (Vertretung, {approver} abwesend)"
 ROUTE_DEPUTY_OWN = "an {name} (Vertretung, {approver} stellt den Antrag selbst)"
 ROUTE_WAIT = "{names} abwesend – wartet auf die erste Rückkehr"
-ROUTE_NOBODY = "Keine Freigabe eingerichtet – der Antrag wartet"
+ROUTE_NOBODY = "Keine Genehmigung eingerichtet – der Antrag wartet"
 SUBJECT = "Budgetverlängerung: {customer}"
 TARGET_LABEL = "gültig bis {until} · {remaining}"
 TARGET_EXPIRED = " · abgelaufen"

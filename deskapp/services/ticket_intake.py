@@ -29,7 +29,7 @@ HAND_QUEUES = (Queue.SUPPORT, Queue.CONTRACT, Queue.TECHNICAL)
 MSG_SYSTEM = "Der System-Agent legt keine Tickets von Hand an."
 MSG_QUEUE = "Queue '{value}' gibt es nicht für ein Ticket von Hand: {choices}."
 MSG_ADMIN_QUEUE = (
-    "Im Admin-Channel stehen nur Freigabeanträge, die der Desk selbst anlegt; ein Ticket von Hand "
+    "Im Admin-Channel stehen nur Genehmigungsanträge, die der Desk selbst anlegt; ein Ticket von Hand "
     "geht an {choices}."
 )
 MSG_PRIORITY = "Priorität '{value}' gibt es nicht: {choices}."

@@ -427,14 +427,9 @@ def sidebar_counts(session: Session, actor: AgentRef) -> SidebarCounts:
         "mine": count(session, actor, TicketFilter(queue=None, view="mine")),
         "unassigned": count(session, actor, TicketFilter(queue=None, view="unassigned")),
         "flagged": count(session, actor, TicketFilter(queue=None, view="flagged")),
-        # The agent's extension requests still waiting for a decision.
-        REQUESTS_VIEW: int(
-            session.execute(
-                select(func.count())
-                .select_from(Ticket)
-                .where(*_where(session, actor, TicketFilter(queue=None, view=REQUESTS_VIEW)), active)
-            ).scalar_one()
-        ),
+        # The agent's extension requests, decided ones too: the number the list shows
+        # (docs/rules.md#ticket-triage; the list keeps decided requests in view).
+        REQUESTS_VIEW: count(session, actor, TicketFilter(queue=None, view=REQUESTS_VIEW)),
     }
     return SidebarCounts(queues=queues, views=views)
 
@@ -815,6 +810,8 @@ def bulk(
     now: dt.datetime,
     status: str | None = None,
     assignee_login: str | None = None,
+    priority: int | None = None,
+    queue: str | None = None,
 ) -> BulkResult:
     """Apply one action to every marked ticket in one transaction.
 
@@ -831,6 +828,10 @@ def bulk(
                 assign(session, actor, seen, assignee_login=assignee_login, now=now)
             elif action == "status":
                 set_status(session, actor, seen, status=status, now=now)
+            elif action == "priority":
+                set_priority(session, actor, seen, priority=priority, now=now)
+            elif action == "queue":
+                move_to_queue(session, actor, seen, queue=queue, now=now)
             else:
                 raise InvalidInput(f"Unbekannte Aktion '{action}'.")
             done.append(seen.number)

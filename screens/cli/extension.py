@@ -61,7 +61,7 @@ def register(sub) -> None:
         help="Verlängerung des Restbudgets eines Kunden beantragen",
         description=(
             "Stellt einen Verlängerungsantrag (ein Paket oder alles Restbudget mit demselben Ablaufdatum) "
-            "und postet ihn an die Freigabe im Admin-Channel (bei Abwesenheit an die Vertretung)."
+            "und postet ihn an die Genehmigung im Admin-Channel (bei Abwesenheit an die Vertretung)."
         ),
         epilog=EPILOG,
     )
@@ -86,7 +86,7 @@ def register(sub) -> None:
 
     decide = actions.add_parser(
         "decide",
-        help="Verlängerungsantrag genehmigen oder ablehnen (Freigabe / Vertretung)",
+        help="Verlängerungsantrag genehmigen oder ablehnen (Genehmigung / Vertretung)",
         epilog=EPILOG,
     )
     _common(decide)

@@ -32,10 +32,22 @@ ORDER_HELD = (
     "kein Fax, kein Formular."
 )
 ORDER_FAILED = (
-    "Ihre Bestellung „{item}“ über {amount} konnte nicht ausgeführt werden: Die Vergabestelle "
-    "hat sie nicht angenommen. Unsere Technik kümmert sich darum (Ticket #{ticket}); Ihr "
-    "Kreditlimit wird nicht belastet."
+    "Ihre Bestellung „{item}“ über {amount} konnte nicht ausgeführt werden: {why} Unsere "
+    "Technik kümmert sich darum (Ticket #{ticket}); Ihr Kreditlimit wird nicht belastet."
 )
+# What happened, in the customer's words (docs/glossary.md: say what happened, not a guess).
+FAILED_UNREACHABLE = "Die Vergabestelle war nicht erreichbar."
+FAILED_REFUSED = "Die Vergabestelle hat sie abgelehnt."
+FAILED_OTHER = "Die Vergabestelle hat nicht verständlich geantwortet."
+
+
+def failed_why(error: str) -> str:
+    """The registry's error (``deskapp.services.registry`` MSG_*) as one sentence for the customer."""
+    if "nicht erreichbar" in error:
+        return FAILED_UNREACHABLE
+    if "abgelehnt" in error or "HTTP-Fehler" in error:
+        return FAILED_REFUSED if "abgelehnt" in error else FAILED_OTHER
+    return FAILED_OTHER
 ORDER_PENDING = (
     "Ihre Bestellung „{item}“ über {amount} ist eingegangen und in Ausführung: Die Vergabestelle "
     "hat noch nicht geantwortet. Sie müssen nichts tun; sie wird genau einmal ausgeführt."
@@ -181,7 +193,7 @@ def _cmd_order(args) -> int:
 
     facts = {
         "item": result.item, "amount": money(result.amount), "process": result.process_number,
-        "ticket": result.ticket_number,
+        "ticket": result.ticket_number, "why": failed_why(error or ""),
     }
     shown, code = ANSWERS[result.status]
     message = shown.format(**facts)

@@ -65,6 +65,12 @@ class BookPackageDialog(BudgetForm):
             target.update(Text("Gültig bis: – (Kaufdatum als TT.MM.JJ)", style="dim"))
             return
         until = validity_end(purchased, months)
+        if until < self.today:
+            target.update(Text.assemble(
+                "Gültig bis: ", (date_de(until), "bold red"),
+                (" — schon verfallen: die Stunden sind ab Buchung nicht nutzbar (nur verlängerbar).", "bold red"),
+            ))
+            return
         target.update(Text.assemble(
             "Gültig bis: ", (date_de(until), "bold"), (f"  ({months} Monate ab Kaufdatum)", "dim")
         ))
@@ -84,6 +90,11 @@ class BookPackageDialog(BudgetForm):
             raise FieldError("purchased", MSG_DATE) from None
         if purchased > self.today:
             raise FieldError("purchased", budget.MSG_PURCHASE_DAY)
+        until = validity_end(purchased, self.app.policy.package_validity_months)
+        if until < self.today and getattr(self, "_expired_confirmed", None) != purchased:
+            # An already expired package is booked only when the agent says so twice.
+            self._expired_confirmed = purchased
+            raise FieldError("purchased", MSG_EXPIRED.format(until=date_de(until)))
         try:
             price = parse_money(self.query_one("#price", Input).value, allow_zero=True)
         except InputError:
@@ -98,6 +109,10 @@ class BookPackageDialog(BudgetForm):
             )
 
         return job
+
+
+MSG_EXPIRED = ("Dieses Paket ist schon verfallen (gültig bis {until}): seine Stunden sind nicht nutzbar. "
+               "Strg+S noch einmal bucht es trotzdem.")
 
 
 def booked_text(package: PackageView) -> str:

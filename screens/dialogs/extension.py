@@ -63,6 +63,11 @@ ExtensionForm #policy { margin-bottom: 1; }
 ExtensionForm #preview { border: round $accent; height: auto; padding: 0 1; }
 ExtensionForm #routing { height: auto; margin-top: 1; }
 ExtensionForm #ext-loading { height: auto; }
+/* Below 110 columns the preview goes under the fields, full width: the customer ID in it
+   stays on one line (docs/rules.md#narrow-terminals). */
+ExtensionForm.-narrow #ext-columns { layout: vertical; }
+ExtensionForm.-narrow #ext-fields { width: 1fr; }
+ExtensionForm.-narrow #ext-side { margin-left: 0; }
 """
 
 
@@ -77,7 +82,7 @@ def filed_text(result: extensions.ExtensionResult) -> str:
     ticket = f"(Ticket #{result.ticket_number})"
     if result.addressee_name:
         return f"Antrag #{result.request_id} an {result.addressee_name} gestellt {ticket}."
-    return (f"Antrag #{result.request_id} gestellt {ticket} – Freigabe und Vertretung sind abwesend, "
+    return (f"Antrag #{result.request_id} gestellt {ticket} – Genehmigung und Vertretung sind abwesend, "
             "er wartet auf die erste Rückkehr.")
 
 
@@ -102,6 +107,7 @@ class ExtensionForm(FormDialog):
 
     DEFAULT_CSS = FormDialog.DEFAULT_CSS + EXTENSION_FORM_CSS
     HELP_TITLE = "Budgetverlängerung"
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
     INVALID_FIELD = None  # the live preview shows the field errors; a refusal goes to the foot
 
     class DraftLoaded(Message, bubble=False):

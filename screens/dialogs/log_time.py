@@ -13,7 +13,7 @@ from textual.message import Message
 from textual.widgets import Input, Label, Static
 from textual.worker import Worker, WorkerState
 
-from deskapp.formatting import hours_label
+from deskapp.formatting import date_de, hours_label
 from deskapp.rules.inputs import InputError, parse_duration
 from deskapp.services import budget
 from deskapp.services.errors import DeskError
@@ -110,10 +110,18 @@ class LogTimeDialog(BudgetForm):
         b = self.time_budget
         grid = Table.grid(padding=(0, 2))
         grid.add_column(style="dim", no_wrap=True)
-        grid.add_column(justify="right", no_wrap=True)
+        grid.add_column(justify="right", overflow="fold")
         grid.add_row("Gültiges Restbudget", hours_label(b.valid_minutes))
         if self.task_id is not None and b.available_minutes != b.valid_minutes:
             grid.add_row("mit der Blockierung der Aufgabe", hours_label(b.available_minutes))
+        if b.draws_from:
+            label, until, left = b.draws_from[0]
+            grid.add_row("Bucht von", f"{label} (gültig bis {date_de(until)}, {hours_label(left)} frei)")
+            if minutes is not None and minutes > left and len(b.draws_from) > 1:
+                label2, until2, _left2 = b.draws_from[1]
+                grid.add_row("dann von", f"{label2} (gültig bis {date_de(until2)})")
+        else:
+            grid.add_row("Bucht von", "keinem Paket (kein gültiges Restbudget)")
         if minutes is not None:
             after = b.available_minutes - minutes
             grid.add_row("Diese Buchung", hours_label(minutes))

@@ -145,6 +145,6 @@ def event_text(event) -> str:
         return f"zugewiesen: {event.old or '–'} → {event.new or '–'}"
     if kind == EventKind.FLAG:
         if event.new:
-            return f"markiert ({texts.FLAG.get(event.new, event.new)})"
-        return f"Markierung entfernt ({texts.FLAG.get(event.old, event.old)})"
+            return f"gekennzeichnet ({texts.FLAG.get(event.new, event.new)})"
+        return f"Kennzeichen entfernt ({texts.FLAG.get(event.old, event.old)})"
     return escape(event.text)

@@ -18,10 +18,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Input, OptionList, Static
+from textual.widgets import DataTable, Header, Input, OptionList, Static
 from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
 
+from deskapp.formatting import count_de
 from deskapp.services import filters
 from deskapp.services.readmodels import TicketPage, TicketRow
 
@@ -30,6 +31,7 @@ from ..messages import (
     PageLoaded,
     WorkerFailed,
 )
+from ..footer import DeskFooter
 from ..workers import WorkerNotices
 from .commandline import CommandInput, CommandLine, CommandSuggester
 from .customer import CustomerActions
@@ -39,8 +41,10 @@ from .freshness import KeepingCurrent
 from .extensions import ExtensionActions
 from .held_orders import HeldOrderActions
 from .intake import IntakeActions
+from .layout import InboxLayout
 from .navigation import SOURCES, Navigation
-from .table import TicketTable
+from .reasons import GreyedReasons
+from .table import SIDEBAR_WIDTH, TicketTable
 from .triage import TriageActions
 from .views import SavedViews
 
@@ -58,11 +62,13 @@ ORDER_ACTIONS = ("release", "reject", "contact", "retry")
 DYNAMIC_ACTIONS = (
     "log_time", "claim", "extension", *ORDER_ACTIONS, "approve", "deny", "decide_refused",
 )
-ROW_ACTIONS = ("claim", "assign", "status", "close", "note", "customer", "flag", "mark", "open_ticket")
+ROW_ACTIONS = ("claim", "assign", "status", "close", "note", "customer", "flag", "mark", "open_ticket",
+               "priority", "move_queue")
 
 
 class InboxScreen(WorkerNotices, Navigation, TriageActions, HeldOrderActions, ExtensionActions, CustomerActions,
-                  IntakeActions, SavedViews, CommandLine, DetailReading, KeepingCurrent, Screen):
+                  IntakeActions, SavedViews, CommandLine, DetailReading, KeepingCurrent, GreyedReasons,
+                  InboxLayout, Screen):
     CSS_PATH = "inbox.tcss"
     WRITE_GROUPS = frozenset({"write"})
     BINDINGS = [
@@ -86,6 +92,8 @@ class InboxScreen(WorkerNotices, Navigation, TriageActions, HeldOrderActions, Ex
         Binding("c", "claim", "Übernehmen", id="claim"),
         Binding("A", "assign", "Zuweisen", id="assign", show=False),
         Binding("s", "status", "Status", id="status"),
+        Binding("p", "priority", "Priorität", id="priority", show=False),
+        Binding("m", "move_queue", "Verschieben", id="move_queue", show=False, tooltip="In eine andere Queue"),
         Binding("C", "close", "Schließen", id="close"),
         Binding("n", "note", "Notiz", id="note"),
         Binding("N", "new_ticket", "Neues Ticket", id="new_ticket", show=False),
@@ -96,6 +104,8 @@ class InboxScreen(WorkerNotices, Navigation, TriageActions, HeldOrderActions, Ex
         Binding("R", "radar", "Budget-Radar", id="radar", show=False),
         Binding("e", "extension", "Verlängerung beantragen", id="extension.request", show=False),
         Binding("r", "refresh", "Aktualisieren", id="refresh", show=False),
+        Binding("b", "toggle_sidebar", "Seitenleiste", id="toggle_sidebar", show=False,
+                tooltip="Queues und Ansichten zeigen oder ausblenden"),
         Binding("escape", "back", "Zurück", show=False),
         Binding("1", "source('queue:support')", "Support", show=False),
         Binding("2", "source('queue:contract')", "Vertragsbearbeitung", show=False),
@@ -103,7 +113,7 @@ class InboxScreen(WorkerNotices, Navigation, TriageActions, HeldOrderActions, Ex
         Binding("4", "source('queue:admin')", "Admin-Channel", show=False),
         Binding("5", "source('view:mine')", "Meine", show=False),
         Binding("6", "source('view:unassigned')", "Nicht zugewiesen", show=False),
-        Binding("7", "source('view:flagged')", "Markiert", show=False),
+        Binding("7", "source('view:flagged')", "Gemerkt", show=False),
         Binding("8", "source('view:requests')", "Meine Anträge", show=False),
     ]
 
@@ -144,11 +154,13 @@ class InboxScreen(WorkerNotices, Navigation, TriageActions, HeldOrderActions, Ex
                 yield TicketDetailPane(id="detail")
         yield CommandInput(placeholder=":befehl — :help zeigt alle, Tab vervollständigt", id="commandline",
                            suggester=CommandSuggester(), select_on_focus=False)
-        yield Footer()
+        yield DeskFooter()
 
     def on_mount(self) -> None:
         table = self.query_one(TicketTable)
-        table.add_ticket_columns(self.app.size.width)
+        width = self.app.size.width
+        self.query_one("#sidebar").display = self.sidebar_shown(width)
+        table.add_ticket_columns(width - (SIDEBAR_WIDTH if self.sidebar_shown(width) else 0))
         self.query_one("#search", Input).display = False
         self.query_one("#commandline", Input).display = False
         self.query_one("#saved-views", OptionList).display = False
@@ -303,7 +315,7 @@ class InboxScreen(WorkerNotices, Navigation, TriageActions, HeldOrderActions, Ex
             parts.append(described)
         if self.page is not None:
             n = len(self.page.rows)
-            total = "…" if self.total is None else f"{self.total:,}".replace(",", ".")
+            total = "…" if self.total is None else count_de(self.total)
             span = f"{self.row_offset + 1}–{self.row_offset + n}" if n else "0"
             parts.append(f"{span} von {total}")
         if self.marked:
@@ -398,5 +410,5 @@ class InboxScreen(WorkerNotices, Navigation, TriageActions, HeldOrderActions, Ex
 def _source_prompt(label: str, count: int) -> Text:
     """One sidebar line: the name, and its count right-aligned (never wrapping)."""
     line = Text(f"{label[:19]:<19}")
-    line.append(f"{count:>6}", style="dim")
+    line.append(f"{count_de(count):>6}", style="dim")
     return line

@@ -31,10 +31,41 @@ def mark_cell(marked: bool) -> Text | str:
 
 
 SIDEBAR_WIDTH = 28
-# The subject takes what the other columns leave (each column pads 1 each side).
-# "number" fits "#100001": a busy desk passes ticket 99,999.
-FIXED_WIDTHS = {"mark": 1, "number": 7, "age": 6, "prio": 8, "status": 8, "customer": 18,
-                "assignee": 7, "flags": 5}
+# The columns in the order shown, with their titles (docs/rules.md#narrow-terminals).
+COLUMNS = [("mark", " "), ("number", "Nr."), ("flags", "Flags"), ("age", "Alter"), ("prio", "Prio"),
+           ("status", "Status"), ("customer", "Kunde"), ("subject", "Betreff"), ("assignee", "Bearb.")]
+# Who gets room first when the terminal is narrow: (key, least, most). The subject takes what
+# the others leave; a column that does not fit at its least width is left out.
+# "number" fits "#100001": a busy desk passes ticket 99,999. Flags at the front of the list,
+# where a narrow terminal cannot cut them off.
+SHARES = [("mark", 1, 1), ("number", 7, 7), ("subject", 20, None), ("flags", 3, 5), ("prio", 8, 8),
+          ("customer", 10, 32), ("status", 8, 8), ("age", 6, 6), ("assignee", 6, 7)]
+SUBJECT_FIRST = 40  # the subject gets this much before the customer grows past its least
+CELL_PADDING = 2  # DataTable pads each cell one column on either side
+TABLE_CHROME = 3  # the vertical scrollbar (2) and one column of slack
+FIXED_WIDTHS = {key: most for key, _least, most in SHARES if most is not None}
+
+
+def column_widths(width: int) -> dict[str, int]:
+    """The width of every column shown in a table ``width`` columns wide (the subject the rest)."""
+    room = width - TABLE_CHROME
+    widths: dict[str, int] = {}
+    for key, least, _most in SHARES:
+        if least + CELL_PADDING <= room:
+            widths[key] = least
+            room -= least + CELL_PADDING
+    # Grow towards the most: the fixed columns first, the customer once the subject has enough.
+    for key, least, most in SHARES:
+        if key in widths and most is not None and key != "customer":
+            extra = min(most - least, room)
+            widths[key] += extra
+            room -= extra
+    if "customer" in widths:
+        grow = min(32 - widths["customer"], max(0, room - (SUBJECT_FIRST - widths["subject"])))
+        widths["customer"] += grow
+        room -= grow
+    widths["subject"] += max(0, room)
+    return {key: widths[key] for key, _title in COLUMNS if key in widths}
 
 
 class TicketTable(DataTable):
@@ -50,29 +81,41 @@ class TicketTable(DataTable):
             super().__init__()
             self.forward = forward
 
-    def add_ticket_columns(self, screen_width: int) -> None:
-        fixed = FIXED_WIDTHS
-        subject = max(20, screen_width - SIDEBAR_WIDTH - sum(fixed.values()) - 2 * (len(fixed) + 1) - 5)
-        self.add_column(" ", key="mark", width=fixed["mark"])
-        self.add_column("Nr.", key="number", width=fixed["number"])
-        # Flags (overdue, conspicuous …) at the left, where a narrow terminal cannot cut them off.
-        self.add_column("Flags", key="flags", width=fixed["flags"])
-        self.add_column("Alter", key="age", width=fixed["age"])
-        self.add_column("Prio", key="prio", width=fixed["prio"])
-        self.add_column("Status", key="status", width=fixed["status"])
-        self.add_column("Kunde", key="customer", width=fixed["customer"])
-        self.add_column("Betreff", key="subject", width=subject)
-        self.add_column("Bearb.", key="assignee", width=fixed["assignee"])
+    _widths: dict[str, int] = {}
+    _shown: tuple = ()
+
+    def add_ticket_columns(self, width: int) -> None:
+        """The columns for a table ``width`` columns wide (``column_widths``)."""
+        self._widths = column_widths(width)
+        titles = dict(COLUMNS)
+        for key, w in self._widths.items():
+            self.add_column(titles[key], key=key, width=w)
+
+    def fit_columns(self, width: int) -> None:
+        """Lay the columns out again for a new width; the rows and the cursor stay."""
+        if column_widths(width) == self._widths:
+            return
+        cursor = self.cursor_row
+        self.clear(columns=True)
+        self.add_ticket_columns(width)
+        if self._shown:
+            self.show_rows(*self._shown[0], **self._shown[1])
+            if self.row_count:
+                self.move_cursor(row=min(cursor, self.row_count - 1), animate=False)
 
     def show_rows(self, rows, now: dt.datetime, *, marked, requests: dict[int, ExtensionRow]) -> None:
         """Replace the rows with one page (``marked``: ticket ids with the mark)."""
+        self._shown = ((rows, now), {"marked": marked, "requests": requests})
         self.clear()
+        keys = [key for key, _title in COLUMNS]
+        shown = [keys.index(key) for key in self._widths]
         for row in rows:
-            self.add_row(*ticket_cells(row, now, marked=row.id in marked, request=requests.get(row.number)),
-                         key=str(row.id))
+            cells = ticket_cells(row, now, marked=row.id in marked, request=requests.get(row.number))
+            self.add_row(*(cells[i] for i in shown), key=str(row.id))
 
     def show_mark(self, row: TicketRow, marked: bool) -> None:
-        self.update_cell(str(row.id), "mark", mark_cell(marked))
+        if "mark" in self._widths:
+            self.update_cell(str(row.id), "mark", mark_cell(marked))
 
     def _at_edge(self, forward: bool) -> bool:
         """At the first/last row: ask for the neighbouring page instead of moving."""

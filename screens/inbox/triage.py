@@ -15,7 +15,7 @@ from textual.screen import Screen
 from deskapp import texts
 from deskapp.services import filters
 from deskapp.services.readmodels import TicketRow
-from models.enums import Priority, TicketStatus
+from models.enums import Priority, Queue, TicketStatus
 
 from ..dialogs.choice import ChoiceDialog
 from ..dialogs.filter import FilterChoice, FilterDialog
@@ -23,7 +23,8 @@ from ..dialogs.note import NoteDialog
 from ..messages import AssigneesLoaded, FilterChoicesLoaded, TicketsChanged
 from .table import TicketTable
 
-VERB = {"claim": "übernommen", "assign": "zugewiesen", "status": "geändert"}
+VERB = {"claim": "übernommen", "assign": "zugewiesen", "status": "geändert", "priority": "neu priorisiert",
+        "queue": "verschoben"}
 
 
 class TriageActions(Screen):
@@ -134,7 +135,9 @@ class TriageActions(Screen):
     def _open_assign(self, targets: list[TicketRow]) -> None:
         from deskapp.services import agents
 
-        self.post_message(AssigneesLoaded(targets, self.app.read(agents.list_agents)))
+        queues = {t.queue for t in targets}
+        # Only agents who may work the tickets' queues (the service refuses anyone else).
+        self.post_message(AssigneesLoaded(targets, self.app.read(lambda s: agents.assignable_agents(s, queues))))
 
     @on(AssigneesLoaded)
     def _show_assign(self, event: AssigneesLoaded) -> None:
@@ -143,12 +146,47 @@ class TriageActions(Screen):
             (a.login, f"{a.login} — {a.display_name}") for a in event.people
         ]
         title = "Zuweisen" + (f": {len(targets)} Tickets" if len(targets) > 1 else f": #{targets[0].number}")
+        queues = sorted({texts.QUEUE[Queue(t.queue)] for t in targets})
+        title += f" (wer die Queue {' und '.join(queues)} bearbeiten darf)"
 
         def chosen(value: str | None) -> None:
             if value:
                 self._change(targets, "assign", assignee_login=None if value == "-" else value)
 
         self.app.push_screen(ChoiceDialog(title, choices, current=targets[0].assignee_login or "-"), chosen)
+
+    def _scope(self, targets: list[TicketRow]) -> str:
+        return f" für {len(targets)} markierte Tickets" if len(targets) > 1 else f" für #{targets[0].number}"
+
+    def action_priority(self) -> None:
+        """``p``: choose the priority of the marked tickets or the one under the cursor."""
+        targets = self._targets()
+        if not targets:
+            return
+        choices = [(str(int(p)), texts.PRIORITY[p]) for p in sorted(Priority, reverse=True)]
+
+        def chosen(value: str | None) -> None:
+            if value:
+                self._change(targets, "priority", priority=int(value))
+
+        self.app.push_screen(
+            ChoiceDialog("Priorität setzen" + self._scope(targets), choices, current=str(int(targets[0].priority))),
+            chosen,
+        )
+
+    def action_move_queue(self) -> None:
+        """``m``: move the marked tickets or the one under the cursor to another queue."""
+        targets = self._targets()
+        if not targets:
+            return
+        here = {t.queue for t in targets}
+        choices = [(q.value, texts.QUEUE[q]) for q in Queue if {q.value} != here]
+
+        def chosen(value: str | None) -> None:
+            if value:
+                self._change(targets, "queue", queue=value)
+
+        self.app.push_screen(ChoiceDialog("In Queue verschieben" + self._scope(targets), choices), chosen)
 
     def action_note(self) -> None:
         row = self._current_row()

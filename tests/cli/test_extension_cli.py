@@ -121,7 +121,7 @@ def test_request_prints_the_admin_channel_post(db_url, engine, people, ivo, caps
         "Restbudget: 23:45 Std\n"
         "Aufgabe: –\n"
         "Vorschlag: Verlängerung bis 26.04.26\n"
-        "Antrag 1 gestellt · Ticket #1 im Admin-Channel · an Isabel (Freigabe)\n"
+        "Antrag 1 gestellt · Ticket #1 im Admin-Channel · an Isabel (Genehmigung)\n"
     )
     with read_session(engine) as s:
         ticket = s.execute(select(Ticket)).scalar_one()

@@ -152,7 +152,7 @@ def test_filing_posts_the_template_to_the_approver_in_the_admin_channel(engine, 
         assert ticket.customer_id == IVO
         notes = s.execute(select(TicketEvent.text).where(TicketEvent.ticket_id == ticket.id,
                                                          TicketEvent.kind == EventKind.NOTE)).scalars().all()
-        assert notes == ["an Isabel (Freigabe)"]
+        assert notes == ["an Isabel (Genehmigung)"]
         audit = s.execute(select(AuditLog.agent_login).where(AuditLog.action == "extension.request")).scalars().all()
         assert audit == ["tom"]
     # Nothing was extended yet.
@@ -656,7 +656,8 @@ def test_the_requests_view_shows_the_requesters_tickets_in_every_state(engine, p
         page = tickets.list_page(s, people["tom"], view)
         assert {r.number for r in page.rows} == {first.ticket_number, later.ticket_number}
         assert tickets.list_page(s, people["lena"], view).rows == ()
-        assert tickets.sidebar_counts(s, people["tom"]).views[tickets.REQUESTS_VIEW] == 1  # waiting ones
+        # The sidebar counts what the list shows: decided requests too (issue 15).
+        assert tickets.sidebar_counts(s, people["tom"]).views[tickets.REQUESTS_VIEW] == len(page.rows) == 2
         only_open = dataclasses.replace(view, statuses=(TicketStatus.RESOLVED,))
         assert [r.number for r in tickets.list_page(s, people["tom"], only_open).rows] == [first.ticket_number]
 
@@ -673,7 +674,7 @@ def test_ticket_detail_carries_the_request_for_the_viewer(engine, people, ivo):
     assert ext.message == filed.message and ext.customer_name == "Ivo Moring" and ext.package_ids == (ivo,)
     assert ext.may_decide is None and ext.ticket_number == filed.ticket_number
     assert for_tom.extension.may_decide == (
-        "tom darf Verlängerungsanträge nicht entscheiden (nur Freigabe, oder Vertretung bei Abwesenheit)."
+        "tom darf Verlängerungsanträge nicht entscheiden (nur Genehmigung, oder Vertretung bei Abwesenheit)."
     )
     assert plain.extension.may_decide == "Kein Agent angemeldet."
     _decide(engine, people["isabel"], filed.request_id)
@@ -699,7 +700,7 @@ def test_the_demo_has_a_waiting_request_routed_by_its_absences(engine):
         assert req.rebooking_needed and req.rebooked_package_id is not None
         assert req.message.endswith("(wenn Kunde nachgebucht hat)") and "Aufgabe: Nr. " in req.message
         view = extensions.extension_view(s, isabel, req.id, now=NOW)
-        assert view.may_decide is None and view.routing_note == "an Isabel (Freigabe)"
+        assert view.may_decide is None and view.routing_note == "an Isabel (Genehmigung)"
         assert [r.status for r in extensions.my_requests(s, tom)] == ["waiting"]
         ticket = s.execute(select(Ticket).where(Ticket.extension_request_id == req.id)).scalar_one()
         assert (ticket.queue, ticket.assignee_id, ticket.status) == (Queue.ADMIN, isabel.id, TicketStatus.NEW)

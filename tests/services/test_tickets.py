@@ -328,7 +328,7 @@ def test_sidebar_counts(engine, people, board):
 def test_describe_names_the_narrowing_in_german():
     assert TicketFilter().describe() == ""
     text = TicketFilter(assignee="-", flag="flagged", search="Drucker", priority=Priority.HIGH).describe()
-    assert "Bearbeiter: niemand" in text and "markiert" in text and "„Drucker“" in text and "hoch" in text
+    assert "Bearbeiter: niemand" in text and "gemerkt" in text and "„Drucker“" in text and "hoch" in text
 
 
 # --------------------------------------------------------------------------- search

@@ -221,7 +221,7 @@ async def test_tasks_create_edit_close_delete(desk):
         rows = cells(screen.query_one("#tasks", DataTable))
         assert rows[0][1:7] == ["Relaunch Shop", "04:00", "00:00", "25.03.26", "offen",
                                 "⚑ Budgetverfall 30.03.26"]
-        assert "wirkt wie eine Budgetverlängerung, erst Freigabe einholen" in shown(screen, "#tasks-note")
+        assert "wirkt wie eine Budgetverlängerung, erst Genehmigung einholen" in shown(screen, "#tasks-note")
         assert "Blockiert 04:00 Std" in shown(screen, "#tasks-summary")
 
         # edit: the block follows the estimate, the flag goes with the deadline
@@ -364,6 +364,8 @@ async def test_radar_lists_by_expiry_and_opens_a_card(desk):
         rows = cells(table)
         assert [r[2] for r in rows] == ["Ivo Moring"]
         assert rows[0][:2] == ["30.03.26", "20 Tage"] and rows[0][4] == "05:00"
+        # "Danach": what else is lost later in the horizon, not the next expiry again.
+        assert rows[0][5] == "–"
         assert "1 Kunden" in shown(radar, "#radar-title")
 
         await pilot.press("2")

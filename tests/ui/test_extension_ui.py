@@ -92,7 +92,7 @@ async def test_form_from_the_card_is_prefilled_and_updates_live(desk):
         ]
         assert "20.04.26" in shown(form, "#proposal")
         assert "Verlängerung um 1–2 Monate möglich" in shown(form, "#policy")
-        assert flat(shown(form, "#routing")) == "Admin-Channel: an Isabel (Freigabe)"
+        assert flat(shown(form, "#routing")) == "Admin-Channel: an Isabel (Genehmigung)"
         assert not form.query_one("#rebooking-box").display  # 28 h: no rebooking
 
         await set_months(pilot, form, "2")
@@ -246,7 +246,7 @@ async def test_approver_approves_in_the_inbox_and_the_card_shows_the_new_validit
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_ticket(pilot, "4", filed.ticket_number)
         text = detail(screen)
-        assert f"Verlängerungsantrag #{filed.request_id}" in text and "wartet auf Freigabe" in text
+        assert f"Verlängerungsantrag #{filed.request_id}" in text and "wartet auf Genehmigung" in text
         assert "20.03.26 → Verlängerung bis 20.04.26" in text
         assert "a genehmigen" in text
         assert {"Genehmigen", "Antrag ablehnen"} <= footer_keys(app)
@@ -303,6 +303,9 @@ async def test_reject_needs_a_reason_and_the_requester_sees_it(desk):
         assert "abgelehnt von isabel" in text
         assert "Begründung der Ablehnung: Erst Aufgabe abschliessen" in text
         assert "Genehmigen" not in footer_keys(app)
+        # The sidebar counts what the label says: the decided request is one of "Meine Anträge".
+        prompts = [str(o.prompt) for o in screen.query_one("#sources").options]
+        assert any(p.startswith("Meine Anträge") and p.split()[-1] == "1" for p in prompts), prompts
 
 
 async def test_requester_sees_waiting_then_approved(desk):
@@ -326,7 +329,7 @@ async def test_requester_sees_waiting_then_approved(desk):
 
 @pytest.mark.parametrize("requester, login, why", [
     ("tom", "lena", "lena darf Verlängerungsanträge nicht entscheiden"),  # no role
-    ("tom", "rebekka", "nur an einem Tag, an dem die Freigabe"),  # deputy, approver present
+    ("tom", "rebekka", "nur an einem Tag, an dem die Genehmigung"),  # deputy, approver present
     ("isabel", "isabel", "Niemand entscheidet über den eigenen Antrag"),  # own request
 ])
 async def test_who_may_not_decide_gets_the_reason_when_pressing_a(desk, requester, login, why):
@@ -367,8 +370,9 @@ async def test_decided_meanwhile_the_service_refuses_and_says_who(desk):
         await settle(pilot)
         warnings = [n.message for n in app.shown_notices if n.severity == "warning"]
         assert any("rebekka" in m and "abgelehnt" in m for m in warnings), notes(app)
-        # Reloaded: decided, the ticket has left the active list.
-        assert filed.ticket_number not in [r.number for r in app.screen.page.rows]
+        # Reloaded: decided. The search "#N" lists exactly that ticket in any status
+        # (docs/rules.md#ticket-jump): it is shown resolved.
+        assert [(r.number, r.status) for r in app.screen.page.rows] == [(filed.ticket_number, "resolved")]
     assert request_status(engine, filed.request_id).status == "rejected"
 
 
@@ -392,7 +396,7 @@ async def test_both_approvers_absent_the_ticket_says_it_waits(desk):
         await settle(pilot)
         await pilot.press("8")
         await settle(pilot)
-        assert "Freigabe und Vertretung sind abwesend" in detail(app.screen)
+        assert "Genehmigung und Vertretung sind abwesend" in detail(app.screen)
 
 
 # --------------------------------------------------------------------------- absences

@@ -238,7 +238,7 @@ async def test_radar_fits_100_columns_and_says_enter_opens_the_card(desk):
         assert isinstance(screen, RadarScreen)
         table = screen.query_one("#radar", DataTable)
         assert [str(c.label) for c in table.columns.values()] == [
-            "Verfall am", "Noch", "Kunde", "Nr.", "Verfällt", "Zeitraum", "Gültig", "Blockiert", "Verfallen",
+            "Verfall am", "Noch", "Kunde", "Nr.", "Verfällt", "Danach", "Gültig", "Blockiert", "Verfallen",
         ]
         assert fits(table, NARROW[0])
         keys, _ = footer(pilot.app)

@@ -123,7 +123,7 @@ def _draft(*targets, tasks=(), recent=(), addressee="Isabel") -> ExtensionDraft:
     return ExtensionDraft(
         customer_id=IVO, customer_name="Ivo Moring", customer_number="K-10001", targets=tuple(targets),
         open_tasks=tuple(tasks), recent_packages=tuple(recent), addressee_name=addressee,
-        routing_note="an Isabel (Freigabe)", today=TODAY,
+        routing_note="an Isabel (Genehmigung)", today=TODAY,
     )
 
 
