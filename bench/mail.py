@@ -263,8 +263,9 @@ def _stored(db: Path) -> int:
 # --------------------------------------------------------------------------- the 200-message ticket
 
 
-def _thread_db(path: Path, messages: int) -> int:
-    """``messages`` customer mails in one ticket, through ``mail_in.receive``: its number."""
+def _thread_db(path: Path, messages: int, per_message: list[float] | None = None) -> int:
+    """``messages`` customer mails in one ticket, through ``mail_in.receive``: its number.
+    ``per_message`` collects each transaction's seconds (parse, store, commit)."""
     from deskapp.formatting import utcnow
     from deskapp.services import agents, mail_in, settings_store
     from models.engine import make_engine, write_session
@@ -275,9 +276,12 @@ def _thread_db(path: Path, messages: int) -> int:
         for i in range(messages):
             raw = typical_mail(f"t{i}@bench.example", subject="E-Mail-Versand geht nicht" if i == 0 else
                                f"Re: [#{number}] E-Mail-Versand geht nicht", reply_to=None if i == 0 else "t0@bench.example")
+            started = time.perf_counter()
             with write_session(engine) as session:
                 result = mail_in.receive(session, agents.system_agent(session), raw, now=utcnow(),
                                          policy=settings_store.load_policy(session))
+            if per_message is not None:
+                per_message.append(time.perf_counter() - started)
             if number is None:
                 number = result.ticket_number
             elif result.ticket_number != number:
@@ -335,7 +339,11 @@ def run_thread(results: Results, tmp: Path, template: Path, *, runs: int, messag
                             "loaded and painted)", "ms", target=Target("max", 50))
     db = _copy(template, tmp / "thread.sqlite3")
     log(f"building a {messages}-message thread through mail_in.receive")
-    number = _thread_db(db, messages)
+    per_message: list[float] = []
+    number = _thread_db(db, messages, per_message)
+    one = results.figure("mail.receive_in_process", "mail_in.receive in this process, one message of the "
+                         "thread (parse, store, commit)", "ms")
+    one.samples.extend(s * MS for s in per_message)
     _timed(desk_argv("ticket", "show", str(number), "--json", "--db", str(db)))
     for i in range(runs):
         log(f"ticket show run {i + 1}/{runs}")
