@@ -111,6 +111,11 @@ def main(argv: list[str] | None = None) -> int:
 
         run_import(results, runs=seed_runs)
 
+    if "mail" in sections:
+        from .mail import run_mail
+
+        run_mail(results, runs=runs, quick=args.quick)
+
     from .report import machine_factor, table, trend, trend_text, write_json
 
     text = table(results)

@@ -14,7 +14,7 @@ BENCH = Path(__file__).absolute().parent
 ROOT = BENCH.parent
 CACHE = BENCH / ".cache"
 
-SECTIONS = ("startup", "keys", "memory", "queries", "seed", "contention", "import")
+SECTIONS = ("startup", "keys", "memory", "queries", "seed", "contention", "import", "mail")
 
 
 def child_env() -> dict[str, str]:

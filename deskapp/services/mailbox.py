@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import imaplib
 import os
+import re
 import ssl
 import tomllib
 from dataclasses import dataclass
@@ -97,6 +98,13 @@ def imap_config(path: Path | None = None) -> ImapConfig | None:
         folder=str(table.get("folder", "INBOX")) or "INBOX", done_folder=str(table.get("done_folder", "")),
         timeout=float(table.get("timeout", DEFAULT_TIMEOUT)),
     )
+
+
+# One FETCH carries at most this many messages / bytes (the pass's memory bound).
+BATCH_MESSAGES = 50
+BATCH_BYTES = 8 * 1024 * 1024
+_UID = re.compile(rb"\bUID (\d+)")
+_SIZE = re.compile(rb"\bRFC822\.SIZE (\d+)")
 
 
 def _quote(mailbox: str) -> str:
@@ -180,6 +188,60 @@ class Mailbox:
             if isinstance(item, tuple) and len(item) == 2 and isinstance(item[1], bytes):
                 return item[1]
         raise self._error(imaplib.IMAP4.error(f"UID {uid.decode()} nicht gefunden"))
+
+    def read_batches(self, uids: list[bytes], *, max_count: int = BATCH_MESSAGES,
+                     max_bytes: int = BATCH_BYTES):
+        """``(uid, raw)`` for each of ``uids`` in order, fetched in few round trips: one
+        ``FETCH`` of the sizes, then one ``FETCH`` per batch of at most ``max_count``
+        messages and ``max_bytes`` (a single larger message is a batch of its own), so a
+        pass over a full folder does not wait on the server once per message and never
+        holds more than one batch in memory. A message the batch answer lacks is read on
+        its own."""
+        if not uids:
+            return
+        sizes = self._sizes(uids)
+        batch: list[bytes] = []
+        held = 0
+        for uid in uids:
+            size = sizes.get(uid, 0)
+            if batch and (len(batch) >= max_count or held + size > max_bytes):
+                yield from self._fetch_batch(batch)
+                batch, held = [], 0
+            batch.append(uid)
+            held += size
+        if batch:
+            yield from self._fetch_batch(batch)
+
+    def _sizes(self, uids: list[bytes]) -> dict[bytes, int]:
+        data = self._call("FETCH", b",".join(uids).decode("ascii"), "(RFC822.SIZE)")
+        sizes = {}
+        for item in data:
+            line = item[0] if isinstance(item, tuple) else item
+            if isinstance(line, bytes):
+                uid, size = _UID.search(line), _SIZE.search(line)
+                if uid and size:
+                    sizes[uid.group(1)] = int(size.group(1))
+        return sizes
+
+    def _fetch_batch(self, batch: list[bytes]):
+        data = self._call("FETCH", b",".join(batch).decode("ascii"), "(BODY.PEEK[])")
+        found: dict[bytes, bytes] = {}
+        pending: bytes | None = None  # a literal whose UID follows it (``BODY[] {n} … UID 7)``)
+        for item in data:
+            if isinstance(item, tuple) and len(item) == 2 and isinstance(item[1], bytes):
+                uid = _UID.search(item[0]) if isinstance(item[0], bytes) else None
+                if uid:
+                    found[uid.group(1)] = item[1]
+                    pending = None
+                else:
+                    pending = item[1]
+            elif isinstance(item, bytes) and pending is not None:
+                uid = _UID.search(item)
+                if uid:
+                    found[uid.group(1)] = pending
+                pending = None
+        for uid in batch:
+            yield uid, found[uid] if uid in found else self.read(uid)
 
     def done(self, uid: bytes) -> None:
         """The message is stored: move it to ``done_folder`` (or mark it seen)."""

@@ -137,7 +137,9 @@ def _lean_engine(url_or_path: str, lock_wait: float):
     return open_existing(url_or_path)
 
 
-def _store(engine, raw: bytes):
+def _store(engine, raw: bytes, context=None):
+    """One message in its own transaction. ``context`` = (system agent, policy), read once
+    per fetch pass; without it they are read in the same transaction."""
     from sqlalchemy.exc import IntegrityError
 
     from deskapp.services import agents, mail_in, settings_store
@@ -147,8 +149,10 @@ def _store(engine, raw: bytes):
     for attempt in (1, 2):
         try:
             with write_session(engine) as session:
-                system = agents.system_agent(session)
-                policy = settings_store.load_policy(session)
+                if context is None:
+                    system, policy = agents.system_agent(session), settings_store.load_policy(session)
+                else:
+                    system, policy = context
                 return mail_in.receive(session, system, raw, now=_now(), policy=policy)
         except IntegrityError:
             # The same Message-ID stored by a concurrent delivery: the next transaction
@@ -409,14 +413,23 @@ def register_fetch(mail_sub) -> None:
 def _fetch_pass(engine, config) -> tuple[list, str | None]:
     """One pass over the folder: each message stored, then taken out of the folder.
     Returns the results and, when a message could not be stored, why (it stays)."""
+    from deskapp.services import agents, settings_store
     from deskapp.services.mailbox import Mailbox
+    from models.engine import read_session
 
     results = []
     with Mailbox(config) as box:
-        for uid in box.pending():
-            raw = box.read(uid)
+        pending = box.pending()
+        if not pending:
+            return results, None
+        try:  # the system agent and the policy once per pass, not once per message
+            with read_session(engine) as session:
+                context = (agents.system_agent(session), settings_store.load_policy(session))
+        except Exception as exc:
+            return results, _describe(exc)
+        for uid, raw in box.read_batches(pending):
             try:
-                results.append(_store(engine, raw))
+                results.append(_store(engine, raw, context))
             except Exception as exc:  # leave it in the folder; the next run tries again
                 return results, _describe(exc)
             box.done(uid)

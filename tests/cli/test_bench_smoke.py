@@ -44,3 +44,22 @@ def test_quick_benchmark_measures_startup_and_queries_on_a_demo_database(tmp_pat
     for key in ("first_page", "deep_page", "sidebar_counts", "search_top50"):
         assert f"db.sqlite.demo.{key}" in measured
     assert all(fig["verdict"] in ("pass", "FAIL", "info") for fig in figures.values() if fig["runs"])
+
+
+@pytest.mark.slow
+def test_quick_benchmark_measures_the_mail_channel(tmp_path):
+    out = tmp_path / "results.json"
+    run = subprocess.run(
+        [sys.executable, "-m", "bench", "--quick", "--only", "mail", "--json", str(out)],
+        cwd=ROOT, capture_output=True, text=True, timeout=600, check=False,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    figures = json.loads(out.read_text())["figures"]
+    # A pipe delivery and the floor, an IMAP fetch from a real pymap beside imaplib alone,
+    # the 200-message ticket on the command line and in the desk: each measured.
+    for key in ("mail.receive", "mail.floor", "mail.fetch", "mail.fetch_raw", "mail.ticket_show",
+                "mail.ticket_screen"):
+        assert figures[key]["runs"] > 0, (key, figures[key])
+    assert figures["mail.receive"]["reference"] == figures["mail.floor"]["median"]
+    assert figures["mail.fetch"]["reference"] == figures["mail.fetch_raw"]["median"]
+    assert figures["mail.fetch"]["verdict"] in ("pass", "FAIL")

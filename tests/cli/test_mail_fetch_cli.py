@@ -139,3 +139,19 @@ def test_a_message_that_cannot_be_stored_stays_in_the_inbox(database, db_url, en
 def test_an_unreachable_imap_server_answers_75(db_url, engine, people, tmp_path):
     done = fetch(db_url, _free_port(), tmp_path)
     assert done.returncode == 75 and "IMAP-Server" in done.stderr.decode() and b"Traceback" not in done.stderr
+
+
+def test_a_full_inbox_is_stored_in_its_order_across_several_fetch_batches(db_url, engine, people, imap_server,
+                                                                          tmp_path):
+    from deskapp.services.mailbox import BATCH_MESSAGES
+    from models.tables import Ticket
+
+    count = BATCH_MESSAGES + 12  # more than one FETCH round trip carries
+    deliver(imap_server, *(mail(message_id=f"b{i}@x", subject=f"Nachricht {i}") for i in range(count)))
+    done = fetch(db_url, imap_server, tmp_path)
+    assert done.returncode == 0, done.stderr.decode()
+    assert json.loads(done.stdout)["stored"] == count and stored(engine) == count
+    with read_session(engine) as s:
+        subjects = s.execute(select(Ticket.subject).order_by(Ticket.number)).scalars().all()
+    assert subjects == [f"Nachricht {i}" for i in range(count)]
+    assert uids(imap_server, "INBOX") == [] and len(uids(imap_server, "Desk")) == count
