@@ -18,11 +18,12 @@ STATUS_STYLE = {
 
 
 def inert_markup(text: object, *, keep_newlines: bool = False) -> str:
-    """Outside text for a widget that parses Rich markup: control characters as placeholders
-    (``deskapp.formatting.inert``) and ``[``/``\\`` escaped, so "[red]" is shown, not applied."""
-    from rich.markup import escape
+    """Outside text for a widget that parses markup: control characters as placeholders
+    (``deskapp.formatting.inert``) and every ``[`` escaped, so "[red]" is shown, not applied.
 
-    return escape(inert(text, keep_newlines=keep_newlines))
+    Every bracket, not only those that look like a tag (``rich.markup.escape``): Textual's
+    parser reads "[0m … [b]" as a tag, and then shows the escape's backslash."""
+    return inert(text, keep_newlines=keep_newlines).replace("[", "\\[")
 
 
 def inert_cell(text: object):

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from rich.markup import escape
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -32,6 +31,7 @@ from ..messages import (
     WorkerFailed,
 )
 from ..footer import DeskFooter
+from ..styles import inert_markup as escape
 from ..workers import WorkerNotices
 from .commandline import CommandInput, CommandLine, CommandSuggester
 from .customer import CustomerActions

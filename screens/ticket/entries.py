@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from rich.markup import escape
 from textual.app import ComposeResult
 from textual.widgets import ListItem, Static
 
@@ -17,6 +16,7 @@ from deskapp.formatting import datetime_de
 from models.enums import EventKind, MailDirection
 
 from ..inbox.detail import event_text
+from ..styles import inert_markup as escape
 
 if TYPE_CHECKING:  # annotations only
     from deskapp.services.conversation import EventView, MessageView

@@ -52,3 +52,15 @@ async def test_escape_and_bell_in_a_subject_are_placeholders(desk):
         assert "Hallo␛[31m rot␇" in detail and "Zeile zwei \\u009b1m" in detail
         # The whole screen as exported: no raw escape anywhere.
         assert "\x1b" not in app.export_screenshot()
+
+
+def test_escaped_outside_text_reads_back_exactly_as_typed_in_textual_markup():
+    """Textual's markup parser takes "[0m … [b]" for a tag and then shows the escape's
+    backslash, so every bracket is escaped (screens.styles.inert_markup)."""
+    from textual.markup import to_content
+
+    from screens.styles import inert_markup
+
+    typed = "Hilfe \x1b[31mROT\x1b[0m Glocke [b]fett[/b] a\\[x] [link=x]y[/link]"
+    shown = to_content(f"[b]{inert_markup(typed)}[/]").plain
+    assert shown == "Hilfe ␛[31mROT␛[0m Glocke [b]fett[/b] a\\[x] [link=x]y[/link]"
