@@ -23,14 +23,14 @@ from aiosmtpd.smtp import AuthResult
 from sqlalchemy import select, text, update
 
 from deskapp.rules.budget import add_months
-from deskapp.services import budget, customers, journal, mail
+from deskapp.services import budget, customers, mail
 from deskapp.services.errors import InvalidInput
 from deskapp.services.mail import SmtpConfig, deliver_outbox, load_smtp_config
 from deskapp.services.reminders import run_reminders
 from deskapp.settings import Policy
 from models.engine import make_engine, read_session, write_session
 from models.tables import AuditLog, OutgoingMail
-from tests.support.deskdata import NOW
+from tests.support.deskdata import NOW, queue_mails
 from tests.support.race import race
 from tests.support.smtp import FreePortController, Inbox, closed_port
 
@@ -50,19 +50,6 @@ def config_for(port: int, **kw) -> SmtpConfig:
 # --------------------------------------------------------------------------- data
 
 
-def queue_mails(engine, people, n: int, *, prefix="Hinweis") -> list[int]:
-    with write_session(engine) as s:
-        customer = customers.create_customer(
-            s, people["sara"], name="Bäckerei Krume GmbH", email="info@krume.example",
-            credit_limit=Decimal("500.00"), now=NOW,
-        )
-        return [
-            journal.log_message(
-                s, customer_id=customer.id, kind="maintenance", subject=f"{prefix} {i + 1}",
-                body=f"Guten Tag,\n\nNachricht Nummer {i + 1}.\n\nIhr Support-Team", now=NOW, actor=people["system"],
-            ).mail_id
-            for i in range(n)
-        ]
 
 
 def mail_rows(engine):

@@ -19,7 +19,6 @@ import subprocess
 import sys
 import threading
 from collections import defaultdict
-from decimal import Decimal
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from types import SimpleNamespace
@@ -27,13 +26,13 @@ from types import SimpleNamespace
 from sqlalchemy import select
 
 from deskapp.formatting import utcnow
-from deskapp.services import customers, journal, mail
+from deskapp.services import mail
 from deskapp.services.mail import SmtpConfig, deliver_outbox
 from deskapp.settings import Policy
 from models.engine import read_session, write_session
 from models.tables import AuditLog, OutgoingMail
 from screens.outbox import status_label
-from tests.support.deskdata import NOW
+from tests.support.deskdata import NOW, queue_mails
 
 SENDER = "support@agentur.example"
 DESKAPP = Path(sys.executable).parent / "deskapp"
@@ -45,19 +44,6 @@ def config_for(port: int, timeout: float = 1.0) -> SmtpConfig:
     return SmtpConfig(host="127.0.0.1", port=port, mail_from=SENDER, timeout=timeout)
 
 
-def queue_mails(engine, people, n: int) -> list[int]:
-    with write_session(engine) as s:
-        customer = customers.create_customer(
-            s, people["sara"], name="Bäckerei Krume GmbH", email="info@krume.example",
-            credit_limit=Decimal("500.00"), now=NOW,
-        )
-        return [
-            journal.log_message(
-                s, customer_id=customer.id, kind="maintenance", subject=f"Hinweis {i + 1}",
-                body=f"Nachricht Nummer {i + 1}.", now=NOW, actor=people["system"],
-            ).mail_id
-            for i in range(n)
-        ]
 
 
 def rows(engine) -> dict[int, SimpleNamespace]:

@@ -9,7 +9,7 @@ from typing import NamedTuple
 
 from deskapp.formatting import today_berlin
 from deskapp.rules.budget import add_months
-from deskapp.services import agents, budget, customers, tickets
+from deskapp.services import agents, budget, customers, journal, tickets
 from deskapp.settings import Policy
 from models.engine import write_session
 from seed.people import create_roster
@@ -116,3 +116,19 @@ def add_budgets(engine, people) -> dict:
         budget.book_package(s, tom, customer_id=CONNY_ID, minutes=10 * 60, price=Decimal("990.00"),
                             purchased_on=dt.date(2024, 2, 1), now=NOW, policy=policy, label="Paket 10 h")
     return {"task_id": task.id, "ticket_id": ticket.id, "ticket_number": ticket.number}
+
+
+def queue_mails(engine, people, n: int, *, prefix="Hinweis") -> list[int]:
+    """``n`` mails queued to Bäckerei Krume (a new customer): their outbox ids."""
+    with write_session(engine) as s:
+        customer = customers.create_customer(
+            s, people["sara"], name="Bäckerei Krume GmbH", email="info@krume.example",
+            credit_limit=Decimal("500.00"), now=NOW,
+        )
+        return [
+            journal.log_message(
+                s, customer_id=customer.id, kind="maintenance", subject=f"{prefix} {i + 1}",
+                body=f"Guten Tag,\n\nNachricht Nummer {i + 1}.\n\nIhr Support-Team", now=NOW, actor=people["system"],
+            ).mail_id
+            for i in range(n)
+        ]
