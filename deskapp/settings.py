@@ -49,6 +49,7 @@ class Policy:
     extension_max_months: int = 2
     # Desk behaviour
     inbox_page_size: int = 100
+    conversation_page_size: int = 20  # entries of a ticket's conversation read and shown at a time
     inbox_poll_seconds: float = 2.0
     radar_horizons_days: str = "30 90 180"
     budget_trend_months: int = 12  # the card's sparkline of the budget reaches this far back

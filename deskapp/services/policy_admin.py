@@ -54,6 +54,7 @@ DESCRIPTIONS: dict[str, str] = {
     "extension_min_months": "Verlängerung um mindestens so viele Monate",
     "extension_max_months": "Verlängerung um höchstens so viele Monate",
     "inbox_page_size": "Tickets je Seite im Posteingang",
+    "conversation_page_size": "Einträge je Seite im Verlauf eines Tickets",
     "inbox_poll_seconds": "Posteingang prüft so oft auf Änderungen (Sekunden)",
     "radar_horizons_days": "Ablauf-Radar: Horizonte in Tagen (durch Leerzeichen getrennt)",
     "budget_trend_months": "Budgetverlauf auf der Kundenkarte (Monate)",
@@ -98,7 +99,7 @@ MAX_VALUE = 255  # policy_setting.value
 # Lower bounds: settings that count months, sizes, windows need at least 1, the rest 0.
 AT_LEAST_ONE = frozenset({
     "package_validity_months", "repeat_case_min_count", "repeat_case_window_months",
-    "extension_min_months", "extension_max_months", "inbox_page_size", "budget_trend_months",
+    "extension_min_months", "extension_max_months", "inbox_page_size", "conversation_page_size", "budget_trend_months",
     "conspicuous_orders_count", "conspicuous_orders_window_minutes", "held_order_overdue_working_hours",
     "rebooking_recent_days", "workaround_window_days", "mail_sending_stale_minutes",
     "mail_attachment_max_mb", "mail_recipients_kept",

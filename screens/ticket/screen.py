@@ -137,7 +137,7 @@ class TicketScreen(WorkerNotices, TriageActions, HeldOrderActions, ExtensionActi
     # ------------------------------------------------------------------ loading
 
     def _page_size(self) -> int:
-        return self.app.policy.inbox_page_size
+        return self.app.policy.conversation_page_size
 
     @work(thread=True, exclusive=True, group="ticket", exit_on_error=False)
     def _load(self, limit: int | None = None, keep: int = -1) -> None:
