@@ -72,6 +72,8 @@ class TicketTable(DataTable):
     """The list. Moving past either end of the page asks the screen for the next one."""
 
     BINDINGS = [
+        # DataTable's own enter (hidden) would hide the inbox's "Öffnen" from the footer.
+        Binding("enter", "select_cursor", "Öffnen"),
         Binding("j", "cursor_down", "Runter", show=False),
         Binding("k", "cursor_up", "Hoch", show=False),
     ]
