@@ -220,13 +220,22 @@ def _fuzzy_may_help(filt: TicketFilter) -> bool:
 
 def search_notes(session: Session, actor: AgentRef, filt: TicketFilter) -> tuple[str, ...]:
     """What the ``/`` line read differently, in German: bad parts, repaired typos."""
+    return count_and_notes(session, actor, filt)[1]
+
+
+def count_and_notes(session: Session, actor: AgentRef, filt: TicketFilter, *, now: dt.datetime | None = None,
+                    policy: Policy | None = None) -> tuple[int, tuple[str, ...]]:
+    """``count`` and ``search_notes`` together, for the inbox's header: the exact count is
+    read once and decides whether the typo-repaired one is read."""
+    exact = _count(session, actor, filt, now=now, policy=policy)
+    fuzzy = exact == 0 and _fuzzy_may_help(filt)
+    total = _count(session, actor, filt, fuzzy=True, now=now, policy=policy) if fuzzy else exact
     if not filt.search.strip():
-        return ()
+        return total, ()
     query = filterlang.parse(filt.search)
     if query.only_numbers:
-        return ()
-    fuzzy = ticket_search.has_words(query) and _count(session, actor, filt) == 0
-    return ticket_search.compile_query(session, query, actor.login, fuzzy=fuzzy).notes
+        return total, ()
+    return total, ticket_search.compile_query(session, query, actor.login, fuzzy=fuzzy).notes
 
 
 def _key_tuple(key: PageKey):
@@ -861,6 +870,7 @@ __all__ = [
     "open_ticket",
     "page_around",
     "resolve_with_note",
+    "count_and_notes",
     "search_notes",
     "move_to_queue",
     "set_priority",

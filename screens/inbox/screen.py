@@ -231,7 +231,7 @@ class InboxScreen(WorkerNotices, Navigation, TriageActions, HeldOrderActions, Ex
         def fetch(session):
             from deskapp.services import tickets
             counts = tickets.sidebar_counts(session, actor) if sidebar else None
-            return counts, tickets.count(session, actor, filt, **clock), tickets.search_notes(session, actor, filt)
+            return (counts, *tickets.count_and_notes(session, actor, filt, **clock))
 
         counts, total, notes = app.read(fetch)
         self.post_message(CountsLoaded(counts, total, notes))

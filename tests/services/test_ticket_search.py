@@ -39,6 +39,7 @@ def found(engine, actor, search, **kw):
     with read_session(engine) as s:
         page = tickets.list_page(s, actor, TicketFilter(search=search, **kw), limit=1000)
         assert tickets.count(s, actor, TicketFilter(search=search, **kw)) == len(page.rows)
+        assert tickets.count_and_notes(s, actor, TicketFilter(search=search, **kw))[0] == len(page.rows)
         return {r.number for r in page.rows}
 
 
