@@ -12,8 +12,6 @@ SQLite runs on a file (WAL, ``BEGIN IMMEDIATE``), PostgreSQL in a schema of its 
 from __future__ import annotations
 
 import datetime as dt
-import threading
-import time
 import traceback
 
 import pytest
@@ -24,7 +22,7 @@ from deskapp.services.errors import Conflict
 from models.engine import make_engine, read_session, write_session
 from models.enums import EventKind, Queue, TicketStatus
 from models.tables import AuditLog, Counter, Ticket, TicketEvent
-from tests.support.race import race, winners_by_id
+from tests.support.race import overlapping_writes, race, winners_by_id
 
 NOW = dt.datetime(2026, 3, 10, 8, 30, tzinfo=dt.timezone.utc)
 RACERS = ("tom", "lena", "sara", "rebekka")  # four agents who may work the support queue
@@ -67,36 +65,13 @@ def test_overlapping_write_transactions_let_only_one_claim(db_url, engine, peopl
     """
     with write_session(engine) as s:
         t = tickets.open_ticket(s, people["tom"], queue=Queue.SUPPORT, subject="Gleichzeitig", now=NOW)
-    lenas, toms = make_engine(db_url), make_engine(db_url)
-    claimed = threading.Event()
-    outcome: dict[str, object] = {}
-
-    def tom_claims():
-        claimed.wait(10)
-        try:
-            with write_session(toms) as s:
-                tickets.claim(s, people["tom"], t, now=NOW)
-            outcome["tom"] = "won"
-        except Conflict as exc:
-            outcome["tom"] = exc
-        except Exception as exc:  # pragma: no cover - reported by the assertion below
-            outcome["tom"] = repr(exc)
-
-    tom = threading.Thread(target=tom_claims)
-    tom.start()
-    try:
-        with write_session(lenas) as s:
-            tickets.claim(s, people["lena"], t, now=NOW)
-            claimed.set()
-            time.sleep(0.3)  # Tom is now blocked behind this open transaction
-        tom.join(20)
-    finally:
-        claimed.set()
-        tom.join(20)
-        lenas.dispose()
-        toms.dispose()
-    assert isinstance(outcome.get("tom"), Conflict), outcome
-    assert outcome["tom"].current.assignee_login == "lena"
+    outcome = overlapping_writes(
+        db_url,
+        lambda s: tickets.claim(s, people["lena"], t, now=NOW),
+        lambda s: tickets.claim(s, people["tom"], t, now=NOW),
+    )
+    assert isinstance(outcome, Conflict), outcome
+    assert outcome.current.assignee_login == "lena"
     with read_session(engine) as s:
         assert tickets.get_row(s, t.id).assignee_login == "lena"
     assert _claim_counts(engine) == {t.id: 1}

@@ -11,8 +11,6 @@ SQLite runs on a file (WAL, ``BEGIN IMMEDIATE``), PostgreSQL in a schema of its 
 from __future__ import annotations
 
 import datetime as dt
-import threading
-import time
 import traceback
 from decimal import Decimal
 
@@ -32,7 +30,7 @@ from models.tables import (
     MessageLogEntry,
     OutgoingMail,
 )
-from tests.support.race import race, winners_by_id
+from tests.support.race import overlapping_writes, race, winners_by_id
 
 POLICY = Policy()
 NOW = dt.datetime(2026, 3, 10, 8, 30, tzinfo=dt.timezone.utc)
@@ -84,37 +82,15 @@ def _effects(engine) -> dict:
 def test_overlapping_decisions_let_only_one_decide(db_url, engine, people):
     """Isabel's approval has not committed yet when Rebekka's rejection starts."""
     [request_id] = _requests(engine, people, 1)
-    isabels, rebekkas = make_engine(db_url), make_engine(db_url)
-    started = threading.Event()
-    outcome: dict[str, object] = {}
-
-    def rebekka_rejects():
-        started.wait(10)
-        try:
-            with write_session(rebekkas) as s:
-                extensions.decide(s, people["rebekka"], request_id=request_id, approve=False, reason="Nein",
-                                  now=NOW, policy=POLICY)
-            outcome["rebekka"] = "won"
-        except Conflict as exc:
-            outcome["rebekka"] = exc
-        except Exception as exc:  # pragma: no cover - reported by the assertion below
-            outcome["rebekka"] = repr(exc)
-
-    rebekka = threading.Thread(target=rebekka_rejects)
-    rebekka.start()
-    try:
-        with write_session(isabels) as s:
-            extensions.decide(s, people["isabel"], request_id=request_id, approve=True, now=NOW, policy=POLICY)
-            started.set()
-            time.sleep(0.3)  # Rebekka is now blocked behind this open transaction
-        rebekka.join(30)
-    finally:
-        started.set()
-        rebekka.join(30)
-        isabels.dispose()
-        rebekkas.dispose()
-    assert isinstance(outcome.get("rebekka"), Conflict), outcome
-    assert "ist schon entschieden von isabel (genehmigt am" in outcome["rebekka"].message
+    outcome = overlapping_writes(
+        db_url,
+        lambda s: extensions.decide(s, people["isabel"], request_id=request_id, approve=True, now=NOW,
+                                    policy=POLICY),
+        lambda s: extensions.decide(s, people["rebekka"], request_id=request_id, approve=False, reason="Nein",
+                                    now=NOW, policy=POLICY),
+    )
+    assert isinstance(outcome, Conflict), outcome
+    assert "ist schon entschieden von isabel (genehmigt am" in outcome.message
     with read_session(engine) as s:
         req = s.get(ExtensionRequest, request_id)
         assert (req.status, req.decided_by_id, req.reason) == ("approved", people["isabel"].id, "")

@@ -41,3 +41,45 @@ def winners_by_id(reports: dict[str, list[tuple[int, str]]], ids: list[int]) -> 
             if what == "won":
                 winners[i].append(login)
     return winners
+
+
+def overlapping_writes(db_url: str, first: Callable, second: Callable, *, hold: float = 0.3) -> object:
+    """Two engines on ``db_url``, two write transactions that really overlap.
+
+    ``first(session)`` runs in a write transaction that stays open ``hold`` seconds after
+    it did its work; ``second(session)`` starts in a thread at that moment and waits
+    behind it (SQLite: for the write lock at BEGIN IMMEDIATE; PostgreSQL: for the row
+    lock). Returns what the second got: ``"won"`` or the exception it raised.
+    """
+    import threading
+    import time
+
+    from models.engine import make_engine, write_session
+
+    firsts, seconds = make_engine(db_url), make_engine(db_url)
+    started = threading.Event()
+    outcome: dict[str, object] = {}
+
+    def run_second():
+        started.wait(10)
+        try:
+            with write_session(seconds) as s:
+                second(s)
+            outcome["second"] = "won"
+        except Exception as exc:  # the caller asserts on it (a Conflict; anything else shows)
+            outcome["second"] = exc
+
+    thread = threading.Thread(target=run_second)
+    thread.start()
+    try:
+        with write_session(firsts) as s:
+            first(s)
+            started.set()
+            time.sleep(hold)  # the second is now blocked behind this open transaction
+        thread.join(30)
+    finally:
+        started.set()
+        thread.join(30)
+        firsts.dispose()
+        seconds.dispose()
+    return outcome.get("second")
