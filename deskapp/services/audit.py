@@ -49,14 +49,4 @@ def record(
     new: Any = None,
     now: dt.datetime,
 ) -> None:
-    session.add(
-        AuditLog(
-            at=now,
-            agent_login=actor.login,
-            action=action,
-            entity=entity,
-            entity_id=str(entity_id),
-            old=_dump(old),
-            new=_dump(new),
-        )
-    )
+    session.add(AuditLog(**entry(actor, action, entity, entity_id, old=old, new=new, now=now)))

@@ -137,16 +137,21 @@ def load_budget(session: Session, customer_id: uuid.UUID, today: dt.date) -> rul
     return _compute(session, customer_id, today)
 
 
+def _minutes_by(session: Session, key, customer_id: uuid.UUID) -> dict:
+    """The customer's logged minutes summed per ``key`` (package or task), where it is set."""
+    return dict(
+        session.execute(
+            select(key, func.sum(TimeEntry.minutes))
+            .where(TimeEntry.customer_id == customer_id, key.is_not(None))
+            .group_by(key)
+        ).all()
+    )
+
+
 def _compute(
     session: Session, customer_id: uuid.UUID, today: dt.date, *, release_task_id: int | None = None
 ) -> rules.Budget:
-    used = dict(
-        session.execute(
-            select(TimeEntry.package_id, func.sum(TimeEntry.minutes))
-            .where(TimeEntry.customer_id == customer_id, TimeEntry.package_id.is_not(None))
-            .group_by(TimeEntry.package_id)
-        ).all()
-    )
+    used = _minutes_by(session, TimeEntry.package_id, customer_id)
     packages = [
         rules.PackageState(
             id=p.id,
@@ -157,13 +162,7 @@ def _compute(
         )
         for p in session.execute(select(HourPackage).where(HourPackage.customer_id == customer_id)).scalars()
     ]
-    logged_on_task = dict(
-        session.execute(
-            select(TimeEntry.task_id, func.sum(TimeEntry.minutes))
-            .where(TimeEntry.customer_id == customer_id, TimeEntry.task_id.is_not(None))
-            .group_by(TimeEntry.task_id)
-        ).all()
-    )
+    logged_on_task = _minutes_by(session, TimeEntry.task_id, customer_id)
     tasks = [
         rules.OpenTask(
             id=t.id,
