@@ -457,6 +457,24 @@ def shop_customer(session, ref: str):
         raise InvalidInput(exc.message) from None
 
 
+def shop_transaction(url: str, customer_ref: str, work):
+    """One write transaction as the ``system`` agent, as the shop's commands run:
+    ``work(session, system, customer, policy, now)``'s result, the engine closed after."""
+    from deskapp.database import open_database
+    from deskapp.services import agents, settings_store
+    from models.engine import write_session
+
+    engine = open_database(url)
+    now = _now()
+    try:
+        with write_session(engine) as session:
+            system = agents.system_agent(session)
+            customer = shop_customer(session, customer_ref)
+            return work(session, system, customer, settings_store.load_policy(session), now)
+    finally:
+        engine.dispose()
+
+
 def _os_login() -> str:
     """The login name of the process's real user id.
 

@@ -14,11 +14,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 
-from . import shop_customer
+from . import shop_transaction
 from .agents import acting_agent
 
 EPILOG = (
@@ -310,32 +309,21 @@ def _hours_arg(raw: str) -> int:
 
 def _cmd_package_book(args) -> int:
     """A shop booking: as the ``system`` agent, in one transaction, once per reference."""
-    from models.engine import write_session
-
-    from screens.cli import _date_arg, _now, _required_db
-    from deskapp.database import open_database
+    from screens.cli import _date_arg, _required_db
     from deskapp.formatting import date_de, hours_label, money
-    from deskapp.services import agents, customers, settings_store, shop
-    from deskapp.services.errors import InvalidInput, NotFound
+    from deskapp.services import shop
 
     url = _required_db(args, "deskapp package book")
     minutes = _hours_arg(args.hours)  # bad input is refused before the database is touched
     price = _price_arg(args.price)
     purchased = _date_arg(args.purchased)
     ref = shop.validate_ref(args.ref)
-    engine = open_database(url)
-    now = _now()
-    try:
-        with write_session(engine) as session:
-            system = agents.system_agent(session)
-            customer = shop_customer(session, args.customer)
-            policy = settings_store.load_policy(session)
-            result = shop.book_shop_package(
-                session, system, customer_id=customer.id, minutes=minutes, price=price, purchased_on=purchased,
-                shop_ref=ref, now=now, policy=policy, label=args.label,
-            )
-    finally:
-        engine.dispose()
+    result = shop_transaction(url, args.customer, lambda session, system, customer, policy, now: (
+        shop.book_shop_package(
+            session, system, customer_id=customer.id, minutes=minutes, price=price, purchased_on=purchased,
+            shop_ref=ref, now=now, policy=policy, label=args.label,
+        )
+    ))
     p = result.package
     if result.created:
         message = BOOKED.format(label=p.label, number=result.customer.number, name=result.customer.name,

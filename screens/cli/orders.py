@@ -160,15 +160,13 @@ def _cents(amount) -> str:
 
 def _cmd_order(args) -> int:
     """Place a real-time order as the shop does: as the ``system`` agent (two transactions)."""
-    from models.engine import write_session
     from models.tables import Order
 
-    from deskapp.database import open_database
     from deskapp.formatting import money
-    from deskapp.services import agents, orders, settings_store
+    from deskapp.services import orders
     from deskapp.services.errors import InvalidInput
     from deskapp.services.registry import registry_from_settings
-    from screens.cli import _now, _required_db, shop_customer
+    from screens.cli import _required_db, shop_transaction
 
     url = _required_db(args, "deskapp order")
     amount = _amount_arg(args.amount)  # bad input is refused before the database is touched
@@ -176,20 +174,15 @@ def _cmd_order(args) -> int:
     if not item or len(item) > orders.MAX_ITEM:
         raise InvalidInput(orders.MSG_ITEM)
     ref = orders.validate_shop_ref(args.ref) if args.ref is not None else None
-    engine = open_database(url)
-    now = _now()
-    try:
-        with write_session(engine) as session:
-            system = agents.system_agent(session)
-            customer = shop_customer(session, args.customer)
-            policy = settings_store.load_policy(session)
-            result = orders.place_order(
-                session, system, customer_id=customer.id, item=item, amount=amount, now=now,
-                policy=policy, registry=registry_from_settings(policy, now=now), shop_ref=ref,
-            )
-            error = session.get(Order, result.order_id).error if result.status == "failed" else ""
-    finally:
-        engine.dispose()
+
+    def place(session, system, customer, policy, now):
+        result = orders.place_order(
+            session, system, customer_id=customer.id, item=item, amount=amount, now=now,
+            policy=policy, registry=registry_from_settings(policy, now=now), shop_ref=ref,
+        )
+        return result, (session.get(Order, result.order_id).error if result.status == "failed" else "")
+
+    result, error = shop_transaction(url, args.customer, place)
 
     facts = {
         "item": result.item, "amount": money(result.amount), "process": result.process_number,

@@ -26,7 +26,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from deskapp.services import customers, orders, tickets
 from deskapp.services.registry import ENV_URL, HttpRegistry, order_ref
