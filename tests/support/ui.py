@@ -47,22 +47,31 @@ def record_notices(app):
     return app
 
 
-async def settle(pilot, rounds: int = 4) -> None:
+async def settle(pilot, quiet_rounds: int = 3, max_rounds: int = 40) -> None:
     """Let the app answer: drain every worker, also those that workers' messages start.
 
-    ``wait_for_complete`` only waits for the workers alive at the call, and raises
-    ``WorkerCancelled`` when one of them was cancelled (an exclusive worker replaced by a
-    newer one) — an ordinary outcome here, so the loop goes on.
+    A round is one ``pilot.pause()`` (Textual's wait until the process is idle, which
+    also delivers the messages that finished workers posted). The app has settled when
+    ``quiet_rounds`` rounds in a row found no worker alive; a round that finds workers
+    waits for them and starts the count again. ``wait_for_complete`` only waits for the
+    workers alive at the call, and raises ``WorkerCancelled`` when one of them was
+    cancelled (an exclusive worker replaced by a newer one) — an ordinary outcome here.
     """
     app = pilot.app
-    for _ in range(rounds):
+    quiet = 0
+    for _ in range(max_rounds):
         await pilot.pause()
+        if not app.workers:
+            quiet += 1
+            if quiet >= quiet_rounds:
+                return
+            continue
+        quiet = 0
         while app.workers:
             try:
                 await app.workers.wait_for_complete()
             except WorkerCancelled:
                 pass
-        await pilot.pause()
 
 
 def shown(screen, selector: str) -> str:

@@ -132,7 +132,7 @@ async def test_inbox_shows_the_quick_page_before_the_engine_exists(desk):
         assert screen.page.rows[0] == quick.first_page.rows[0]
         assert screen.current is None  # the detail needs the services: it waits for the engine
         release.set()
-        await settle(pilot, rounds=5)
+        await settle(pilot, quiet_rounds=5)
         assert screen.current is not None and screen.current.row.id == quick.first_page.rows[0].id
         assert table.row_count == 100
 
