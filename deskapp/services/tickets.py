@@ -142,8 +142,18 @@ def _flag_clause(flag: str):
 def _where(session: Session, actor: AgentRef, filt: TicketFilter, *, fuzzy: bool = False) -> list:
     where, sources = _where_parts(session, actor, filt, fuzzy=fuzzy)
     if sources:
-        where.append(Ticket.id.in_(union(*(select(sub.c.id) for sub in (src.subquery() for src in sources)))))
+        found = union(*(select(sub.c.id) for sub in (src.subquery() for src in sources)))
+        # SQLite, a search with other conditions (the statuses, a queue): reading their index
+        # and checking each ticket against the found ids beats looking up the table row of
+        # every match (``+ 0`` keeps SQLite from driving the count by the ids; a word in 8 %
+        # of 100,000 tickets, active ones counted: 38 → 8 ms).
+        ticket_id = Ticket.id + literal_column("0") if where and _is_sqlite(session) else Ticket.id
+        where.append(ticket_id.in_(found))
     return where
+
+
+def _is_sqlite(session: Session) -> bool:
+    return session.get_bind().dialect.name == "sqlite"
 
 
 def _clock_params(session: Session, filt: TicketFilter, now: dt.datetime | None,
