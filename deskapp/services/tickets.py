@@ -29,6 +29,7 @@ from sqlalchemy import (
     or_,
     select,
     tuple_,
+    type_coerce,
     union,
     union_all,
     update,
@@ -78,6 +79,24 @@ class SidebarCounts:
 _assignee = aliased(Agent)
 
 
+class _ListTimestamp(UTCDateTime):
+    """``UTCDateTime`` as the list reads it: on SQLite the stored text (naive UTC) becomes an
+    aware datetime in one ``fromisoformat`` instead of SQLAlchemy's parse, then the
+    TypeDecorator's call and ``replace`` — two per row, ~2 µs each, a fifth of a page."""
+
+    cache_ok = True
+
+    def result_processor(self, dialect, coltype):
+        if dialect.name != "sqlite":
+            return super().result_processor(dialect, coltype)
+        parse = dt.datetime.fromisoformat
+
+        def process(value):
+            return None if value is None else parse(value + "+00:00")
+
+        return process
+
+
 def _row_columns():
     return (
         Ticket.id,
@@ -91,8 +110,8 @@ def _row_columns():
         func.coalesce(Customer.name, "").label("customer_name"),
         func.coalesce(_assignee.login, "").label("assignee_login"),
         Ticket.flags,
-        Ticket.created_at,
-        Ticket.updated_at,
+        type_coerce(Ticket.created_at, _ListTimestamp()).label("created_at"),
+        type_coerce(Ticket.updated_at, _ListTimestamp()).label("updated_at"),
         Ticket.version,
     )
 
