@@ -388,7 +388,8 @@ def list_page(
 
 def _list_page(session, actor, filt, *, after, before, limit, now, policy, fuzzy: bool = False) -> TicketPage:
     direction = "before" if before is not None else "after" if after is not None else "first"
-    stmt = _page_statement(session, actor, filt, direction, fuzzy=fuzzy)
+    stmt = _statement(session, actor, filt, direction, fuzzy,
+                      lambda: _build_page_statement(session, actor, filt, direction, fuzzy=fuzzy))
     params = {_PAGE_LIMIT.key: limit + 1, **_clock_params(session, filt, now, policy)}
     key = before if before is not None else after
     if key is not None:
@@ -404,25 +405,28 @@ def _list_page(session, actor, filt, *, after, before, limit, now, policy, fuzzy
     return TicketPage(tuple(rows), has_before=after is not None, has_after=more)
 
 
-# A list's page statement is built once per (database kind, agent, filter, direction) and
-# then run with the page's key and size as parameters: building it (the filter, the search
-# compiled, SQLAlchemy's cache key of a new statement) cost more than running it.
-_PAGE_STATEMENTS: dict = {}
-_PAGE_STATEMENTS_MAX = 256
-_page_statements_lock = threading.Lock()
+# A list's statements (its pages, its count) are built once per (database kind, agent,
+# filter, what) and then run with the page's key and size and the overdue cutoff as
+# parameters: building one (the filter, the search compiled, SQLAlchemy's cache key of a
+# new statement) cost more than running it.
+_STATEMENTS: dict = {}
+_STATEMENTS_MAX = 256
+_statements_lock = threading.Lock()
 
 
-def _page_statement(session: Session, actor: AgentRef, filt: TicketFilter, direction: str, *, fuzzy: bool):
+def _statement(session: Session, actor: AgentRef, filt: TicketFilter, what: str, fuzzy: bool, build):
+    """``build()``, or what it built before for the same list; ``what``: "first", "after",
+    "before" (a page) or "count"."""
     if fuzzy:  # its words are the nearest ones the database holds now: built each time
-        return _build_page_statement(session, actor, filt, direction, fuzzy=True)
-    cache_key = (session.get_bind().dialect.name, actor, filt, direction)
-    stmt = _PAGE_STATEMENTS.get(cache_key)
+        return build()
+    cache_key = (session.get_bind().dialect.name, actor, filt, what)
+    stmt = _STATEMENTS.get(cache_key)
     if stmt is None:
-        stmt = _build_page_statement(session, actor, filt, direction, fuzzy=False)
-        with _page_statements_lock:
-            if len(_PAGE_STATEMENTS) >= _PAGE_STATEMENTS_MAX:
-                del _PAGE_STATEMENTS[next(iter(_PAGE_STATEMENTS))]  # the oldest
-            _PAGE_STATEMENTS[cache_key] = stmt
+        stmt = build()
+        with _statements_lock:
+            if len(_STATEMENTS) >= _STATEMENTS_MAX:
+                del _STATEMENTS[next(iter(_STATEMENTS))]  # the oldest
+            _STATEMENTS[cache_key] = stmt
     return stmt
 
 
@@ -483,18 +487,24 @@ def count(session: Session, actor: AgentRef, filt: TicketFilter, *, now: dt.date
 
 
 def _count(session: Session, actor: AgentRef, filt: TicketFilter, params: dict, *, fuzzy: bool = False) -> int:
-    stmt = select(func.count()).select_from(Ticket).where(*_where(session, actor, filt, fuzzy=fuzzy))
+    stmt = _statement(session, actor, filt, "count", fuzzy,
+                      lambda: select(func.count()).select_from(Ticket).where(*_where(session, actor, filt, fuzzy=fuzzy)))
     return int(session.execute(stmt, params).scalar_one())
 
 
+# Grouped by (status, queue), the order of ix_ticket_status_queue: an index-only scan of the
+# active tickets. Grouped by queue alone, SQLite walks ix_ticket_inbox instead (every
+# ticket, resolved ones too) to save the sort.
+_ACTIVE_PER_STATUS_QUEUE = (
+    select(Ticket.status, Ticket.queue, func.count())
+    .where(Ticket.status.in_(ACTIVE_STATUSES))
+    .group_by(Ticket.status, Ticket.queue)
+)
+
+
 def sidebar_counts(session: Session, actor: AgentRef) -> SidebarCounts:
-    active = Ticket.status.in_(ACTIVE_STATUSES)
-    # Grouped by (status, queue), the order of ix_ticket_status_queue: an index-only scan
-    # of the active tickets. Grouped by queue alone, SQLite walks ix_ticket_inbox instead
-    # (every ticket, resolved ones too) to save the sort.
     per_queue: dict[str, int] = {}
-    grouped = select(Ticket.status, Ticket.queue, func.count()).where(active).group_by(Ticket.status, Ticket.queue)
-    for _status, queue, n in session.execute(grouped):
+    for _status, queue, n in session.execute(_ACTIVE_PER_STATUS_QUEUE):
         per_queue[queue] = per_queue.get(queue, 0) + int(n)
     queues = {q.value: per_queue.get(q.value, 0) for q in Queue}
     views = {
