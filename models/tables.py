@@ -203,8 +203,9 @@ class ExtensionRequest(SQLModel, table=True):
 class Ticket(SQLModel, table=True):
     __tablename__ = "ticket"
     __table_args__ = (
-        # The inbox: one queue, newest first within priority, id breaks ties (keyset).
-        Index("ix_ticket_inbox", "queue", "priority", "created_at", "id"),
+        # The inbox: one queue, newest first within priority, id breaks ties (keyset); the
+        # status last, so the active tickets are picked in the index (migration 0013).
+        Index("ix_ticket_inbox", "queue", "priority", "created_at", "id", "status"),
         Index("ix_ticket_assignee", "assignee_id", "priority", "created_at", "id"),
         Index("ix_ticket_all", "priority", "created_at", "id"),
         Index("ix_ticket_updated", "updated_at"),

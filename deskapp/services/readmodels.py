@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 from models.enums import Queue, Role
 
@@ -70,16 +70,30 @@ class TicketRow:
         return (self.priority, self.created_at, self.id)
 
 
+TICKET_ROW_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(TicketRow))
+_new_object = object.__new__
+
+
+def ticket_row(values) -> TicketRow:
+    """A ``TicketRow`` from one result row whose columns are its fields in order, the flags
+    as stored (space-separated).
+
+    Equal to ``TicketRow(...)`` with the same values, but fills the instance's ``__dict__``
+    at once: the frozen dataclass's ``__init__`` sets each of the 14 fields through
+    ``object.__setattr__``, which was a third of the Python cost of an inbox page.
+    """
+    row = _new_object(TicketRow)
+    own = row.__dict__
+    own.update(zip(TICKET_ROW_FIELDS, values))
+    own["flags"] = tuple(own["flags"].split())
+    return row
+
+
 @dataclass(frozen=True)
 class TicketPage:
     rows: tuple[TicketRow, ...]
     has_before: bool
     has_after: bool
-
-
-
-
-
 
 
 @dataclass(frozen=True)

@@ -75,8 +75,12 @@ def _contains(word: str) -> str:
 
 def _doc_source(session: Session, words: list[str]):
     """Tickets whose text contains every word, as a select the index streams newest first."""
+    if not _sqlite(session):
+        # The ticket's own folded column: PostgreSQL reads the table newest first through
+        # its primary key (a frequent word) or the trigram index (a rare one).
+        return _doc_ids(session, words)
     long = [w for w in words if len(w) >= 3]
-    if not _sqlite(session) or not long or len(long) != len(words):
+    if not long or len(long) != len(words):
         return select(Ticket.id.label("id")).where(Ticket.id.in_(_doc_ids(session, words)))
     # The index's own rowid is the selected (and ordered-by) column: FTS5 then reads the
     # matches newest first and stops after a page, whatever the word's share.
