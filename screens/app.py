@@ -36,6 +36,9 @@ WARM_UP = (
     "deskapp.services.tickets",
     "deskapp.services.card",
     "screens.card",
+    "screens.dialogs.filter",  # the inbox's dialogs are imported when first opened
+    "screens.dialogs.choice",
+    "screens.dialogs.note",
     "screens.dialogs.extension",
     "screens.dialogs.order",
     "screens.dialogs.log_time",

@@ -110,6 +110,37 @@ def test_first_frame_modules_do_not_import_the_orm():
     assert out.stdout.strip() == ""
 
 
+@pytest.mark.parametrize("argv", [
+    [], ["--db", "x.sqlite3"], ["--db=x.sqlite3", "--agent", "tom"], ["--agent=sara", "--db", "sqlite:///x"],
+])
+def test_the_desk_start_parses_as_the_whole_command_line_does(argv):
+    """The desk's own start skips the sub-command modules; its arguments mean the same."""
+    import screens.cli as cli
+
+    assert cli.desk_start(argv)
+    assert cli.parse_args(argv) == cli.build_parser().parse_args(argv)
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["seed", "demo", "--db", "x"], ["--db"], ["--ag", "tom"],
+                                  ["--agent", "tom", "budget"]])
+def test_anything_else_gets_the_whole_command_line(argv):
+    import screens.cli as cli
+
+    assert not cli.desk_start(argv)
+
+
+def test_the_desk_start_imports_no_command_module_or_dialog():
+    """What the desk's start imports before its first frame: no sub-command module (their
+    parsers are built only for a command) and none of the inbox's dialogs (opened later)."""
+    code = (
+        "import sys, screens.cli, deskapp.quickstart, screens.app, screens.inbox\n"
+        "screens.cli.parse_args(['--db', 'x.sqlite3', '--agent', 'tom'])\n"
+        "print(','.join(sorted(m for m in sys.modules if m.startswith(('screens.cli.', 'screens.dialogs')))))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""
+
+
 async def test_inbox_shows_the_quick_page_before_the_engine_exists(desk):
     """Rows are on screen while the worker is still building the engine; then the
     services take over with the same rows and the detail pane fills in."""
