@@ -176,6 +176,31 @@ class DeskApp(WorkerNotices, App):
     def now(self) -> dt.datetime:
         return self.clock()
 
+    # -- frames computed during a batch -----------------------------------------------
+
+    _dropped_on = None  # the screen whose frame a batch dropped
+
+    def _display(self, screen, renderable) -> None:
+        """Textual computes a screen update, marks it clean, then drops it while a batch is
+        open (``App._display`` returns under ``_batch_count``). At the start the footer's
+        first recompose is such a batch: the whole first frame was dropped and only the next
+        partial update (header, sidebar, footer) reached the terminal; the ticket rows came
+        with the next full repaint, 0.15–0.45 s later. So a dropped frame is remembered, and
+        when the batch ends the whole screen is marked for the next update."""
+        if renderable is not None and self._batch_count:
+            self._dropped_on = screen
+        super()._display(screen, renderable)
+
+    def _end_batch(self) -> None:
+        super()._end_batch()
+        screen = self._dropped_on
+        if screen is not None and not self._batch_count:
+            self._dropped_on = None
+            if screen is self.screen:
+                compositor = screen._compositor
+                compositor._dirty_regions.add(compositor.size.region)  # a full update
+                screen.refresh()
+
     # -- screens ------------------------------------------------------------------
 
     def on_mount(self) -> None:

@@ -168,6 +168,26 @@ async def test_inbox_shows_the_quick_page_before_the_engine_exists(desk):
         assert table.row_count == 100
 
 
+async def test_a_frame_dropped_during_a_batch_is_painted_whole_after_it(desk):
+    """Textual drops a screen update computed while a batch is open (the footer's first
+    recompose at the start is one) after marking it painted: the first frame reached the
+    terminal without the ticket rows. The desk paints the whole screen once the batch ends."""
+    from textual._compositor import LayoutUpdate
+
+    path, engine = desk
+    quick = quickstart.prepare(str(path), os_login="tom", requested=None)
+    app = DeskApp(engine=engine, first_page=quick.first_page, agent=quick.agent, policy=Policy(),
+                  clock=lambda: NOW, poll=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        compositor = screen._compositor
+        with app.batch_update():
+            app._display(screen, compositor.render_update(full=True))  # dropped: a batch is open
+        assert isinstance(compositor.render_update(), LayoutUpdate)  # the next update: the whole screen
+        assert compositor.render_update() is None  # and only that one
+
+
 def test_q_in_the_real_desk_restores_the_terminal_and_ends_the_process(desk):
     """The console script's fast exit (DeskApp.action_quit): the process ends with code 0
     and the terminal is back on the main screen, even with workers still busy."""
