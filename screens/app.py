@@ -36,6 +36,9 @@ WARM_UP = (
     "deskapp.services.tickets",
     "deskapp.services.card",
     "screens.card",
+    "screens.dialogs.filter",  # the inbox's dialogs are imported when first opened
+    "screens.dialogs.choice",
+    "screens.dialogs.note",
     "screens.dialogs.extension",
     "screens.dialogs.order",
     "screens.dialogs.log_time",
@@ -44,6 +47,9 @@ WARM_UP = (
     "screens.customer_search",
     "pendulum",
 )
+# The interpreter's switch interval while the warm-up imports (Python's default: 5 ms): a
+# thread that wants the GIL waits this long before the holder is asked to let go.
+WARM_UP_SWITCH_INTERVAL = 0.001
 
 
 # Control characters in outside text never reach the terminal (docs/rules.md#inert-text).
@@ -173,27 +179,67 @@ class DeskApp(WorkerNotices, App):
     def now(self) -> dt.datetime:
         return self.clock()
 
+    # -- frames computed during a batch -----------------------------------------------
+
+    _dropped_on = None  # the screen whose frame a batch dropped
+
+    def _display(self, screen, renderable) -> None:
+        """Textual computes a screen update, marks it clean, then drops it while a batch is
+        open (``App._display`` returns under ``_batch_count``). At the start the footer's
+        first recompose is such a batch: the whole first frame was dropped and only the next
+        partial update (header, sidebar, footer) reached the terminal; the ticket rows came
+        with the next full repaint, 0.15–0.45 s later. So a dropped frame is remembered, and
+        when the batch ends the whole screen is marked for the next update."""
+        if renderable is not None and self._batch_count:
+            self._dropped_on = screen
+        super()._display(screen, renderable)
+
+    def _end_batch(self) -> None:
+        super()._end_batch()
+        screen = self._dropped_on
+        if screen is not None and not self._batch_count:
+            self._dropped_on = None
+            if screen is self.screen:
+                compositor = screen._compositor
+                compositor._dirty_regions.add(compositor.size.region)  # a full update
+                screen.refresh()
+
     # -- screens ------------------------------------------------------------------
 
     def on_mount(self) -> None:
         from screens.inbox import InboxScreen
 
         self.push_screen(InboxScreen())
+        # After the first frame: the start notice (a toast to lay out and paint) and the
+        # warm-up, which competes for the GIL with the first paint.
+        self.call_after_refresh(self._after_first_frame)
+
+    def _after_first_frame(self) -> None:
         if self.notice:
             self.notify(self.notice, timeout=6)
-        # After the first frame: the warm-up competes for the GIL with the first paint.
-        self.call_after_refresh(self.run_worker, self._warm_up, thread=True, group="warm-up", exit_on_error=False)
+        self.run_worker(self._warm_up, thread=True, group="warm-up", exit_on_error=False)
 
     def _warm_up(self) -> None:
         """Import what the next keys need (ORM, services, screens) off the UI thread.
 
         The first frame does not wait for these; without this, the first ``u`` or ``e``
-        would pay for the imports on the UI thread.
+        would pay for the imports on the UI thread. Meanwhile the UI thread must still get
+        the GIL at once for a key (``q`` right after the start waited up to ~1 s): the
+        interpreter's switch interval is short while the warm-up runs, and it lets go of
+        the GIL between modules.
         """
         import importlib
+        import sys
+        import time
 
-        for name in WARM_UP:
-            importlib.import_module(name)
+        interval = sys.getswitchinterval()
+        sys.setswitchinterval(WARM_UP_SWITCH_INTERVAL)
+        try:
+            for name in WARM_UP:
+                importlib.import_module(name)
+                time.sleep(0)
+        finally:
+            sys.setswitchinterval(interval)
 
     # -- German in Textual's own places (screens.german) ------------------------------
 

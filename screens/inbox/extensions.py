@@ -13,8 +13,6 @@ from textual.screen import Screen
 
 from deskapp.formatting import date_de
 
-from ..dialogs.choice import ChoiceDialog
-from ..dialogs.note import NoteDialog
 from ..messages import TicketsChanged
 
 if TYPE_CHECKING:  # annotations only: the first frame comes before SQLAlchemy is imported
@@ -47,6 +45,8 @@ class ExtensionActions(Screen):
         return True if request.may_decide is None else None
 
     def action_approve(self) -> None:
+        from ..dialogs.choice import ChoiceDialog
+
         request = self._extension_shown()
         if request is None:
             return
@@ -61,6 +61,8 @@ class ExtensionActions(Screen):
         self.app.push_screen(ChoiceDialog(title, choices), confirmed)
 
     def action_deny(self) -> None:
+        from ..dialogs.note import NoteDialog
+
         request = self._extension_shown()
         if request is None:
             return

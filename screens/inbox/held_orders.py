@@ -15,8 +15,6 @@ from textual.screen import Screen
 from deskapp.formatting import money
 from models.enums import OrderStatus
 
-from ..dialogs.choice import ChoiceDialog
-from ..dialogs.note import NoteDialog
 from ..messages import TicketsChanged
 from .detail import order_name
 
@@ -43,6 +41,8 @@ class HeldOrderActions(Screen):
         return order if applies else None
 
     def action_release(self) -> None:
+        from ..dialogs.choice import ChoiceDialog
+
         order = self._order_shown("release")
         if order is None:
             return
@@ -59,6 +59,8 @@ class HeldOrderActions(Screen):
         )
 
     def action_reject(self) -> None:
+        from ..dialogs.note import NoteDialog
+
         order = self._order_shown("reject")
         if order is None:
             return
@@ -78,6 +80,8 @@ class HeldOrderActions(Screen):
         )
 
     def action_contact(self) -> None:
+        from ..dialogs.note import NoteDialog
+
         order = self._order_shown("contact")
         if order is None:
             return

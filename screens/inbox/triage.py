@@ -8,6 +8,7 @@ The triage keys act on the marked tickets, or else on the one under the cursor
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from textual import on, work
 from textual.screen import Screen
@@ -17,11 +18,11 @@ from deskapp.services import filters
 from deskapp.services.readmodels import TicketRow
 from models.enums import Priority, Queue, TicketStatus
 
-from ..dialogs.choice import ChoiceDialog
-from ..dialogs.filter import FilterChoice, FilterDialog
-from ..dialogs.note import NoteDialog
 from ..messages import AssigneesLoaded, FilterChoicesLoaded, TicketsChanged
 from .table import TicketTable
+
+if TYPE_CHECKING:  # the dialogs are imported when opened (not before the first frame)
+    from ..dialogs.filter import FilterChoice
 
 VERB = {"claim": "übernommen", "assign": "zugewiesen", "status": "geändert", "priority": "neu priorisiert",
         "queue": "verschoben"}
@@ -56,6 +57,8 @@ class TriageActions(Screen):
         table.action_cursor_down()
 
     def action_filter(self) -> None:
+        from ..dialogs.filter import FilterChoice
+
         f = self.filter
         if f.statuses == filters.ACTIVE_STATUSES:
             status = "active"
@@ -73,6 +76,8 @@ class TriageActions(Screen):
 
     @on(FilterChoicesLoaded)
     def _show_filter(self, event: FilterChoicesLoaded) -> None:
+        from ..dialogs.filter import FilterDialog
+
         statuses = [("active", "aktiv (neu, offen, wartend)"), ("all", "alle")] + [
             (s.value, texts.STATUS[s]) for s in TicketStatus
         ]
@@ -114,6 +119,8 @@ class TriageActions(Screen):
             self._change(targets, "status", status=TicketStatus.RESOLVED)
 
     def action_status(self) -> None:
+        from ..dialogs.choice import ChoiceDialog
+
         targets = self._targets()
         if not targets:
             return
@@ -141,6 +148,8 @@ class TriageActions(Screen):
 
     @on(AssigneesLoaded)
     def _show_assign(self, event: AssigneesLoaded) -> None:
+        from ..dialogs.choice import ChoiceDialog
+
         targets = event.targets
         choices = [("-", "niemand (Zuweisung aufheben)")] + [
             (a.login, f"{a.login} — {a.display_name}") for a in event.people
@@ -160,6 +169,8 @@ class TriageActions(Screen):
 
     def action_priority(self) -> None:
         """``p``: choose the priority of the marked tickets or the one under the cursor."""
+        from ..dialogs.choice import ChoiceDialog
+
         targets = self._targets()
         if not targets:
             return
@@ -176,6 +187,8 @@ class TriageActions(Screen):
 
     def action_move_queue(self) -> None:
         """``m``: move the marked tickets or the one under the cursor to another queue."""
+        from ..dialogs.choice import ChoiceDialog
+
         targets = self._targets()
         if not targets:
             return
@@ -189,6 +202,8 @@ class TriageActions(Screen):
         self.app.push_screen(ChoiceDialog("In Queue verschieben" + self._scope(targets), choices), chosen)
 
     def action_note(self) -> None:
+        from ..dialogs.note import NoteDialog
+
         row = self._current_row()
         if row is None:
             return

@@ -110,6 +110,37 @@ def test_first_frame_modules_do_not_import_the_orm():
     assert out.stdout.strip() == ""
 
 
+@pytest.mark.parametrize("argv", [
+    [], ["--db", "x.sqlite3"], ["--db=x.sqlite3", "--agent", "tom"], ["--agent=sara", "--db", "sqlite:///x"],
+])
+def test_the_desk_start_parses_as_the_whole_command_line_does(argv):
+    """The desk's own start skips the sub-command modules; its arguments mean the same."""
+    import screens.cli as cli
+
+    assert cli.desk_start(argv)
+    assert cli.parse_args(argv) == cli.build_parser().parse_args(argv)
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["seed", "demo", "--db", "x"], ["--db"], ["--ag", "tom"],
+                                  ["--agent", "tom", "budget"]])
+def test_anything_else_gets_the_whole_command_line(argv):
+    import screens.cli as cli
+
+    assert not cli.desk_start(argv)
+
+
+def test_the_desk_start_imports_no_command_module_or_dialog():
+    """What the desk's start imports before its first frame: no sub-command module (their
+    parsers are built only for a command) and none of the inbox's dialogs (opened later)."""
+    code = (
+        "import sys, screens.cli, deskapp.quickstart, screens.app, screens.inbox\n"
+        "screens.cli.parse_args(['--db', 'x.sqlite3', '--agent', 'tom'])\n"
+        "print(','.join(sorted(m for m in sys.modules if m.startswith(('screens.cli.', 'screens.dialogs')))))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""
+
+
 async def test_inbox_shows_the_quick_page_before_the_engine_exists(desk):
     """Rows are on screen while the worker is still building the engine; then the
     services take over with the same rows and the detail pane fills in."""
@@ -135,6 +166,26 @@ async def test_inbox_shows_the_quick_page_before_the_engine_exists(desk):
         await settle(pilot, quiet_rounds=5)
         assert screen.current is not None and screen.current.row.id == quick.first_page.rows[0].id
         assert table.row_count == 100
+
+
+async def test_a_frame_dropped_during_a_batch_is_painted_whole_after_it(desk):
+    """Textual drops a screen update computed while a batch is open (the footer's first
+    recompose at the start is one) after marking it painted: the first frame reached the
+    terminal without the ticket rows. The desk paints the whole screen once the batch ends."""
+    from textual._compositor import LayoutUpdate
+
+    path, engine = desk
+    quick = quickstart.prepare(str(path), os_login="tom", requested=None)
+    app = DeskApp(engine=engine, first_page=quick.first_page, agent=quick.agent, policy=Policy(),
+                  clock=lambda: NOW, poll=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        compositor = screen._compositor
+        with app.batch_update():
+            app._display(screen, compositor.render_update(full=True))  # dropped: a batch is open
+        assert isinstance(compositor.render_update(), LayoutUpdate)  # the next update: the whole screen
+        assert compositor.render_update() is None  # and only that one
 
 
 def test_q_in_the_real_desk_restores_the_terminal_and_ends_the_process(desk):
