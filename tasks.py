@@ -51,6 +51,17 @@ def _workers(args: list[str]) -> list[str]:
     return ["-n", str(max(1, min(os.cpu_count() or 1, 4))), "--dist", "worksteal"]
 
 
+def _env() -> dict[str, str]:
+    """The environment of the desk and the tests: Python keeps its bytecode cache.
+
+    Some machines set ``PYTHONDONTWRITEBYTECODE``; then every desk start, every process a
+    test spawns and pytest's assertion rewriting compile the project's modules from source
+    again. ``__pycache__`` is ignored by git, so caching costs nothing but disk."""
+    env = dict(os.environ)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    return env
+
+
 def main(argv: list[str]) -> int:
     if not argv or argv[0] not in ("demo", "test", "desk"):
         print(__doc__.strip(), file=sys.stderr)
@@ -63,7 +74,7 @@ def main(argv: list[str]) -> int:
         cmd = [str(BIN / "deskapp"), "demo", *rest]
     else:
         cmd = [str(BIN / "deskapp"), *rest]
-    return subprocess.call(cmd, cwd=ROOT)
+    return subprocess.call(cmd, cwd=ROOT, env=_env())
 
 
 if __name__ == "__main__":
