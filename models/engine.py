@@ -20,10 +20,14 @@ import os
 from pathlib import Path
 from typing import Iterator
 
-from sqlalchemy import event
+from typing import TYPE_CHECKING
+
+from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.pool import StaticPool
-from sqlmodel import Session, create_engine
+
+if TYPE_CHECKING:  # SQLModel (and pydantic) load with the first session, not with the engine:
+    from sqlmodel import Session  # ``deskapp mail receive`` works on a Core connection alone
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
 
@@ -85,6 +89,8 @@ def is_sqlite(engine: Engine) -> bool:
 
 @contextlib.contextmanager
 def read_session(engine: Engine) -> Iterator[Session]:
+    from sqlmodel import Session
+
     with Session(engine, expire_on_commit=False) as session:
         yield session
         session.rollback()
@@ -92,6 +98,8 @@ def read_session(engine: Engine) -> Iterator[Session]:
 
 @contextlib.contextmanager
 def write_session(engine: Engine) -> Iterator[Session]:
+    from sqlmodel import Session
+
     bind = engine.execution_options(desk_write=True)
     with Session(bind, expire_on_commit=False) as session:
         try:

@@ -10,6 +10,9 @@ this order (contract ``services-order`` in ``pyproject.toml``).
 1. ``errors | readmodels | filters`` — what a service refuses with; the read models
    several services and screens share (agent, ticket row and page, customer hit; free of
    SQLAlchemy for the lean start); the inbox's filter vocabulary.
+1b. ``corerows`` — the rows incoming mail touches (system agent, policy, counter, ticket,
+   events, audit row, customer addresses, ``mail_*``) in SQLAlchemy Core, without the ORM:
+   the one implementation that the services above and ``deskapp mail receive`` share.
 2. ``audit | counters | versioning | registry | contacts | db_roles | mailbox | mail_config`` —
    the audit log, number counters, the one version-checked update (``versioning.bump``), the
    order registry client, customers' contact addresses, PostgreSQL login roles of agents, the

@@ -9,11 +9,11 @@ from sqlmodel import Session, select
 from models.enums import Role
 from models.tables import Absence, Agent, DeskMeta
 
-from . import audit
+from . import audit, corerows
 from .errors import InvalidInput, PermissionDenied, UnknownAgent
 from .readmodels import AgentRef, may_work_queue
 
-SYSTEM_LOGIN = "system"
+SYSTEM_LOGIN = corerows.SYSTEM_LOGIN
 DEMO_DEFAULT_LOGIN = "tom"
 
 
@@ -43,15 +43,11 @@ def known_logins(session: Session) -> list[str]:
 
 
 def by_login(session: Session, login: str) -> AgentRef | None:
-    agent = session.exec(select(Agent).where(Agent.login == login)).first()
-    return to_ref(agent) if agent is not None and agent.active else None
+    return corerows.agent_by_login(corerows.conn_of(session), login)
 
 
 def system_agent(session: Session) -> AgentRef:
-    ref = by_login(session, SYSTEM_LOGIN)
-    if ref is None:
-        raise UnknownAgent("Der System-Agent fehlt in dieser Datenbank.")
-    return ref
+    return corerows.system_agent(corerows.conn_of(session))
 
 
 def resolve_desk_agent(session: Session, *, os_login: str, requested: str | None) -> tuple[AgentRef, str]:

@@ -16,6 +16,7 @@ from sqlmodel import Session
 from models.tables import Customer, CustomerEmail
 
 from ..rules.textcheck import email_key
+from . import corerows
 from .readmodels import CustomerHit
 
 
@@ -28,12 +29,7 @@ def email_rows(customer_id: uuid.UUID, addresses: Sequence[str]) -> list[dict]:
 
 
 def addresses_of(session: Session, customer_id: uuid.UUID) -> tuple[str, ...]:
-    rows = session.execute(
-        select(CustomerEmail.address)
-        .where(CustomerEmail.customer_id == customer_id)
-        .order_by(CustomerEmail.position)
-    ).scalars()
-    return tuple(rows)
+    return corerows.addresses_of(corerows.conn_of(session), customer_id)
 
 
 def addresses_by_customer(session: Session, customer_ids: Iterable[uuid.UUID] | None = None) -> dict[uuid.UUID, list[str]]:
@@ -68,10 +64,4 @@ def set_addresses(session: Session, customer_id: uuid.UUID, addresses: Sequence[
 
 def customers_by_address(session: Session, address: str) -> list[CustomerHit]:
     """The customers an incoming mail from ``address`` may belong to (case-insensitive)."""
-    rows = session.execute(
-        select(Customer.id, Customer.number, Customer.name, Customer.email)
-        .join(CustomerEmail, CustomerEmail.customer_id == Customer.id)
-        .where(CustomerEmail.address_key == email_key(address))
-        .order_by(Customer.number)
-    )
-    return [CustomerHit(id=r.id, number=r.number, name=r.name, email=r.email) for r in rows]
+    return corerows.customers_by_address(corerows.conn_of(session), address)

@@ -15,13 +15,16 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Sequence
 
-from sqlalchemy import func, literal, select, union_all, update
+from sqlalchemy import func, literal, select, union_all
 from sqlmodel import Session
 
-from models.enums import EventKind, MailDirection, TicketStatus
-from models.tables import Agent, MailAttachment, MailMessage, MailRaw, Ticket, TicketEvent
+from models.enums import MailDirection
+from models.tables import Agent, MailAttachment, MailMessage, TicketEvent
 
-from . import audit
+from .corerows import (
+    add_system_event, incoming_senders, record_message, reopen, resolved_since, ticket_of_any, ticket_of_message,
+    touch,
+)
 from .errors import NotFound
 from .readmodels import AgentRef
 from .tickets import get_row
@@ -86,119 +89,9 @@ class AttachmentData:
     data: bytes
 
 
-# --------------------------------------------------------------------------- finding
-
-
-def ticket_of_message(session: Session, message_id: str) -> int | None:
-    """The ticket that holds the message with this Message-ID (in or out), or None."""
-    return session.execute(
-        select(MailMessage.ticket_id).where(MailMessage.message_id == message_id)
-    ).scalar()
-
-
-def ticket_of_any(session: Session, message_ids: Sequence[str]) -> int | None:
-    """The ticket of the first of ``message_ids`` the desk knows (callers pass the most
-    telling first: In-Reply-To, then References newest first)."""
-    ids = [m for m in message_ids if m]
-    if not ids:
-        return None
-    found = dict(
-        session.execute(
-            select(MailMessage.message_id, MailMessage.ticket_id).where(MailMessage.message_id.in_(ids))
-        ).all()
-    )
-    for message_id in ids:
-        if message_id in found:
-            return found[message_id]
-    return None
-
-
-def incoming_senders(session: Session, ticket_id: int) -> set[str]:
-    """The lower-cased addresses that wrote to this ticket before (its requesters)."""
-    rows = session.execute(
-        select(MailMessage.from_addr).where(
-            MailMessage.ticket_id == ticket_id, MailMessage.direction == MailDirection.IN,
-            MailMessage.sender_is_customer == True,  # noqa: E712
-        )
-    ).scalars()
-    return {r.lower() for r in rows if r}
-
-
-def resolved_since(session: Session, ticket_id: int) -> dt.datetime | None:
-    """When the ticket was last set resolved (its status event), or None."""
-    return session.execute(
-        select(func.max(TicketEvent.created_at)).where(
-            TicketEvent.ticket_id == ticket_id, TicketEvent.kind == EventKind.STATUS,
-            TicketEvent.new == TicketStatus.RESOLVED,
-        )
-    ).scalar()
-
-
-# --------------------------------------------------------------------------- writing
-
-
-def record_message(
-    session: Session,
-    actor: AgentRef,
-    *,
-    ticket_id: int,
-    direction: str,
-    message_id: str | None,
-    from_addr: str,
-    subject: str,
-    text: str,
-    now: dt.datetime,
-    from_name: str = "",
-    to: str = "",
-    cc: str = "",
-    in_reply_to: Sequence[str] = (),
-    references: Sequence[str] = (),
-    sent_at: dt.datetime | None = None,
-    is_auto: bool = False,
-    auto_reason: str = "",
-    bounce_of: Sequence[str] = (),
-    sender_is_customer: bool = True,
-    unreadable: bool = False,
-    notes: Sequence[str] = (),
-    raw: bytes | None = None,
-    attachments: Sequence[tuple[str, str, bytes]] = (),
-    keep_attachments: bool = True,
-) -> int:
-    """Store one message of ``ticket_id`` (audited); returns its id. A Message-ID that is
-    already stored makes the flush fail on the unique index (the caller's transaction ends)."""
-    raw_id = None
-    if raw is not None:
-        raw_row = MailRaw(data=raw, size=len(raw), received_at=now)
-        session.add(raw_row)
-        session.flush()
-        raw_id = raw_row.id
-    message = MailMessage(
-        ticket_id=ticket_id, direction=direction, message_id=message_id, in_reply_to=" ".join(in_reply_to),
-        refs=" ".join(references), from_addr=from_addr, from_name=from_name, to_addrs=to, cc_addrs=cc,
-        subject=subject, text=text, sent_at=sent_at, is_auto=is_auto, auto_reason=auto_reason,
-        bounce_of=" ".join(bounce_of), sender_is_customer=sender_is_customer, unreadable=unreadable,
-        notes="\n".join(notes), raw_id=raw_id, created_at=now,
-    )
-    session.add(message)
-    session.flush()
-    for position, (filename, content_type, data) in enumerate(attachments):
-        session.add(MailAttachment(
-            mail_message_id=message.id, position=position, filename=filename, content_type=content_type,
-            size=len(data), data=data if keep_attachments else None,
-        ))
-    number = session.execute(select(Ticket.number).where(Ticket.id == ticket_id)).scalar_one()
-    audit.record(
-        session, actor, f"mail.{direction}", "mail_message", message.id,
-        new={
-            "ticket": number, "message_id": message_id, "from": from_addr, "subject": subject[:255],
-            "automatic": auto_reason or None, "sender_is_customer": sender_is_customer,
-            "unreadable": unreadable, "attachments": len(attachments),
-            "attachments_kept": keep_attachments if attachments else None,
-        },
-        now=now,
-    )
-    return message.id
-
+# --------------------------------------------------------------------------- finding and writing
+# ``record_message``, ``reopen``, ``ticket_of_message`` … are ``corerows``' (SQLAlchemy Core,
+# which the lean receive path uses without the ORM); they take an ORM session or a connection.
 
 def record_outgoing(
     session: Session,
@@ -221,41 +114,6 @@ def record_outgoing(
         from_addr=from_addr, to=to, subject=subject, text=text, in_reply_to=in_reply_to,
         references=references, now=now,
     )
-
-
-def touch(session: Session, ticket_id: int, *, now: dt.datetime) -> None:
-    """The ticket got a message: it moved (the inbox's change token sees it)."""
-    session.execute(update(Ticket).where(Ticket.id == ticket_id).values(updated_at=now))
-
-
-def reopen(session: Session, actor: AgentRef, ticket_id: int, *, now: dt.datetime, reason: str) -> bool:
-    """Set a waiting or resolved ticket open again because the customer answered
-    (docs/rules.md#mail-threading). False if it was neither (nothing changed)."""
-    row = get_row(session, ticket_id)
-    if row.status not in (TicketStatus.WAITING, TicketStatus.RESOLVED):
-        return False
-    changed = session.execute(
-        update(Ticket)
-        .where(Ticket.id == ticket_id, Ticket.status == row.status)
-        .values(status=TicketStatus.OPEN, version=Ticket.version + 1, updated_at=now)
-    ).rowcount
-    if not changed:  # another transaction changed the status meanwhile (PostgreSQL)
-        return False
-    session.add(TicketEvent(ticket_id=ticket_id, agent_id=actor.id, kind=EventKind.STATUS, old=row.status,
-                            new=TicketStatus.OPEN, text=reason, created_at=now))
-    audit.record(session, actor, "ticket.reopen", "ticket", row.number, old={"status": row.status},
-                 new={"status": TicketStatus.OPEN, "reason": reason}, now=now)
-    return True
-
-
-def add_system_event(
-    session: Session, actor: AgentRef, ticket_id: int, *, kind: str, text: str, now: dt.datetime,
-    action: str,
-) -> None:
-    """A system event on the ticket's history (audited as ``action``)."""
-    session.add(TicketEvent(ticket_id=ticket_id, agent_id=actor.id, kind=kind, text=text, created_at=now))
-    number = session.execute(select(Ticket.number).where(Ticket.id == ticket_id)).scalar_one()
-    audit.record(session, actor, action, "ticket", number, new=text, now=now)
 
 
 # --------------------------------------------------------------------------- reading

@@ -7,20 +7,15 @@ its number back, so numbers stay sequential and are never reused.
 
 from __future__ import annotations
 
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
 from models.tables import Counter
 
+from . import corerows
+
 
 def next_value(session: Session, name: str) -> int:
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = insert(Counter).values(name=name, value=1)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[Counter.name], set_={"value": Counter.value + 1}
-    ).returning(Counter.value)
-    return int(session.execute(stmt).scalar_one())
+    return corerows.next_value(corerows.conn_of(session), name)
 
 
 def bump_to_at_least(session: Session, name: str, value: int) -> None:

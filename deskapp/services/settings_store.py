@@ -5,23 +5,19 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from models.tables import PolicySetting
 
-from ..settings import BadSetting, Policy, parse_setting
-from . import audit
-from .errors import InvalidInput, PermissionDenied, SettingProblem
+from ..settings import Policy, parse_setting
+from . import audit, corerows
+from .errors import InvalidInput, PermissionDenied
 from .readmodels import AgentRef
 
 
 def load_policy(session: Session) -> Policy:
     """The policy in force; a stored value that does not parse is a ``SettingProblem`` naming it."""
-    overrides = {row.key: row.value for row in session.exec(select(PolicySetting)).all()}
-    try:
-        return Policy().with_overrides(overrides)
-    except BadSetting as exc:
-        raise SettingProblem(exc.message) from None
+    return corerows.load_policy(corerows.conn_of(session))
 
 
 def set_setting(session: Session, actor: AgentRef, *, key: str, value: str, now: dt.datetime) -> Policy:

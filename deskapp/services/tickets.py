@@ -44,7 +44,7 @@ from models.types import UTCDateTime
 from .. import texts
 from ..rules import filterlang, limits
 from ..settings import Policy
-from . import audit, counters, ticket_search
+from . import audit, corerows, ticket_search
 from .agents import to_ref
 from .errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from .filters import (  # noqa: F401  (re-exported: callers use tickets.TicketFilter & co.)
@@ -573,40 +573,12 @@ def open_ticket(
     task_id: int | None = None,
     assignee_id: int | None = None,
 ) -> TicketRow:
-    subject = subject.strip()
-    if not subject:
-        raise InvalidInput("Ein Ticket braucht einen Betreff.")
-    for code, kind_of in ((queue, Queue), (kind, TicketKind), (priority, Priority)):
-        try:
-            kind_of(code)
-        except ValueError:
-            raise InvalidInput(f"Ungültiger Wert '{code}' für ein Ticket.") from None
-    number = counters.next_value(session, "ticket")
-    ticket = Ticket(
-        number=number,
-        queue=queue,
-        kind=kind,
-        status=TicketStatus.NEW,
-        priority=priority,
-        customer_id=customer_id,
-        subject=subject[:255],
-        body=body,
-        assignee_id=assignee_id,
-        flags=" ".join(flags),
-        order_id=order_id,
-        extension_request_id=extension_request_id,
-        task_id=task_id,
-        created_at=now,
-        updated_at=now,
+    ticket_id = corerows.open_ticket(
+        corerows.conn_of(session), actor, queue=queue, subject=subject, now=now, body=body, kind=kind,
+        priority=priority, customer_id=customer_id, flags=flags, order_id=order_id,
+        extension_request_id=extension_request_id, task_id=task_id, assignee_id=assignee_id,
     )
-    session.add(ticket)
-    session.flush()
-    session.add(TicketEvent(ticket_id=ticket.id, agent_id=actor.id, kind=EventKind.CREATED, created_at=now))
-    audit.record(
-        session, actor, "ticket.open", "ticket", number,
-        new={"queue": queue, "kind": kind, "subject": subject, "priority": priority}, now=now,
-    )
-    return get_row(session, ticket.id)
+    return get_row(session, ticket_id)
 
 
 def _describe_conflict(session: Session, seen: TicketRow, current: TicketRow) -> str:

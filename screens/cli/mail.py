@@ -137,23 +137,28 @@ def _lean_engine(url_or_path: str, lock_wait: float):
     return open_existing(url_or_path)
 
 
+def _context(conn):
+    """(the system agent, the policy) on a Core connection."""
+    from deskapp.services import corerows
+
+    return corerows.system_agent(conn), corerows.load_policy(conn)
+
+
 def _store(engine, raw: bytes, context=None):
-    """One message in its own transaction. ``context`` = (system agent, policy), read once
-    per fetch pass; without it they are read in the same transaction."""
+    """One message in its own transaction, on a Core connection (the ORM, SQLModel and the
+    models' classes are never imported here). ``context`` = (system agent, policy), read
+    once per fetch pass; without it they are read in the same transaction."""
     from sqlalchemy.exc import IntegrityError
 
-    from deskapp.services import agents, mail_in, settings_store
-    from models.engine import write_session
+    from deskapp.services import mail_in
     from screens.cli import _now
 
+    bind = engine.execution_options(desk_write=True)  # SQLite: BEGIN IMMEDIATE
     for attempt in (1, 2):
         try:
-            with write_session(engine) as session:
-                if context is None:
-                    system, policy = agents.system_agent(session), settings_store.load_policy(session)
-                else:
-                    system, policy = context
-                return mail_in.receive(session, system, raw, now=_now(), policy=policy)
+            with bind.begin() as conn:
+                system, policy = context if context is not None else _context(conn)
+                return mail_in.receive(conn, system, raw, now=_now(), policy=policy)
         except IntegrityError:
             # The same Message-ID stored by a concurrent delivery: the next transaction
             # finds it and answers "duplicate".
@@ -413,9 +418,7 @@ def register_fetch(mail_sub) -> None:
 def _fetch_pass(engine, config) -> tuple[list, str | None]:
     """One pass over the folder: each message stored, then taken out of the folder.
     Returns the results and, when a message could not be stored, why (it stays)."""
-    from deskapp.services import agents, settings_store
     from deskapp.services.mailbox import Mailbox
-    from models.engine import read_session
 
     results = []
     with Mailbox(config) as box:
@@ -423,8 +426,8 @@ def _fetch_pass(engine, config) -> tuple[list, str | None]:
         if not pending:
             return results, None
         try:  # the system agent and the policy once per pass, not once per message
-            with read_session(engine) as session:
-                context = (agents.system_agent(session), settings_store.load_policy(session))
+            with engine.connect() as conn:
+                context = _context(conn)
         except Exception as exc:
             return results, _describe(exc)
         for uid, raw in box.read_batches(pending):
