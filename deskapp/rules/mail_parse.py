@@ -4,8 +4,8 @@
 the desk threads on, the sender, the plain text to show (HTML-only mail converted to
 readable text), the attachments, whether a machine sent it, and for a delivery report
 the Message-IDs of the mail that bounced. Whatever the bytes are, it returns: a broken
-charset or encoded word is decoded with replacement characters, a header the modern
-parser chokes on is read again the old way (compat32), and a message with nothing a mail
+charset or encoded word is decoded with replacement characters, headers are read raw
+(compat32) and decoded only where used, and a message with nothing a mail
 has (not one header line) is marked ``unreadable`` and kept whole as
 text. Text never carries NUL bytes or lone surrogates, which the databases refuse.
 
@@ -464,12 +464,10 @@ def unreadable(raw: bytes) -> ParsedMail:
 def _parse(raw: bytes, *, recipients_kept: int) -> ParsedMail:
     if isinstance(raw, str):
         raw = raw.encode("utf-8", "surrogateescape")
-    try:
-        msg = email.message_from_bytes(raw, policy=email.policy.default)
-        headers = _headers(msg)
-    except Exception:
-        msg = email.message_from_bytes(raw, policy=email.policy.compat32)
-        headers = _headers(msg)
+    # compat32: the headers are read raw (``_headers``) and decoded only where used, so
+    # the modern policy's header objects (most of a parse's time) are never built.
+    msg = email.message_from_bytes(raw, policy=email.policy.compat32)
+    headers = _headers(msg)
     if not headers:
         return unreadable(raw)
     notes: list[str] = []

@@ -14,7 +14,8 @@ only (never a file, never the database)::
     # password: DESK_IMAP_PASSWORD
 
 A message leaves ``folder`` (or is marked seen) only after ``done`` is called for it, which
-the caller does after the message is stored: a crash in between fetches it again, and the
+the caller does after the message is stored (for several stored messages at once, one
+``UID MOVE`` of the set): a crash in between fetches it again, and the
 duplicate Message-ID stores it once (docs/rules.md#mail-duplicate).
 
 A network client like ``registry``: no database, no other service.
@@ -243,8 +244,13 @@ class Mailbox:
         for uid in batch:
             yield uid, found[uid] if uid in found else self.read(uid)
 
-    def done(self, uid: bytes) -> None:
-        """The message is stored: move it to ``done_folder`` (or mark it seen)."""
+    def done(self, uid: bytes | list[bytes]) -> None:
+        """The message is stored: move it to ``done_folder`` (or mark it seen). A list of
+        UIDs (messages each stored in its own transaction) is moved in one command."""
+        if isinstance(uid, list):
+            if not uid:
+                return
+            uid = b",".join(uid)
         if not self.config.done_folder:
             self._call("STORE", uid, "+FLAGS.SILENT", r"(\Seen)")
             return

@@ -415,27 +415,43 @@ def register_fetch(mail_sub) -> None:
     fetch.set_defaults(handler=_cmd_mail_fetch)
 
 
+DONE_BATCH = 50  # stored messages taken out of the folder with one command
+
+
 def _fetch_pass(engine, config) -> tuple[list, str | None]:
-    """One pass over the folder: each message stored, then taken out of the folder.
-    Returns the results and, when a message could not be stored, why (it stays)."""
+    """One pass over the folder: each message stored in its own transaction, then taken
+    out of the folder — up to ``DONE_BATCH`` stored ones at a time, in one command, and
+    the stored ones before a failure too. Returns the results and, when a message could
+    not be stored, why (it stays)."""
     from deskapp.services.mailbox import Mailbox
 
     results = []
     with Mailbox(config) as box:
-        pending = box.pending()
-        if not pending:
-            return results, None
-        try:  # the system agent and the policy once per pass, not once per message
-            with engine.connect() as conn:
-                context = _context(conn)
-        except Exception as exc:
+        stored: list[bytes] = []
+        try:
+            return _store_pending(engine, box, results, stored)
+        finally:
+            box.done(stored)  # committed: these leave the folder (even when a later one failed)
+
+
+def _store_pending(engine, box, results: list, stored: list[bytes]) -> tuple[list, str | None]:
+    pending = box.pending()
+    if not pending:
+        return results, None
+    try:  # the system agent and the policy once per pass, not once per message
+        with engine.connect() as conn:
+            context = _context(conn)
+    except Exception as exc:
+        return results, _describe(exc)
+    for uid, raw in box.read_batches(pending):
+        try:
+            results.append(_store(engine, raw, context))
+        except Exception as exc:  # leave it in the folder; the next run tries again
             return results, _describe(exc)
-        for uid, raw in box.read_batches(pending):
-            try:
-                results.append(_store(engine, raw, context))
-            except Exception as exc:  # leave it in the folder; the next run tries again
-                return results, _describe(exc)
-            box.done(uid)
+        stored.append(uid)
+        if len(stored) >= DONE_BATCH:
+            box.done(stored)
+            stored.clear()
     return results, None
 
 
