@@ -49,6 +49,41 @@ MSG_HAS_CUSTOMER = "#{number} hat schon einen Kunden."
 LOADING = "Lädt …"
 
 
+class TicketFooter(Footer):
+    """Textual's footer, laid out again only when the keys it shows changed, once for any
+    number of announcements before it gets to it: opening a ticket announced the
+    bindings three times (mount, focus, the loaded ticket) and the footer built its ~20
+    keys each time, the same keys."""
+
+    _shown: tuple | None = None
+    _pending = False
+
+    def _signature(self) -> tuple:
+        palette = self.app.COMMAND_PALETTE_BINDING
+        return tuple(
+            (key, binding.action, binding.description, enabled, tooltip)
+            for key, (_node, binding, enabled, tooltip) in self.screen.active_bindings.items()
+            if binding.show or key == palette
+        )
+
+    def compose(self) -> ComposeResult:
+        self._shown = self._signature() if self._bindings_ready else None
+        yield from super().compose()
+
+    def bindings_changed(self, screen: Screen) -> None:
+        self._bindings_ready = True
+        if not screen.app.app_focus or not self.is_attached or screen is not self.screen or self._pending:
+            return
+        if self._signature() != self._shown:
+            self._pending = True
+            self.call_after_refresh(self._recompose_if_changed)
+
+    async def _recompose_if_changed(self) -> None:
+        self._pending = False
+        if self.is_attached and self._signature() != self._shown:
+            await self.recompose()
+
+
 class TicketScreen(WorkerNotices, TriageActions, HeldOrderActions, ExtensionActions, CustomerActions, Screen):
     WRITE_GROUPS = frozenset({"write"})
     DEFAULT_CSS = """
@@ -114,7 +149,7 @@ class TicketScreen(WorkerNotices, TriageActions, HeldOrderActions, ExtensionActi
             yield Static(self._head_text(), id="ticket-head")
             yield Static(LOADING, id="conversation-title")
             yield ListView(id="conversation")
-        yield Footer()
+        yield TicketFooter()
 
     def on_mount(self) -> None:
         self.query_one("#conversation", ListView).focus()
