@@ -115,17 +115,23 @@ def add_audit(conn, actor: AgentRef, action: str, entity: str, entity_id: Any, *
     conn.execute(_AUDIT, audit_entry(actor, action, entity, entity_id, old=old, new=new, now=now))
 
 
+_NEXT_VALUE: dict[str, Any] = {}  # by dialect: one statement object, compiled once
+
+
 def next_value(conn, name: str) -> int:
     """The next number of the counter ``name`` (one upsert; see ``services.counters``)."""
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as upsert
-    else:
-        from sqlalchemy.dialects.sqlite import insert as upsert
-    stmt = upsert(counter).values(name=name, value=1)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[counter.c.name], set_={"value": counter.c.value + 1}
-    ).returning(counter.c.value)
-    return int(conn.execute(stmt).scalar_one())
+    dialect = conn.dialect.name
+    stmt = _NEXT_VALUE.get(dialect)
+    if stmt is None:
+        if dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as upsert
+        else:
+            from sqlalchemy.dialects.sqlite import insert as upsert
+        stmt = upsert(counter).values(name=bindparam("name"), value=1).on_conflict_do_update(
+            index_elements=[counter.c.name], set_={"value": counter.c.value + 1}
+        ).returning(counter.c.value)
+        _NEXT_VALUE[dialect] = stmt
+    return int(conn.execute(stmt, {"name": name}).scalar_one())
 
 
 # --------------------------------------------------------------------------- agents, policy, customers
@@ -172,28 +178,31 @@ def email_key(address: str) -> str:
     return key(address)
 
 
+# Statements used per message are built once (their cache keys and compiled forms with them).
+_HIT = select(customer.c.id, customer.c.number, customer.c.name, customer.c.email)
+_BY_ADDRESS = (
+    _HIT.join(customer_email, customer_email.c.customer_id == customer.c.id)
+    .where(customer_email.c.address_key == bindparam("key")).order_by(customer.c.number)
+)
+_ADDRESSES = (
+    select(customer_email.c.address).where(customer_email.c.customer_id == bindparam("cid"))
+    .order_by(customer_email.c.position)
+)
+_CUSTOMER = _HIT.where(customer.c.id == bindparam("cid"))
+
+
 def customers_by_address(conn, address: str) -> list[CustomerHit]:
     """The customers an incoming mail from ``address`` may belong to (case-insensitive)."""
-    rows = conn.execute(
-        select(customer.c.id, customer.c.number, customer.c.name, customer.c.email)
-        .join(customer_email, customer_email.c.customer_id == customer.c.id)
-        .where(customer_email.c.address_key == email_key(address))
-        .order_by(customer.c.number)
-    )
+    rows = conn.execute(_BY_ADDRESS, {"key": email_key(address)})
     return [CustomerHit(id=r.id, number=r.number, name=r.name, email=r.email) for r in rows]
 
 
 def addresses_of(conn, customer_id) -> tuple[str, ...]:
-    return tuple(conn.execute(
-        select(customer_email.c.address).where(customer_email.c.customer_id == customer_id)
-        .order_by(customer_email.c.position)
-    ).scalars())
+    return tuple(conn.execute(_ADDRESSES, {"cid": customer_id}).scalars())
 
 
 def customer_hit(conn, customer_id) -> CustomerHit:
-    r = conn.execute(
-        select(customer.c.id, customer.c.number, customer.c.name, customer.c.email).where(customer.c.id == customer_id)
-    ).one()
+    r = conn.execute(_CUSTOMER, {"cid": customer_id}).one()
     return CustomerHit(id=r.id, number=r.number, name=r.name, email=r.email)
 
 
@@ -204,17 +213,27 @@ _TICKET_STATE = select(
 )
 
 
+_STATE_BY_ID = _TICKET_STATE.where(ticket.c.id == bindparam("tid"))
+_STATE_BY_NUMBER = _TICKET_STATE.where(ticket.c.number == bindparam("n"))
+
+
 def ticket_state(conn, ticket_id: int):
     """``(id, number, status, customer_id, updated_at)`` of the ticket, or None."""
-    return conn.execute(_TICKET_STATE.where(ticket.c.id == bindparam("tid")), {"tid": ticket_id}).first()
+    return conn.execute(_STATE_BY_ID, {"tid": ticket_id}).first()
 
 
 def ticket_state_by_number(conn, number: int):
-    return conn.execute(_TICKET_STATE.where(ticket.c.number == bindparam("n")), {"n": number}).first()
+    return conn.execute(_STATE_BY_NUMBER, {"n": number}).first()
+
+
+_TICKET_NUMBER = select(ticket.c.number).where(ticket.c.id == bindparam("tid"))
+_NEW_TICKET = insert(ticket).returning(ticket.c.id)
+_EVENT = insert(ticket_event)
+_TOUCH = update(ticket).where(ticket.c.id == bindparam("tid")).values(updated_at=bindparam("now"))
 
 
 def ticket_number(conn, ticket_id: int) -> int:
-    return conn.execute(select(ticket.c.number).where(ticket.c.id == ticket_id)).scalar_one()
+    return conn.execute(_TICKET_NUMBER, {"tid": ticket_id}).scalar_one()
 
 
 def open_ticket(
@@ -233,12 +252,12 @@ def open_ticket(
         except ValueError:
             raise InvalidInput(f"Ungültiger Wert '{code}' für ein Ticket.") from None
     number = next_value(conn, "ticket")
-    ticket_id = conn.execute(insert(ticket).values(
+    ticket_id = conn.execute(_NEW_TICKET, dict(
         number=number, queue=queue, kind=kind, status=TicketStatus.NEW, priority=priority, customer_id=customer_id,
         subject=subject[:255], body=body, assignee_id=assignee_id, flags=" ".join(flags), order_id=order_id,
         extension_request_id=extension_request_id, task_id=task_id, created_at=now, updated_at=now, version=1,
-    ).returning(ticket.c.id)).scalar_one()
-    conn.execute(insert(ticket_event).values(
+    )).scalar_one()
+    conn.execute(_EVENT, dict(
         ticket_id=ticket_id, agent_id=actor.id, kind=EventKind.CREATED, text="", old="", new="", created_at=now,
     ))
     add_audit(conn, actor, "ticket.open", "ticket", number,
@@ -248,7 +267,7 @@ def open_ticket(
 
 def touch(conn, ticket_id: int, *, now: dt.datetime) -> None:
     """The ticket got a message: it moved (the inbox's change token sees it)."""
-    conn_of(conn).execute(update(ticket).where(ticket.c.id == ticket_id).values(updated_at=now))
+    conn_of(conn).execute(_TOUCH, {"tid": ticket_id, "now": now})
 
 
 def reopen(conn, actor: AgentRef, ticket_id: int, *, now: dt.datetime, reason: str) -> bool:
@@ -282,7 +301,7 @@ def add_system_event(conn, actor: AgentRef, ticket_id: int, *, kind: str, text: 
                      action: str) -> None:
     """A system event on the ticket's history (audited as ``action``)."""
     conn = conn_of(conn)
-    conn.execute(insert(ticket_event).values(
+    conn.execute(_EVENT, dict(
         ticket_id=ticket_id, agent_id=actor.id, kind=kind, text=text, old="", new="", created_at=now,
     ))
     add_audit(conn, actor, action, "ticket", ticket_number(conn, ticket_id), new=text, now=now)
@@ -300,6 +319,13 @@ def resolved_since(conn, ticket_id: int) -> dt.datetime | None:
 
 # --------------------------------------------------------------------------- mail rows
 
+_TICKETS_OF_MESSAGES = select(mail_message.c.message_id, mail_message.c.ticket_id).where(
+    mail_message.c.message_id.in_(bindparam("ids", expanding=True))
+)
+_SENDERS = select(mail_message.c.from_addr).where(
+    mail_message.c.ticket_id == bindparam("tid"), mail_message.c.direction == MailDirection.IN,
+    mail_message.c.sender_is_customer == True,  # noqa: E712
+)
 _TICKET_OF_MESSAGE = select(mail_message.c.ticket_id).where(mail_message.c.message_id == bindparam("mid"))
 
 
@@ -314,9 +340,7 @@ def ticket_of_any(conn, message_ids: Sequence[str]) -> int | None:
     ids = [m for m in message_ids if m]
     if not ids:
         return None
-    found = dict(conn_of(conn).execute(
-        select(mail_message.c.message_id, mail_message.c.ticket_id).where(mail_message.c.message_id.in_(ids))
-    ).all())
+    found = dict(conn_of(conn).execute(_TICKETS_OF_MESSAGES, {"ids": ids}).all())
     for message_id in ids:
         if message_id in found:
             return found[message_id]
@@ -325,12 +349,7 @@ def ticket_of_any(conn, message_ids: Sequence[str]) -> int | None:
 
 def incoming_senders(conn, ticket_id: int) -> set[str]:
     """The lower-cased addresses that wrote to this ticket before (its requesters)."""
-    rows = conn_of(conn).execute(
-        select(mail_message.c.from_addr).where(
-            mail_message.c.ticket_id == ticket_id, mail_message.c.direction == MailDirection.IN,
-            mail_message.c.sender_is_customer == True,  # noqa: E712
-        )
-    ).scalars()
+    rows = conn_of(conn).execute(_SENDERS, {"tid": ticket_id}).scalars()
     return {r.lower() for r in rows if r}
 
 

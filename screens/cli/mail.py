@@ -144,16 +144,21 @@ def _context(conn):
     return corerows.system_agent(conn), corerows.load_policy(conn)
 
 
-def _store(engine, raw: bytes, context=None):
+def write_bind(engine):
+    return engine.execution_options(desk_write=True)  # SQLite: BEGIN IMMEDIATE
+
+
+def _store(engine, raw: bytes, context=None, bind=None):
     """One message in its own transaction, on a Core connection (the ORM, SQLModel and the
     models' classes are never imported here). ``context`` = (system agent, policy), read
-    once per fetch pass; without it they are read in the same transaction."""
+    once per fetch pass; without it they are read in the same transaction. ``bind``: the
+    engine's writing form (``write_bind``), made once per pass."""
     from sqlalchemy.exc import IntegrityError
 
     from deskapp.services import mail_in
     from screens.cli import _now
 
-    bind = engine.execution_options(desk_write=True)  # SQLite: BEGIN IMMEDIATE
+    bind = bind or write_bind(engine)
     for attempt in (1, 2):
         try:
             with bind.begin() as conn:
@@ -443,9 +448,10 @@ def _store_pending(engine, box, results: list, stored: list[bytes]) -> tuple[lis
             context = _context(conn)
     except Exception as exc:
         return results, _describe(exc)
+    bind = write_bind(engine)
     for uid, raw in box.read_batches(pending):
         try:
-            results.append(_store(engine, raw, context))
+            results.append(_store(engine, raw, context, bind))
         except Exception as exc:  # leave it in the folder; the next run tries again
             return results, _describe(exc)
         stored.append(uid)
