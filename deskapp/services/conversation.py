@@ -148,8 +148,9 @@ def conversation(session: Session, ticket_id: int, *, offset: int = 0, limit: in
     ).all()
     message_ids = [i for what, i in page if what == "m"]
     event_ids = [i for what, i in page if what == "e"]
+    table = MailMessage.__table__  # rows, not ORM objects: a page of 200 messages is read as plain tuples
     messages = {
-        m.id: m for m in session.execute(select(MailMessage).where(MailMessage.id.in_(message_ids))).scalars()
+        m.id: m for m in session.execute(select(table).where(table.c.id.in_(message_ids)))
     } if message_ids else {}
     attachments: dict[int, list] = {}
     if message_ids:

@@ -10,8 +10,10 @@
 * ``deskapp ticket show N [--json]`` — the ticket with its whole conversation.
 * ``deskapp ticket attachment N IDX --out FILE`` — save an attachment of the ticket.
 
-The receive path is a hot one (a process per message): it imports only what it needs,
-and opens the database without Alembic when the schema is already at head.
+The receive path is a hot one (a process per message): it works on a Core connection
+(``services.corerows``: no ORM, SQLModel, pydantic or ``models.tables``), and opens the
+database without Alembic when the schema is already at head — as ``ticket show`` and
+``ticket attachment`` do.
 """
 
 from __future__ import annotations
@@ -256,10 +258,9 @@ def _cmd_ticket_show(args) -> int:
     from models.engine import read_session
     from models.enums import Priority, Queue, TicketStatus
     from screens.cli import _required_db
-    from screens.cli.budget import open_existing
 
     url = _required_db(args, "deskapp ticket show")
-    engine = open_existing(url)
+    engine = _lean_engine(url, DEFAULT_LOCK_WAIT_SECONDS)  # at the schema head: without Alembic
     entries = []
     try:
         with read_session(engine) as session:
@@ -360,13 +361,12 @@ def _cmd_ticket_attachment(args) -> int:
     from deskapp.services.errors import InvalidInput
     from models.engine import read_session
     from screens.cli import _required_db
-    from screens.cli.budget import open_existing
 
     url = _required_db(args, "deskapp ticket attachment")
     out = Path(args.out).expanduser()
     if out.exists():
         raise InvalidInput(OUT_EXISTS.format(path=out))
-    engine = open_existing(url)
+    engine = _lean_engine(url, DEFAULT_LOCK_WAIT_SECONDS)
     try:
         with read_session(engine) as session:
             found = conversation.attachment(session, _ticket_id(session, args.number), args.index)
