@@ -128,6 +128,25 @@ def test_two_processes_delivering_the_same_message_store_it_once(db_url, engine,
     assert stored_messages(engine) == 1
 
 
+LEAN_RECEIVE = """
+import sys
+from screens.cli import main
+code = main(["mail", "receive", "--db", sys.argv[1]])
+print("LOADED", sorted(m for m in ("sqlmodel", "pydantic", "models.tables", "sqlalchemy.orm", "alembic")
+                       if m in sys.modules), code)
+"""
+
+
+def test_the_pipe_stores_a_mail_without_loading_the_orm(db_url, engine, desk):
+    """A process per message: ``mail receive`` stores on a Core connection (services.corerows)
+    and never loads the ORM, SQLModel/pydantic, the models' classes or Alembic."""
+    proc = subprocess.run([sys.executable, "-c", LEAN_RECEIVE, db_url], input=mail(), capture_output=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr.decode()
+    assert proc.stdout.decode().splitlines()[-1] == "LOADED [] 0"
+    assert stored_messages(engine) == 1
+
+
 def test_a_locked_database_answers_75_and_the_retry_stores(database, db_url, engine, desk):
     backend, _url, where = database
     raw = mail(message_id="locked@moring.example")
