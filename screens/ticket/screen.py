@@ -208,7 +208,8 @@ class TicketScreen(WorkerNotices, TriageActions, HeldOrderActions, ExtensionActi
         self._paging = False
         self.query_one("#ticket-head", Static).update(self._head_text())
         view = self.query_one("#conversation", ListView)
-        await view.clear()
+        if view.children:  # a reload; the first load has nothing to remove (and no round trip to wait for)
+            await view.clear()
         everything = self._loaded >= self.total
         items = []
         first_message = next((i for i, e in enumerate(page.entries) if hasattr(e, "direction")), None)
