@@ -30,6 +30,7 @@ from ..inbox.detail import escape, order_lines
 from ..inbox.extensions import ExtensionActions
 from ..inbox.held_orders import HeldOrderActions
 from ..inbox.triage import TriageActions
+from ..footer import _shown_bindings as shown_bindings  # what a footer shows (DeskFooter compares the same)
 from ..messages import ConversationPageLoaded, ReplyFormLoaded, TicketLoaded, TicketsChanged, WorkerFailed
 from ..workers import WorkerNotices
 from .entries import EntryItem
@@ -50,21 +51,17 @@ LOADING = "Lädt …"
 
 
 class TicketFooter(Footer):
-    """Textual's footer, laid out again only when the keys it shows changed, once for any
-    number of announcements before it gets to it: opening a ticket announced the
-    bindings three times (mount, focus, the loaded ticket) and the footer built its ~20
-    keys each time, the same keys."""
+    """Textual's footer (all keys, as this screen always showed them), laid out again only
+    when the keys it shows changed (``shown_bindings``, as ``DeskFooter`` compares them),
+    once for any number of announcements before it gets to it: opening a ticket announced
+    the bindings three times (mount, focus, the loaded ticket) and the footer built its
+    ~20 keys each time, the same keys."""
 
     _shown: tuple | None = None
     _pending = False
 
     def _signature(self) -> tuple:
-        palette = self.app.COMMAND_PALETTE_BINDING
-        return tuple(
-            (key, binding.action, binding.description, enabled, tooltip)
-            for key, (_node, binding, enabled, tooltip) in self.screen.active_bindings.items()
-            if binding.show or key == palette
-        )
+        return shown_bindings(self.screen)
 
     def compose(self) -> ComposeResult:
         self._shown = self._signature() if self._bindings_ready else None
