@@ -270,6 +270,7 @@ class TicketLoaded(Message):
     detail: Any  # TicketDetail
     page: Any  # conversation.ConversationPage
     keep: int = -1  # the entry to stand on after a reload (-1: the default place)
+    token: Any = None  # conversation.change_token as read with it
 
 
 @message_class

@@ -19,7 +19,7 @@ from sqlalchemy import func, literal, select, union_all
 from sqlmodel import Session
 
 from models.enums import MailDirection
-from models.tables import Agent, MailAttachment, MailMessage, TicketEvent
+from models.tables import Agent, MailAttachment, MailMessage, Ticket, TicketEvent
 
 from .corerows import (
     add_system_event, incoming_senders, record_message, reopen, resolved_since, ticket_of_any, ticket_of_message,
@@ -125,6 +125,19 @@ def _attachment_offset(session: Session, ticket_id: int, before_message_id: int)
         .join(MailMessage, MailMessage.id == MailAttachment.mail_message_id)
         .where(MailMessage.ticket_id == ticket_id, MailMessage.id < before_message_id)
     ).scalar_one()
+
+
+def change_token(session: Session, ticket_id: int) -> tuple:
+    """What changes when anything of the ticket changes: its version, its newest message and
+    its newest event (a mail that arrives, a note, a claim by another desk). Index lookups."""
+    version = session.execute(select(Ticket.version).where(Ticket.id == ticket_id)).scalar_one_or_none()
+    newest_message = session.execute(
+        select(func.max(MailMessage.id)).where(MailMessage.ticket_id == ticket_id)
+    ).scalar_one()
+    newest_event = session.execute(
+        select(func.max(TicketEvent.id)).where(TicketEvent.ticket_id == ticket_id)
+    ).scalar_one()
+    return (version, newest_message, newest_event)
 
 
 def conversation(session: Session, ticket_id: int, *, offset: int = 0, limit: int = 50) -> ConversationPage:

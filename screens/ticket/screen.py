@@ -31,7 +31,9 @@ from ..inbox.extensions import ExtensionActions
 from ..inbox.held_orders import HeldOrderActions
 from ..inbox.triage import TriageActions
 from ..footer import _shown_bindings as shown_bindings  # what a footer shows (DeskFooter compares the same)
-from ..messages import ConversationPageLoaded, ReplyFormLoaded, TicketLoaded, TicketsChanged, WorkerFailed
+from ..messages import (
+    ChangedElsewhere, ConversationPageLoaded, ReplyFormLoaded, TicketLoaded, TicketsChanged, WorkerFailed,
+)
 from ..workers import WorkerNotices
 from .entries import EntryItem
 
@@ -137,6 +139,7 @@ class TicketScreen(WorkerNotices, TriageActions, HeldOrderActions, ExtensionActi
         self._paging = False
         self._keep = -1
         self._bindings_state = None
+        self._token = None  # conversation.change_token of what is shown
 
     # ------------------------------------------------------------------ layout
 
@@ -151,6 +154,31 @@ class TicketScreen(WorkerNotices, TriageActions, HeldOrderActions, ExtensionActi
     def on_mount(self) -> None:
         self.query_one("#conversation", ListView).focus()
         self._load()
+        if getattr(self.app, "poll", True):
+            self.set_interval(self.app.policy.inbox_poll_seconds, self.check_for_changes)
+
+    # ------------------------------------------------------------------ kept current
+
+    def check_for_changes(self) -> None:
+        """A mail that arrives, another desk's note or claim: shown without a key. Only while
+        this screen is on top (the composer above it keeps its text steady)."""
+        if self._token is not None and self.is_current:
+            self._poll()
+
+    def on_screen_resume(self) -> None:
+        self.check_for_changes()
+
+    @work(thread=True, exclusive=True, group="poll", exit_on_error=False)
+    def _poll(self) -> None:
+        from deskapp.services import conversation
+
+        ticket_id = self.row.id
+        if self.app.read(lambda s: conversation.change_token(s, ticket_id)) != self._token:
+            self.post_message(ChangedElsewhere())
+
+    @on(ChangedElsewhere)
+    def _changed_elsewhere(self, _event: ChangedElsewhere) -> None:
+        self.reload()
 
     # ------------------------------------------------------------------ the mixins' view of it
 
@@ -181,11 +209,12 @@ class TicketScreen(WorkerNotices, TriageActions, HeldOrderActions, ExtensionActi
         size = limit or self._page_size()
 
         def read(session):
+            token = conversation.change_token(session, ticket_id)
             detail = ticket_detail.detail(session, ticket_id, now=now, policy=policy, viewer=viewer)
-            return detail, conversation.conversation(session, ticket_id, offset=0, limit=size)
+            return detail, conversation.conversation(session, ticket_id, offset=0, limit=size), token
 
-        detail, page = app.read(read)
-        self.post_message(TicketLoaded(detail, page, keep))
+        detail, page, token = app.read(read)
+        self.post_message(TicketLoaded(detail, page, keep, token))
 
     @work(thread=True, exclusive=True, group="conversation", exit_on_error=False)
     def _load_more(self, offset: int) -> None:
@@ -197,6 +226,7 @@ class TicketScreen(WorkerNotices, TriageActions, HeldOrderActions, ExtensionActi
 
     @on(TicketLoaded)
     async def _show(self, event: TicketLoaded) -> None:
+        self._token = event.token
         self.current = event.detail
         self.row = event.detail.row
         page = event.page

@@ -269,3 +269,27 @@ async def test_the_composer_asks_for_the_address_of_a_ticket_without_customer(de
         assert isinstance(app.screen, TicketScreen)
     with read_session(engine) as s:
         assert s.execute(select(OutgoingMail.to_addr)).scalar_one() == "anrufer@example.org"
+
+
+async def test_a_mail_that_arrives_shows_in_the_open_ticket_without_a_key(desk):
+    """The customer answers while the agent has the ticket open: the answer appears, and the
+    head says the ticket was reopened (docs/rules.md#mail-threading)."""
+    engine, data = desk
+    with_address(engine)
+    got = receive(engine, data["people"], mail())
+    with write_session(engine) as s:
+        tickets.set_status(s, data["people"]["tom"], tickets.get_row(s, got.ticket_id), status="waiting", now=NOW)
+    app = make_app(engine, data["people"]["tom"], poll=True, inbox_poll_seconds=0.2)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_full(pilot, "1", got.ticket_number)
+        assert "wartend" in str(screen.query_one("#ticket-head").render())
+        assert not any("Geht wieder" in e for e in entries(screen))
+        receive(engine, data["people"], mail(msgid="<c2@moring.example>", body="Geht wieder nicht!",
+                                             subject=f"Re: [#{got.ticket_number}] Drucker streikt"))
+        for _ in range(40):
+            await pilot.pause(0.1)
+            if any("Geht wieder" in e for e in entries(screen)):
+                break
+        await settle(pilot)
+        assert any("Geht wieder nicht!" in e for e in entries(screen))
+        assert "wartend" not in str(screen.query_one("#ticket-head").render())
