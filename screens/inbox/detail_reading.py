@@ -24,6 +24,7 @@ if TYPE_CHECKING:  # annotations only: the first frame comes before SQLAlchemy i
     from deskapp.services.ticket_detail import TicketDetail
 
 READ_AHEAD = (1, 2, 3, -1)  # and, while paging, a page down and up
+READ_AHEAD_DELAY = 0.05  # seconds after a key: its repaint is out (Textual writes it in a thread)
 DETAIL_CACHE = 32
 DETAIL_FRESH_SECONDS = 20.0
 
@@ -76,8 +77,8 @@ class DetailReading(Screen):
         self._detail_loading = True
         if cached is None:
             self._fetch_detail(ticket_id, ahead)
-        else:  # only reading ahead: after the repaint, which the read's thread would slow (GIL)
-            self.call_after_refresh(self._fetch_detail, None, ahead)
+        else:  # only reading ahead: once the repaint is written, which the read's thread would slow (GIL)
+            self.set_timer(READ_AHEAD_DELAY, lambda: self._fetch_detail(None, ahead))
 
     def _read_ahead_ids(self, ticket_id: int) -> tuple[int, ...]:
         rows = self.page.rows if self.page is not None else ()

@@ -20,7 +20,7 @@ from textual.worker import get_current_worker
 from deskapp.services import filters
 
 from ..messages import DetailLoaded, PageLoaded
-from .detail_reading import DETAIL_FRESH_SECONDS, landing_detail
+from .detail_reading import DETAIL_FRESH_SECONDS, READ_AHEAD_DELAY, landing_detail
 from .table import TicketTable
 
 PAGE_AHEAD_FRESH_SECONDS = DETAIL_FRESH_SECONDS
@@ -120,7 +120,8 @@ class Paging(Screen):
                 and time.monotonic() - held[0] <= PAGE_AHEAD_FRESH_SECONDS):
             return  # read already (or on its way)
         self._page_ahead[mode] = (time.monotonic(), key, self.filter, None)  # on its way
-        self.call_after_refresh(self._fetch_page_ahead, mode, key, self.filter)
+        filt = self.filter
+        self.set_timer(READ_AHEAD_DELAY, lambda: self._fetch_page_ahead(mode, key, filt))
 
     @work(thread=True, exclusive=True, group="page-ahead", exit_on_error=False)
     def _fetch_page_ahead(self, mode: str, key, filt) -> None:
