@@ -148,3 +148,36 @@ async def test_the_title_names_no_rows_of_the_list_before_while_a_queue_loads(de
         go.set()
         await settle(pilot)
         assert "Technik · 1–1 von 1" in title(app)
+
+
+async def test_the_tables_cells_look_exactly_as_datatable_draws_them(desk):
+    """TicketTable draws its one-line cells itself (one_line_cell, issue 16): every character
+    and its style as DataTable's own rendering, with and without the cursor, cut or not."""
+    from rich.segment import Segment
+    from textual.widgets import DataTable
+
+    from screens.inbox.table import TicketTable
+
+    def chars(lines):
+        return [[(ch, seg.style) for seg in line for ch in seg.text] for line in lines]
+
+    engine, data = desk
+    for size in ((80, 24), (160, 48)):
+        app = make_app(engine, data["people"]["tom"])
+        async with app.run_test(size=size) as pilot:
+            await settle(pilot)
+            await pilot.press("space", "j")  # a marked row as well
+            await settle(pilot)
+            table = inbox(app).query_one(TicketTable)
+            base = table.rich_style
+            for row in range(table.row_count):
+                for column, spec in enumerate(table.ordered_columns):
+                    width = spec.get_render_width(table)
+                    for cursor in (False, True):
+                        style = table._get_row_style(row, base)
+                        table._cell_render_cache.clear()
+                        own = TicketTable._render_cell(table, row, column, style, width, cursor, False)
+                        table._cell_render_cache.clear()
+                        theirs = DataTable._render_cell(table, row, column, style, width, cursor, False)
+                        assert chars(own) == chars(theirs), (size, row, column, cursor)
+                        assert all(isinstance(s, Segment) for line in own for s in line)
