@@ -1,8 +1,9 @@
 """The ticket inbox (``InboxScreen``), split by reason to change:
 
-- ``screen``      — the frame: layout, keyset paging, counts, polling, moving around;
+- ``screen``      — the frame: layout, counts, polling, moving around;
+- ``paging``      — keyset paging, the neighbouring pages read ahead;
 - ``table``       — ``TicketTable``, one page of tickets;
-- ``detail``      — ``TicketDetailPane``, the open ticket;
+- ``detail``      — ``TicketDetailPane``, the open ticket (``detail_reading`` feeds it);
 - ``triage``      — claim, assign, status, close, note, flag, mark, filter;
 - ``held_orders`` — release, reject, contact, retry (contract processing, Technik);
 - ``extensions``  — file and decide extension requests;

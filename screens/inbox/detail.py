@@ -2,6 +2,11 @@
 
 ``TicketDetailPane.show`` renders a ``TicketDetail`` the screen received (``DetailLoaded``);
 it reads nothing itself. Enter opens the ticket full screen (``screens.ticket``).
+
+The body fills the pane (``inbox.tcss``) while the list has the focus: its size does not
+depend on its text, so a new ticket repaints the pane alone, without a layout of the whole
+screen (that was most of a cursor key's time, issue 16). A longer text is cut off at the
+pane's bottom edge; tab into the pane and the body takes its text's height and scrolls.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ if TYPE_CHECKING:  # annotations only: the first frame comes before SQLAlchemy i
     from deskapp.services.ticket_detail import TicketDetail
 
 NOTHING_SHOWN = "Kein Ticket ausgewählt."
+MORE_BELOW = "▼ weiter: Tab"  # the text goes on below the pane's edge; Tab focuses the pane
 
 
 class TicketDetailPane(VerticalScroll):
@@ -30,31 +36,75 @@ class TicketDetailPane(VerticalScroll):
     def compose(self) -> ComposeResult:
         yield Static(NOTHING_SHOWN, id="detail-body")
 
+    shown_id: int | None = None  # the ticket whose lines the pane shows (also only its row's)
+
     def on_mount(self) -> None:
         self.border_title = "Ticket"
 
+    def _set_body(self, text: str) -> None:
+        # Unfocused the body's size is the pane's (see the module's docstring): a repaint is
+        # enough. Focused it is as tall as its text, which may have changed.
+        self.query_one("#detail-body", Static).update(text, layout=self.has_focus)
+        self._mark_more()
+
+    def _mark_more(self, focused: bool | None = None) -> None:
+        """Say on the bottom edge when the text goes on below it (the scrollbar's hint before)."""
+        body = self.query_one("#detail-body", Static)
+        width, height = self.content_size  # the unfocused body's size (no scrollbar then)
+        focused = self.has_focus if focused is None else focused
+        more = not focused and width > 0 and body.visual.get_height(body.styles, width) > height
+        subtitle = MORE_BELOW if more else ""
+        if self.border_subtitle != subtitle:
+            self.border_subtitle = subtitle
+
+    def on_resize(self) -> None:
+        self._mark_more()
+
     def show_text(self, text: str) -> None:
         """A line instead of a ticket (an empty list)."""
-        self.query_one("#detail-body", Static).update(text)
+        self.shown_id = None
+        self._set_body(text)
+
+    def show_row(self, row: TicketRow) -> None:
+        """The ticket's head from its list row at once, until its detail is read."""
+        self.shown_id = row.id
+        self._set_body("\n".join([*head_lines(row), "", "[dim]Wird geladen …[/]"]))
+        self.border_title = f"Ticket #{row.number}"
 
     def show(self, detail: TicketDetail, *, login: str) -> None:
         """``detail`` as ``login`` sees it (an extension request says who may decide)."""
-        self.query_one("#detail-body", Static).update("\n".join(detail_lines(detail, login)))
+        self.shown_id = detail.row.id
+        self._set_body("\n".join(detail_lines(detail, login)))
         self.border_title = f"Ticket #{detail.row.number}"
 
+    def on_focus(self) -> None:
+        self.query_one("#detail-body", Static).refresh(layout=True)  # now as tall as its text
+        self._mark_more(focused=True)  # the scrollbar says it now (has_focus is set after this)
 
-def detail_lines(detail: TicketDetail, login: str) -> list[str]:
-    from ..extension_text import extension_lines
+    def on_blur(self) -> None:
+        self.scroll_home(animate=False)
+        self.query_one("#detail-body", Static).refresh(layout=True)  # the pane's size again
+        self._mark_more(focused=False)
+
+
+def head_lines(row: TicketRow) -> list[str]:
+    """The first two lines of the pane: number and subject, where the ticket stands."""
     from ..styles import inert_markup
 
-    row = detail.row
-    lines = [
+    return [
         f"[b]#{row.number} {inert_markup(row.subject)}[/]",
         f"{texts.QUEUE[Queue(row.queue)]} · {texts.KIND.get(row.kind, row.kind)} · "
         f"Status [b]{texts.STATUS[TicketStatus(row.status)]}[/] · "
         f"Priorität {texts.PRIORITY[Priority(row.priority)]} · "
         f"Bearbeiter {row.assignee_login or '–'}",
     ]
+
+
+def detail_lines(detail: TicketDetail, login: str) -> list[str]:
+    from ..extension_text import extension_lines
+
+    row = detail.row
+    lines = head_lines(row)
     if detail.order is not None:
         lines.extend(order_lines(detail.order, row))
         lines.append("")

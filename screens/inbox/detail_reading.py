@@ -18,13 +18,28 @@ from textual.screen import Screen
 
 from ..messages import DetailLoaded
 from .detail import TicketDetailPane
+from .table import TicketTable
 
 if TYPE_CHECKING:  # annotations only: the first frame comes before SQLAlchemy is imported
     from deskapp.services.ticket_detail import TicketDetail
 
-READ_AHEAD = (1, 2, 3, -1)
+READ_AHEAD = (1, 2, 3, -1)  # and, while paging, a page down and up
+READ_AHEAD_DELAY = 0.05  # seconds after a key: its repaint is out (Textual writes it in a thread)
 DETAIL_CACHE = 32
 DETAIL_FRESH_SECONDS = 20.0
+
+
+def landing_detail(session, page, mode: str, want: int | None, **clock) -> TicketDetail | None:
+    """In the page worker: the detail of the row the cursor lands on in ``page`` (the wanted
+    ticket, else the first row, or the last one of a page before), so the page and its
+    detail are shown together. ``clock``: ``now``, ``policy``, ``viewer`` of ``detail``."""
+    ids = [r.id for r in page.rows]
+    if not ids:
+        return None
+    from deskapp.services import ticket_detail
+
+    target = want if want in ids else (ids[-1] if mode == "before" else ids[0])
+    return ticket_detail.detail(session, target, **clock)
 
 
 class _DetailDone(Message):
@@ -50,6 +65,8 @@ class DetailReading(Screen):
         cached = self._cached_detail(ticket_id)
         if cached is not None:
             self._present_detail(cached)
+        else:
+            self._present_row(ticket_id)
         ahead = self._read_ahead_ids(ticket_id)
         if cached is not None and not ahead:
             return
@@ -58,14 +75,23 @@ class DetailReading(Screen):
             self._detail_stale = True  # the read under way is for another row or older data
             return
         self._detail_loading = True
-        self._fetch_detail(None if cached is not None else ticket_id, ahead)
+        if cached is None:
+            self._fetch_detail(ticket_id, ahead)
+        else:  # only reading ahead: once the repaint is written, which the read's thread would slow (GIL)
+            self.set_timer(READ_AHEAD_DELAY, lambda: self._fetch_detail(None, ahead))
 
     def _read_ahead_ids(self, ticket_id: int) -> tuple[int, ...]:
         rows = self.page.rows if self.page is not None else ()
         index = next((i for i, r in enumerate(rows) if r.id == ticket_id), None)
         if index is None:
             return ()
-        ids = (rows[index + d].id for d in READ_AHEAD if 0 <= index + d < len(rows))
+        near = [index + d for d in READ_AHEAD if 0 <= index + d < len(rows)]
+        # Paging: also where the next page down / page up lands.
+        table = self.query_one(TicketTable)
+        step = table.page_step()
+        if table.paging and step > 1:
+            near += [min(index + step, len(rows) - 1), max(index - step, 0)]
+        ids = dict.fromkeys(rows[i].id for i in near if i != index)
         return tuple(i for i in ids if self._cached_detail(i) is None)
 
     def _cached_detail(self, ticket_id: int) -> TicketDetail | None:
@@ -116,6 +142,14 @@ class DetailReading(Screen):
         if event.detail is not None:
             self._remember_details((event.detail,))
             self._present_detail(event.detail)
+
+    def _present_row(self, ticket_id: int) -> None:
+        """Not read yet: the ticket's head from its row at once, never another ticket's detail.
+        The pane keeps a ticket it already shows (a reload reads it again)."""
+        pane = self.query_one(TicketDetailPane)
+        current = self._current_row()
+        if current is not None and current.id == ticket_id and pane.shown_id != ticket_id:
+            pane.show_row(current)
 
     def _present_detail(self, detail: TicketDetail) -> None:
         current = self._current_row()

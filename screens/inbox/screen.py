@@ -1,7 +1,7 @@
 """The ticket inbox: queues and views on the left, the paged list, the open ticket.
 
-This module is the screen's frame: layout, keyset paging, counts, polling and the keys
-that move around. The action groups are mixins beside it (``triage``, ``held_orders``,
+This module is the screen's frame: layout, counts, polling and the keys that move
+around; keyset paging is ``paging``. The action groups are mixins beside it (``triage``, ``held_orders``,
 ``extensions``, ``customer``, ``intake``, ``views``, ``commandline``); the list is
 ``table.TicketTable``, the open ticket ``detail.TicketDetailPane`` fed by ``detail_reading``. Workers hand results back as ``screens.messages``; a failed
 worker becomes a notice in ``screens.workers.WorkerNotices``.
@@ -19,7 +19,6 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Header, Input, OptionList, Static
 from textual.widgets.option_list import Option
-from textual.worker import get_current_worker
 
 from deskapp.formatting import count_de
 from deskapp.services import filters
@@ -43,6 +42,7 @@ from .held_orders import HeldOrderActions
 from .intake import IntakeActions
 from .layout import InboxLayout
 from .navigation import SOURCES, Navigation
+from .paging import Paging
 from .reasons import GreyedReasons
 from .table import SIDEBAR_WIDTH, TicketTable
 from .triage import TriageActions
@@ -67,7 +67,7 @@ ROW_ACTIONS = ("claim", "assign", "status", "close", "note", "customer", "flag",
 
 
 class InboxScreen(WorkerNotices, Navigation, TriageActions, HeldOrderActions, ExtensionActions, CustomerActions,
-                  IntakeActions, SavedViews, CommandLine, DetailReading, KeepingCurrent, GreyedReasons,
+                  IntakeActions, SavedViews, CommandLine, Paging, DetailReading, KeepingCurrent, GreyedReasons,
                   InboxLayout, Screen):
     CSS_PATH = "inbox.tcss"
     WRITE_GROUPS = frozenset({"write"})
@@ -129,6 +129,10 @@ class InboxScreen(WorkerNotices, Navigation, TriageActions, HeldOrderActions, Ex
         self._token: filters.ChangeToken | None = None
         self._want_id: int | None = None  # keep the cursor on this ticket after a reload
         self._init_detail_reading()  # the detail pane's read-ahead, one read at a time
+        self._init_paging()  # the neighbouring pages read ahead
+        self._followed_id: int | None = None  # the ticket the detail pane was last asked for
+        self._landing = False  # a new page puts the cursor on its row
+        self._list_pending = False  # another list was asked for, its first page is not here yet
         self._paging = False
         self._page_request = 0  # the newest page asked for; an older answer is dropped
         self._requests: dict[int, ExtensionRow] = {}  # ticket number -> own request (view "requests")
@@ -165,6 +169,7 @@ class InboxScreen(WorkerNotices, Navigation, TriageActions, HeldOrderActions, Ex
         self.query_one("#commandline", Input).display = False
         self.query_one("#saved-views", OptionList).display = False
         self.query_one("#saved-views-title").display = False
+        table.cursor_moved = self._follow_cursor
         table.focus()
         first_page = getattr(self.app, "first_page", None)
         if first_page is not None:  # read before the ORM was loaded (deskapp.quickstart)
@@ -193,35 +198,9 @@ class InboxScreen(WorkerNotices, Navigation, TriageActions, HeldOrderActions, Ex
             self.row_offset = 0
         if not keep:
             self.total = None  # the title says "…" until the new list is counted
+            self._list_pending = True  # and shows no span of the rows of the list before
         self._load_page(start=start, mode="around")
         self._load_counts(sidebar)
-
-    def _load_page(self, *, start=None, mode: str = "around", key=None) -> None:
-        self._page_request += 1
-        self._fetch_page(self._page_request, start=start, mode=mode, key=key)
-
-    @work(thread=True, exclusive=True, group="page", exit_on_error=False)
-    def _fetch_page(self, request: int, *, start, mode: str, key) -> None:
-        app = self.app
-        actor, filt, size = app.agent, self.filter, app.policy.inbox_page_size
-        clock = {"now": app.now(), "policy": app.policy}  # marks overdue held orders
-
-        def fetch(session):
-            from deskapp.services import extensions, tickets
-            if mode == "after":
-                page = tickets.list_page(session, actor, filt, after=key, limit=size, **clock)
-            elif mode == "before":
-                page = tickets.list_page(session, actor, filt, before=key, limit=size, **clock)
-            else:
-                page = tickets.page_around(session, actor, filt, start=start, limit=size, **clock)
-            outcome = {}
-            if filt.view == filters.REQUESTS_VIEW:  # the requester sees wartet/genehmigt/abgelehnt
-                outcome = {r.ticket_number: r for r in extensions.my_requests(session, actor, limit=4 * size)}
-            return page, tickets.change_token(session), outcome
-
-        page, token, outcome = app.read(fetch)
-        if not get_current_worker().is_cancelled:  # a newer request superseded this one
-            self.post_message(PageLoaded(page, token, mode, outcome, request=request))
 
     @work(thread=True, exclusive=True, group="counts", exit_on_error=False)
     def _load_counts(self, sidebar: bool = True) -> None:
@@ -257,12 +236,12 @@ class InboxScreen(WorkerNotices, Navigation, TriageActions, HeldOrderActions, Ex
         if not page.rows and mode in ("after", "before"):
             return  # nothing further that way: stay where we are
         self.page = page
+        self._list_pending = False
         self._token = event.token
         # Marked tickets on this page follow the fresh rows (their versions moved on).
         for row in page.rows:
             if row.id in self.marked:
                 self.marked[row.id] = row
-        table.show_rows(page.rows, self.app.now(), marked=self.marked, requests=self._requests)
         target = 0
         if mode == "before":
             target = len(page.rows) - 1
@@ -277,9 +256,15 @@ class InboxScreen(WorkerNotices, Navigation, TriageActions, HeldOrderActions, Ex
                 # the next one, as mutt does, instead of jumping to the top.
                 target = min(previous_index, len(page.rows) - 1) if page.rows else 0
         self._want_id = None
-        if page.rows:
-            table.move_cursor(row=target, animate=False)
-        else:
+        self._followed_id = None  # the fresh row is shown again, even where the cursor stays
+        # The table calls _follow_cursor once, for the target row: the page and the detail
+        # pane are painted together.
+        self._landing = True
+        try:
+            table.show_rows(page.rows, self.app.now(), marked=self.marked, requests=self._requests, cursor=target)
+        finally:
+            self._landing = False
+        if not page.rows:
             self.current = None
             self.query_one(TicketDetailPane).show_text(self._empty_text())
         self._update_title()
@@ -313,7 +298,9 @@ class InboxScreen(WorkerNotices, Navigation, TriageActions, HeldOrderActions, Ex
         described = self.filter.describe()
         if described:
             parts.append(described)
-        if self.page is not None:
+        if self._list_pending:
+            parts.append("…")  # the rows shown are still the list's before
+        elif self.page is not None:
             n = len(self.page.rows)
             total = "…" if self.total is None else count_de(self.total)
             span = f"{self.row_offset + 1}–{self.row_offset + n}" if n else "0"
@@ -324,38 +311,41 @@ class InboxScreen(WorkerNotices, Navigation, TriageActions, HeldOrderActions, Ex
             parts.append("[dim]Esc: zurücksetzen[/]")
         if self.filter.search and self.search_notes:
             parts.append("[yellow]" + escape(" · ".join(self.search_notes)) + "[/]")
-        self.query_one("#list-title", Static).update(" · ".join(parts))
+        # One line high whatever it says (.pane-title): a repaint, no layout of the screen.
+        self.query_one("#list-title", Static).update(" · ".join(parts), layout=False)
 
     @on(WorkerFailed)
     def _worker_failed(self, event: WorkerFailed) -> None:
         if event.group == "page":
             self._paging = False  # the next page may be asked for again
+            if self._list_pending:
+                self._list_pending = False
+                self._update_title()
         if event.refused:  # someone else was first: show the tickets as they are now
             self._reload_with_detail()
 
     # ------------------------------------------------------------------ events
 
+    def _follow_cursor(self, *, moved: bool = True) -> None:
+        """The cursor moved (``TicketTable.cursor_moved``, at once): its ticket into the pane;
+        on the first or last row the page beyond is read ahead (not where a new page put it)."""
+        row = self._current_row()
+        if row is None:
+            return
+        if row.id != self._followed_id:
+            self._followed_id = row.id
+            self._refresh_bindings_if_changed()  # the shown ticket's order actions no longer apply
+            self._load_detail(row.id)
+        if moved and not self._landing:
+            self._read_page_ahead()
+
     @on(DataTable.RowHighlighted)
     def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        if event.row_key is None or event.row_key.value is None:
-            return
-        self._refresh_bindings_if_changed()  # the shown ticket's order actions no longer apply
-        self._load_detail(int(event.row_key.value))
+        self._follow_cursor(moved=False)  # done already when the cursor moved, unless elsewhere
 
     @on(DataTable.RowSelected)
     def _row_selected(self, event: DataTable.RowSelected) -> None:
         self.action_open_ticket()
-
-    @on(TicketTable.PageEdge)
-    def _page_edge(self, event: TicketTable.PageEdge) -> None:
-        if self.page is None or not self.page.rows or self._paging:
-            return  # one page turn at a time, however fast the key repeats
-        if event.forward and self.page.has_after:
-            self._paging = True
-            self._load_page(mode="after", key=self.page.rows[-1].key)
-        elif not event.forward and self.page.has_before:
-            self._paging = True
-            self._load_page(mode="before", key=self.page.rows[0].key)
 
     def action_open_ticket(self) -> None:
         """The ticket under the cursor, full screen (``screens.ticket``); ``esc`` there comes
