@@ -766,7 +766,7 @@ def move_to_queue(
 
 def toggle_flag(session: Session, actor: AgentRef, seen: TicketRow, *, flag: str, now: dt.datetime) -> TicketRow:
     if flag not in FLAGS:
-        raise InvalidInput(f"Unbekannte Markierung '{flag}'.")
+        raise InvalidInput(f"Unbekanntes Kennzeichen '{flag}'.")
     _require_queue(actor, seen)
     flags = list(seen.flags)
     if flag in flags:

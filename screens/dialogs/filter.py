@@ -65,7 +65,7 @@ class FilterDialog(DialogScreen):
                 yield Select([(label, value) for value, label in self._assignees], value=c.assignee
                              if c.assignee else Select.NULL, prompt="alle", id="assignee")
             with Horizontal(classes="row"):
-                yield Label("Markierung")
+                yield Label("Kennzeichen")
                 yield Select([(label, value) for value, label in self._flags], value=c.flag
                              if c.flag else Select.NULL, prompt="alle", id="flag")
             yield Static("Tab weiter · Enter öffnet Auswahl · Strg+S anwenden · Strg+R zurücksetzen · Esc",
