@@ -66,7 +66,7 @@ MSG_DATE = "Bitte ein Datum als TT.MM.JJ eingeben, z. B. 31.03.26."
 class DialogScreen(ModalScreen):
     """Base of the desk's dialogs: centred over the dimmed screen below.
 
-    Focus and fast typing — no key typed into a dialog goes astray:
+    Focus and fast typing (docs/rules.md#typing-ahead) — no key typed into a dialog goes astray:
 
     - Each dialog names the widget that starts with the focus in ``AUTO_FOCUS``: Textual
       focuses it as soon as the widgets are composed, before any key is handed to them.
@@ -81,6 +81,8 @@ class DialogScreen(ModalScreen):
       shows — goes on to the focused widget in the order typed. While no widget can take
       the focus such keys are held (the dialog's own keys still act: ``escape`` cancels)
       until the dialog gives a field the focus with ``focus_field``.
+    - Keys typed before the dialog opened that the screen below did not take come back
+      through ``DeskApp.on_key`` to ``type_ahead`` and are handed on the same way.
     """
 
     DEFAULT_CSS = DIALOG_CSS
@@ -118,6 +120,11 @@ class DialogScreen(ModalScreen):
             event.prevent_default()
             self._held_keys.append(events.Key(event.key, event.character))
             self._release_keys()
+
+    def type_ahead(self, event: events.Key) -> None:
+        """A key typed before this dialog opened, which the screen below did not take
+        (``DeskApp.on_key``): it goes where it would have gone had the dialog been open."""
+        self._forward_event(events.Key(event.key, event.character))
 
     def focus_field(self, widget) -> None:
         """Give ``widget`` the focus now (not deferred) and hand it the keys held so far."""

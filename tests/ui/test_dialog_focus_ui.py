@@ -49,14 +49,18 @@ def burst(app, *keys: str) -> None:
 async def open_and_type(pilot, opener: str, keys: list[str], how: str) -> DialogScreen:
     """Open a dialog with ``opener`` and type ``keys`` right behind it.
 
-    "burst": the keys are posted the moment the dialog is on the screen stack, before it
-    has composed its widgets. "press": Pilot presses the keys one by one (each once the
-    app is idle), with no pause after the opening key.
+    "ahead": all keys at once, the opening key first — the keys behind it reach the app
+    before the dialog is open (a paste, or a terminal handing over a fast typist's keys in
+    one read). "burst": the keys are posted the moment the dialog is on the screen stack,
+    before it has composed its widgets. "press": Pilot presses the keys one by one (each
+    once the app is idle), with no pause after the opening key.
     """
     app = pilot.app
     below = app.screen
     if how == "press":
         await pilot.press(opener, *keys)
+    elif how == "ahead":
+        burst(app, opener, *keys)
     else:
         burst(app, opener)
         for _ in range(10_000):  # a bounded wait for the opening key to push the dialog
@@ -101,6 +105,11 @@ CASES = [
 ]
 
 
+# These open after a database read (the filter's choices, the roster): a key typed before
+# the dialog is there acts on the screen it was typed on, as it should.
+OPENS_AFTER_A_READ = {("inbox", "f"), ("ctrl+o", "n")}
+
+
 async def _go(pilot, where: str) -> None:
     await settle(pilot)
     if where in ("card", "tasks"):
@@ -113,12 +122,14 @@ async def _go(pilot, where: str) -> None:
         await settle(pilot)
 
 
-@pytest.mark.parametrize("how", ["burst", "press"])
+@pytest.mark.parametrize("how", ["ahead", "burst", "press"])
 @pytest.mark.parametrize(("login", "where", "opener", "keys", "focused", "holds"), CASES,
                          ids=[f"{c[1]}-{c[2]}" for c in CASES])
 async def test_keys_typed_right_after_opening_a_dialog_land_where_aimed(
     desk, login, where, opener, keys, focused, holds, how
 ):
+    if how == "ahead" and (where, opener) in OPENS_AFTER_A_READ:
+        pytest.skip("the dialog opens after a read: keys typed before act where they were typed")
     app = make_app(desk.engine, desk.people[login])
     async with app.run_test(size=(160, 48)) as pilot:
         await _go(pilot, where)
