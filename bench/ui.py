@@ -262,7 +262,7 @@ def _desk_key_figures(k: Keys, expect: Expect, out: dict) -> None:
             out["switch_queue"].append(p.settled)
 
     # Filter: open the dialog, choose priority "dringend", apply; open again, reset.
-    p = k.press("f", marker="Markierung")
+    p = k.press("f", marker="Kennzeichen")
     if p:
         out["filter_open"].append(p.settled)
     k.press("tab")  # status → priority
@@ -272,7 +272,7 @@ def _desk_key_figures(k: Keys, expect: Expect, out: dict) -> None:
     p = k.press("ctrl+s", marker="Priorität: ")
     if p:
         out["filter_apply"].append(p.settled)
-    p = k.press("f", marker="Markierung")
+    p = k.press("f", marker="Kennzeichen")
     if p:
         out["filter_open"].append(p.settled)
     p = k.press("ctrl+r", marker="Support · 1–")

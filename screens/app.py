@@ -11,7 +11,7 @@ import threading
 import uuid
 from typing import TYPE_CHECKING, Callable, TypeVar
 
-from textual import on
+from textual import events, on
 from textual.app import App
 from textual.binding import Binding
 
@@ -267,6 +267,25 @@ class DeskApp(WorkerNotices, App):
                 self.notify(explain(target, name), severity="warning", timeout=6)
                 return True
         return await super().run_action(action, default_namespace, namespaces)
+
+    # -- keys typed ahead of a dialog (screens/forms.py) --------------------------------
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.Key) and not event.is_forwarded:
+            event.typed_on = self.screen  # the screen the key was aimed at (see on_key)
+        await super().on_event(event)
+
+    def on_key(self, event: events.Key) -> None:
+        """A key typed right behind the key that opened a dialog was handed to the screen
+        below (the app routes each key as it reads it); no widget there took it. It
+        belongs to the dialog: handed on there, in order, instead of being lost or
+        acting on the screen below."""
+        dialog = self.screen
+        aimed = getattr(event, "typed_on", None)
+        if aimed is not None and aimed is not dialog and hasattr(dialog, "type_ahead"):
+            event.prevent_default()
+            event.stop()
+            dialog.type_ahead(event)
 
     def open_customer(self, customer_id: uuid.UUID) -> None:
         from screens.card import CardScreen

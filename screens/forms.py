@@ -14,7 +14,7 @@ The dialogs themselves live one per module in ``screens.dialogs``.
 
 from __future__ import annotations
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
@@ -64,9 +64,85 @@ MSG_DATE = "Bitte ein Datum als TT.MM.JJ eingeben, z. B. 31.03.26."
 
 
 class DialogScreen(ModalScreen):
-    """Base of the desk's dialogs: centred over the dimmed screen below."""
+    """Base of the desk's dialogs: centred over the dimmed screen below.
+
+    Focus and fast typing (docs/rules.md#typing-ahead) — no key typed into a dialog goes astray:
+
+    - Each dialog names the widget that starts with the focus in ``AUTO_FOCUS``: Textual
+      focuses it as soon as the widgets are composed, before any key is handed to them.
+      (``widget.focus()`` in ``on_mount`` is deferred behind the keys already typed: a
+      ``Tab`` typed at once moved on from the field Textual had picked, then the deferred
+      focus pulled the cursor back — the Tab was lost.)
+    - ``Tab`` / ``Shift+Tab`` move the focus when the app reads the key (a priority
+      binding), not once the field below has passed the key back up: a key typed right
+      behind the Tab goes to the next field, not into the one just left.
+    - A key the app hands to the dialog itself — nothing had the focus yet: typed right
+      behind the key that opened the dialog, or while the dialog still loads what it
+      shows — goes on to the focused widget in the order typed. While no widget can take
+      the focus such keys are held (the dialog's own keys still act: ``escape`` cancels)
+      until the dialog gives a field the focus with ``focus_field``.
+    - Keys typed before the dialog opened that the screen below did not take come back
+      through ``DeskApp.on_key`` to ``type_ahead`` and are handed on the same way.
+    """
 
     DEFAULT_CSS = DIALOG_CSS
+    BINDINGS = [
+        Binding("tab", "next_field(1)", "Weiter", show=False, priority=True),
+        Binding("shift+tab", "next_field(-1)", "Zurück", show=False, priority=True),
+    ]
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._aimed_here: set[int] = set()  # ids of keys on their way to the dialog itself
+        self._held_keys: list[events.Key] = []
+
+    def _forward_event(self, event: events.Event) -> None:
+        # The app hands a key to the screen itself only when nothing on it has the focus.
+        if isinstance(event, events.Key) and not event.is_forwarded:
+            self._aimed_here.add(id(event))
+        super()._forward_event(event)
+
+    def action_next_field(self, step: int) -> None:
+        if self._aimed_here or self._held_keys or not self._has_field_focus():
+            # Keys typed before it still wait for a field: the Tab queues behind them.
+            key = "tab" if step > 0 else "shift+tab"
+            self._forward_event(events.Key(key, "\t" if step > 0 else None))
+            return
+        self.focus_next() if step > 0 else self.focus_previous()
+
+    def on_key(self, event: events.Key) -> None:
+        if id(event) not in self._aimed_here:
+            return  # typed into a widget of the dialog (or passed up by one)
+        self._aimed_here.discard(id(event))
+        if (self._has_field_focus() or event.key in ("tab", "shift+tab")
+                or event.key not in self._bindings.key_to_bindings):
+            event.stop()
+            event.prevent_default()
+            self._held_keys.append(events.Key(event.key, event.character))
+            self._release_keys()
+
+    def type_ahead(self, event: events.Key) -> None:
+        """A key typed before this dialog opened, which the screen below did not take
+        (``DeskApp.on_key``): it goes where it would have gone had the dialog been open."""
+        self._forward_event(events.Key(event.key, event.character))
+
+    def focus_field(self, widget) -> None:
+        """Give ``widget`` the focus now (not deferred) and hand it the keys held so far."""
+        self.set_focus(widget)
+        self._release_keys()
+
+    def _has_field_focus(self) -> bool:
+        return self.focused is not None and self.focused is not self
+
+    def _release_keys(self) -> None:
+        while self._held_keys and self._has_field_focus():
+            key = self._held_keys.pop(0)
+            if key.key == "tab":
+                self.focus_next()
+            elif key.key == "shift+tab":
+                self.focus_previous()
+            else:
+                self.focused._forward_event(key)
 
 
 class FieldError(Exception):
@@ -157,7 +233,7 @@ class FormDialog(DialogScreen):
             job = self.prepare()
         except FieldError as exc:
             self.show_error(exc.field, exc.message)
-            self.query_one(f"#{exc.field}").focus()
+            self.set_focus(self.query_one(f"#{exc.field}"))
             return
         self._busy = True
         self._submit(job)
@@ -169,7 +245,7 @@ class FormDialog(DialogScreen):
             return
         index = order.index(event.input.id)
         if index + 1 < len(order):
-            self.query_one(f"#{order[index + 1]}", Input).focus()
+            self.set_focus(self.query_one(f"#{order[index + 1]}", Input))
         else:
             self.action_save()
 

@@ -141,7 +141,7 @@ class TasksScreen(WorkerNotices, Screen[bool]):
         def fetch(session):
             tasks = budget.list_tasks(session, customer_id, policy=policy)
             return tasks, budget.load_budget(session, customer_id, today), tuple(
-                budget.expiry_dates(session, customer_id)
+                budget.current_expiry_dates(session, customer_id)
             )
 
         tasks, state, expiries = app.read(fetch)

@@ -6,7 +6,7 @@
   excludes tickets containing it; ``"zwei Wörter"`` is one phrase;
 * ``#42`` is exactly ticket 42 (in any queue and status, when it stands alone);
 * ``/regex/`` matches subject and text (case-insensitive);
-* fields ``kunde:``, ``status:``, ``prio:``, ``queue:``, ``agent:``, ``markierung:``; a
+* fields ``kunde:``, ``status:``, ``prio:``, ``queue:``, ``agent:``, ``kennzeichen:``; a
   value after ``!`` negates, several values are separated by commas (``status:neu,offen``).
 
 Pure: no database, no UI. ``parse`` never raises: what it cannot read becomes a German
@@ -37,8 +37,9 @@ QUEUE_WORDS = {
     "technik": "technical", "admin-channel": "admin", "admin": "admin",
     "contract": "contract", "technical": "technical",
 }
+# The glossary's words first (docs/glossary.md: ★ is „gemerkt“); older words still read.
 FLAG_WORDS = {
-    "markiert": "flagged", "auffällig": "conspicuous", "auffaellig": "conspicuous",
+    "gemerkt": "flagged", "markiert": "flagged", "auffällig": "conspicuous", "auffaellig": "conspicuous",
     "überfällig": "overdue", "ueberfaellig": "overdue", "workaround": "workaround",
     "flagged": "flagged", "conspicuous": "conspicuous", "overdue": "overdue",
 }
@@ -49,15 +50,15 @@ FIELDS = {
     "prio": "priority", "priorität": "priority", "prioritaet": "priority", "priority": "priority",
     "queue": "queue", "q": "queue",
     "agent": "agent", "bearbeiter": "agent",
-    "markierung": "flag", "flag": "flag",
+    "kennzeichen": "flag", "markierung": "flag", "flag": "flag",
 }
-FIELD_NAMES = ("kunde", "status", "prio", "queue", "agent", "markierung")
+FIELD_NAMES = ("kunde", "status", "prio", "queue", "agent", "kennzeichen")
 ALL_VALUE = "alle"
 _SHOWN = {
     "status": ("neu", "offen", "wartend", "erledigt", "alle"),
     "priority": ("niedrig", "normal", "hoch", "dringend"),
     "queue": ("support", "vertrag", "technik", "admin"),
-    "flag": ("markiert", "auffällig", "überfällig", "workaround"),
+    "flag": ("gemerkt", "auffällig", "überfällig", "workaround"),
 }
 
 _MAX_QUERY = 500  # characters; a longer line is cut (and said so)

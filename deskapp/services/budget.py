@@ -177,13 +177,25 @@ def _compute(
     return rules.compute(packages, tasks, today)
 
 
-def expiry_dates(session: Session, customer_id: uuid.UUID) -> list[dt.date]:
-    """Every budget expiry a deadline can sit on: the packages' current validity ends,
-    plus the old ones of extension requests (a deadline set on the old expiry stays
-    the workaround after the extension it bought was granted)."""
-    current = session.execute(
+def current_expiry_dates(session: Session, customer_id: uuid.UUID) -> list[dt.date]:
+    """The packages' validity ends as they stand now — after an approved extension its new
+    date, not the old one. A task's workaround flag is checked against these
+    (docs/rules.md#budget-workaround): the extension a deadline asked for is granted."""
+    return sorted(set(session.execute(
         select(HourPackage.valid_until).where(HourPackage.customer_id == customer_id)
-    ).scalars()
+    ).scalars()))
+
+
+def expiry_dates(
+    session: Session, customer_id: uuid.UUID, *, current: list[dt.date] | None = None
+) -> list[dt.date]:
+    """Every budget expiry the customer has had: the packages' current validity ends, plus
+    the old ones of extension requests. The repeat case counts against these
+    (docs/rules.md#budget-repeat-case): a deadline set on the old expiry stays a use of the
+    workaround after the extension it bought was granted. ``current``: the current ones,
+    when the caller has read them already."""
+    if current is None:
+        current = current_expiry_dates(session, customer_id)
     before_extension = session.execute(
         select(ExtensionRequest.old_valid_until).where(ExtensionRequest.customer_id == customer_id)
     ).scalars()
@@ -198,11 +210,13 @@ def workaround_expiry(
     *,
     expiries: list[dt.date] | None = None,
 ) -> dt.date | None:
-    """The expiry date a task deadline sits on (the workaround, docs/rules.md#budget-workaround), or None."""
+    """The expiry date a task deadline sits on (the workaround, docs/rules.md#budget-workaround), or None.
+
+    ``expiries`` defaults to the current ones (``current_expiry_dates``)."""
     if deadline is None:
         return None
     if expiries is None:
-        expiries = expiry_dates(session, customer_id)
+        expiries = current_expiry_dates(session, customer_id)
     return rules.deadline_on_expiry(deadline, expiries, policy.workaround_window_days)
 
 
@@ -309,7 +323,7 @@ def list_tasks(
             .group_by(TimeEntry.task_id)
         ).all()
     )
-    expiries = expiry_dates(session, customer_id)
+    expiries = current_expiry_dates(session, customer_id)
     return tuple(
         task_view(session, t, policy, expiries=expiries, logged_minutes=int(logged.get(t.id, 0))) for t in rows
     )
@@ -791,6 +805,7 @@ __all__ = [
     "time_budget",
     "update_task",
     "package_view",
+    "current_expiry_dates",
     "expiry_dates",
     "task_view",
     "workaround_count",

@@ -135,7 +135,8 @@ def customer_card(
     )
 
     # Open tasks, earliest deadline first (no deadline last), with the workaround flag.
-    expiries = budget_service.expiry_dates(session, cid)
+    # The flag checks the current expiries; the repeat case also those extensions replaced.
+    expiries = budget_service.current_expiry_dates(session, cid)
     open_task = (Task.customer_id == cid, Task.status == TaskStatus.OPEN)
     task_rows = session.execute(
         select(Task)
@@ -144,7 +145,9 @@ def customer_card(
         .limit(limit)
     ).scalars()
     tasks = [budget_service.task_view(session, t, policy, expiries=expiries) for t in task_rows]
-    repeats = budget_service.workaround_count(session, cid, now=now, policy=policy, expiries=expiries)
+    repeats = budget_service.workaround_count(
+        session, cid, now=now, policy=policy, expiries=budget_service.expiry_dates(session, cid, current=expiries)
+    )
 
     # Open tickets in inbox order (most urgent, then newest).
     open_tickets = tickets.open_for_customer(session, cid, limit=limit)

@@ -104,6 +104,8 @@ FILE_REJECTED = (
     "Vorschlag bis {proposal}). Begründung: {reason}"
 )
 NOTE_APPROVED = "Genehmigt: gültig bis {new}."
+# The ticket flag of the deadline workaround (texts.FLAG; docs/rules.md#budget-workaround).
+WORKAROUND_FLAG = "workaround"
 NOTE_REJECTED = "Abgelehnt: {reason}"
 MAIL_KIND = "extension_approved"
 MAIL_SUBJECT = "Ihr Stundenbudget ist jetzt bis {new} gültig"
@@ -365,7 +367,7 @@ def draft(
     customer = _customer(session, customer_id)
     today = today_berlin(now)
     budget = budgets.load_budget(session, customer.id, today)
-    expiries = budgets.expiry_dates(session, customer.id)
+    expiries = budgets.current_expiry_dates(session, customer.id)
     tasks = session.execute(
         select(Task)
         .where(Task.customer_id == customer.id, Task.status == TaskStatus.OPEN)
@@ -728,8 +730,28 @@ def decide(
         session, customer_id=req.customer_id, kind=MAIL_KIND, subject=MAIL_SUBJECT.format(**facts),
         body=MAIL_BODY.format(**facts), now=now, actor=actor, ticket_id=ticket.id if ticket else None,
     )
+    _settle_workaround_flags(session, actor, req.customer_id, policy=policy, now=now)
     tickets.resolve_with_note(session, actor, ticket.id if ticket else None, note=NOTE_APPROVED.format(**facts), now=now)
     return _result(session, req, ticket, valid_until=new_until)
+
+
+def _settle_workaround_flags(
+    session: Session, actor: AgentRef, customer_id: uuid.UUID, *, policy: Policy, now: dt.datetime
+) -> None:
+    """An approval moved the customer's expiry: a ticket flagged as the deadline workaround
+    whose task's deadline no longer sits on a current expiry loses the flag, in the
+    approval's transaction (docs/rules.md#budget-workaround). A ticket flagged without a
+    task keeps it: there is no deadline to check."""
+    flagged = tickets.flagged_of_customer(session, customer_id, WORKAROUND_FLAG)
+    if not flagged:
+        return
+    expiries = budgets.current_expiry_dates(session, customer_id)
+    for ticket_id, task_id in flagged:
+        task = session.get(Task, task_id) if task_id is not None else None
+        if task is None:
+            continue
+        if budgets.workaround_expiry(session, customer_id, task.deadline, policy, expiries=expiries) is None:
+            tickets.drop_flag(session, actor, ticket_id, flag=WORKAROUND_FLAG, now=now)
 
 
 def _result(session: Session, req: ExtensionRequest, ticket: Ticket | None, *, valid_until: dt.date) -> ExtensionResult:

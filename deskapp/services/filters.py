@@ -46,7 +46,7 @@ class TicketFilter:
         if self.assignee:
             parts.append("Bearbeiter: " + ("niemand" if self.assignee == "-" else self.assignee))
         if self.flag:
-            parts.append("Markierung: " + texts.FLAG.get(self.flag, self.flag))
+            parts.append("Kennzeichen: " + texts.FLAG.get(self.flag, self.flag))
         if self.search:
             from ..rules.filterlang import parse
 

@@ -813,7 +813,7 @@ def move_to_queue(
 
 def toggle_flag(session: Session, actor: AgentRef, seen: TicketRow, *, flag: str, now: dt.datetime) -> TicketRow:
     if flag not in FLAGS:
-        raise InvalidInput(f"Unbekannte Markierung '{flag}'.")
+        raise InvalidInput(f"Unbekanntes Kennzeichen '{flag}'.")
     _require_queue(actor, seen)
     flags = list(seen.flags)
     if flag in flags:
@@ -823,6 +823,25 @@ def toggle_flag(session: Session, actor: AgentRef, seen: TicketRow, *, flag: str
         flags.append(flag)
         change = (flag, "")
     event = TicketEvent(kind=EventKind.FLAG, old=change[1], new=change[0])
+    return _apply(session, actor, seen, {"flags": " ".join(flags)}, action="ticket.flag", events=[event], now=now)
+
+
+def flagged_of_customer(session: Session, customer_id: uuid.UUID, flag: str) -> list[tuple[int, int | None]]:
+    """(ticket id, task id) of the customer's tickets that carry ``flag``."""
+    rows = session.execute(
+        select(Ticket.id, Ticket.task_id).where(Ticket.customer_id == customer_id, _flag_clause(flag))
+    ).all()
+    return [(ticket_id, task_id) for ticket_id, task_id in rows]
+
+
+def drop_flag(session: Session, actor: AgentRef, ticket_id: int, *, flag: str, now: dt.datetime) -> TicketRow:
+    """Take ``flag`` off a ticket because a decision elsewhere settled it (that decision
+    checked its own permission: no queue check here). A flag change in the history."""
+    seen = get_row(session, ticket_id)
+    if flag not in seen.flags:
+        return seen
+    flags = [f for f in seen.flags if f != flag]
+    event = TicketEvent(kind=EventKind.FLAG, old=flag, new="")
     return _apply(session, actor, seen, {"flags": " ".join(flags)}, action="ticket.flag", events=[event], now=now)
 
 

@@ -44,7 +44,7 @@ NO_DB = "deskapp mail receive braucht --db (oder »deskapp init«, das die Daten
 DIRECTION = {"in": "Kunde", "out": "Desk"}
 EVENT_LABEL = {
     "created": "angelegt", "note": "Interne Notiz", "status": "Status", "claim": "übernommen",
-    "assign": "zugewiesen", "flag": "Markierung", "mail": "E-Mail", "link": "Verknüpfung",
+    "assign": "zugewiesen", "flag": "Kennzeichen", "mail": "E-Mail", "link": "Verknüpfung",
 }
 AUTO = "automatische Nachricht"
 NOT_CUSTOMER = "Absender ist nicht der Kunde"

@@ -26,6 +26,7 @@ MSG_REASON = "Bitte einen Grund wählen."
 class AbsenceDialog(FormDialog):
     """A new absence: who, first and last day (German dates), reason, note."""
 
+    AUTO_FOCUS = "#login"
     INVALID_FIELD = None  # the service's refusals (unknown agent, …) go to the foot of the form
 
     def __init__(self, *, people: list[AgentRef], today: dt.date) -> None:
@@ -60,7 +61,6 @@ class AbsenceDialog(FormDialog):
 
     def on_mount(self) -> None:
         super().on_mount()
-        self.query_one("#login", Select).focus()
 
     def prepare(self):
         login = self.query_one("#login", Select).value

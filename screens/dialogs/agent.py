@@ -40,6 +40,7 @@ def _checked_roles(dialog: FormDialog) -> tuple[str, ...]:
 class AgentForm(FormDialog):
     """A new agent (on PostgreSQL also its login role; the service does that)."""
 
+    AUTO_FOCUS = "#login"
     ENTER_ORDER = ("login", "name", "email")
 
     def compose(self) -> ComposeResult:
@@ -60,10 +61,6 @@ class AgentForm(FormDialog):
             yield from self.field_row("Rollen", "roles", _role_list((Role.SUPPORT.value,)))
             yield Static("", id="form-error")
             yield Static(HINT, classes="hint")
-
-    def on_mount(self) -> None:
-        super().on_mount()
-        self.query_one("#login", Input).focus()
 
     def refused_field(self, error: DeskError) -> str | None:
         if isinstance(error, Conflict):  # that login exists already
@@ -98,6 +95,8 @@ class AgentForm(FormDialog):
 class RolesForm(FormDialog):
     """An agent's roles, all at once (they replace the old ones)."""
 
+    AUTO_FOCUS = "#roles"
+
     def __init__(self, agent: agent_admin.AgentView) -> None:
         super().__init__()
         self.agent = agent
@@ -108,10 +107,6 @@ class RolesForm(FormDialog):
             yield from self.field_row("Rollen", "roles", _role_list(self.agent.roles))
             yield Static("", id="form-error")
             yield Static(HINT, classes="hint")
-
-    def on_mount(self) -> None:
-        super().on_mount()
-        self.query_one("#roles", SelectionList).focus()
 
     def prepare(self):
         roles = _checked_roles(self)

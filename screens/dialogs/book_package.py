@@ -28,6 +28,7 @@ class BookPackageDialog(BudgetForm):
     Shows the validity end as the purchase day is typed; returns the ``PackageView``.
     """
 
+    AUTO_FOCUS = "#hours"
     FIELDS = {"minutes": "hours", "price": "price", "purchased_on": "purchased", "label": "label"}
     ENTER_ORDER = ("hours", "purchased", "price", "label")
 
@@ -54,7 +55,6 @@ class BookPackageDialog(BudgetForm):
     def on_mount(self) -> None:
         super().on_mount()
         self._show_validity(self.query_one("#purchased", Input).value)
-        self.query_one("#hours", Input).focus()
 
     def _show_validity(self, raw: str) -> None:
         months = self.app.policy.package_validity_months

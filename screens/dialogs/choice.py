@@ -15,6 +15,7 @@ from ..forms import DialogScreen
 class ChoiceDialog(DialogScreen):
     """Pick one value from a short list; returns its value, ``escape`` cancels with ``None``."""
 
+    AUTO_FOCUS = "#choices"
     BINDINGS = [Binding("escape", "cancel", "Abbrechen")]
 
     def __init__(self, title: str, choices: list[tuple[str, str]], *, current: str | None = None) -> None:
@@ -24,17 +25,14 @@ class ChoiceDialog(DialogScreen):
         self._current = current
 
     def compose(self) -> ComposeResult:
+        options = OptionList(*(Option(label, id=value) for value, label in self._choices), id="choices")
+        values = [value for value, _ in self._choices]
+        if self._current in values:  # set before it is shown: a key typed at once starts from here
+            options.highlighted = values.index(self._current)
         with Vertical(classes="dialog"):
             yield Label(self._title, classes="title")
-            yield OptionList(*(Option(label, id=value) for value, label in self._choices), id="choices")
+            yield options
             yield Static("↑↓ wählen · Enter übernehmen · Esc abbrechen", classes="hint")
-
-    def on_mount(self) -> None:
-        options = self.query_one(OptionList)
-        values = [value for value, _ in self._choices]
-        if self._current in values:
-            options.highlighted = values.index(self._current)
-        options.focus()
 
     @on(OptionList.OptionSelected)
     def _chosen(self, event: OptionList.OptionSelected) -> None:

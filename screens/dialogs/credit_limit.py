@@ -22,6 +22,7 @@ MSG_REASON = "Ohne Begründung wird das Limit nicht geändert."
 class CreditLimitDialog(FormDialog):
     """Key ``L`` on the card (contract processing): the new limit and the reason for it."""
 
+    AUTO_FOCUS = "#limit"
     FIELDS = {"new_limit": "limit", "reason": "reason"}
     INVALID_FIELD = "limit"
     ENTER_ORDER = ("limit", "reason")
@@ -44,7 +45,6 @@ class CreditLimitDialog(FormDialog):
 
     def on_mount(self) -> None:
         super().on_mount()
-        self.query_one("#limit", Input).focus()
 
     def prepare(self):
         try:

@@ -29,6 +29,7 @@ MSG_LOADING = "Stammdaten werden geladen …"
 class CustomerDialog(FormDialog):
     """The result is the saved ``CustomerMaster``, or None."""
 
+    AUTO_FOCUS = ""  # #name once the master data is read: keys typed meanwhile are held for it
     DEFAULT_CSS = FormDialog.DEFAULT_CSS + """
     CustomerDialog .dialog { width: 80; }
     """
@@ -58,7 +59,6 @@ class CustomerDialog(FormDialog):
 
     def on_mount(self) -> None:
         super().on_mount()
-        self.query_one("#name", Input).focus()
         self._load()
 
     @work(thread=True, exclusive=True, group="customer-master", exit_on_error=False)
@@ -71,6 +71,7 @@ class CustomerDialog(FormDialog):
     @on(CustomerMasterLoaded)
     def _loaded(self, event: CustomerMasterLoaded) -> None:
         self._fill(event.master)
+        self.focus_field(self.query_one("#name", Input))
 
     def _fill(self, master) -> None:
         self.master = master

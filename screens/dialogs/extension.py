@@ -107,6 +107,7 @@ class ExtensionForm(FormDialog):
 
     DEFAULT_CSS = FormDialog.DEFAULT_CSS + EXTENSION_FORM_CSS
     HELP_TITLE = "Budgetverlängerung"
+    AUTO_FOCUS = ""  # no field until the draft is read: keys typed meanwhile are held for #months
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
     INVALID_FIELD = None  # the live preview shows the field errors; a refusal goes to the foot
 
@@ -222,7 +223,7 @@ class ExtensionForm(FormDialog):
         )
         self._ready = True
         self.update_preview()
-        self.query_one("#months", Input).focus()
+        self.focus_field(self.query_one("#months", Input))  # and the keys typed while it loaded
 
     @staticmethod
     def _target_label(target: extensions.ExtensionTarget) -> str:
@@ -355,7 +356,7 @@ class ExtensionForm(FormDialog):
             first = next((f for f in FIELD_ORDER if self.query_one(f"#{f}-error").display), "months")
             self.show_error(None, "Noch nicht vollständig – bitte die markierten Felder korrigieren; "
                                   "beantragt wird nichts.")
-            self.query_one(f"#{first}").focus()
+            self.set_focus(self.query_one(f"#{first}"))
             return
         self.clear_errors()
         args, _ = self._read_fields()

@@ -23,6 +23,7 @@ class FilterChoice:
 class FilterDialog(DialogScreen):
     """Narrow the list by status, priority, assignee and flag."""
 
+    AUTO_FOCUS = "#status"
     BINDINGS = [
         Binding("ctrl+s", "apply", "Anwenden", priority=True),
         Binding("escape", "cancel", "Abbrechen"),
@@ -64,14 +65,11 @@ class FilterDialog(DialogScreen):
                 yield Select([(label, value) for value, label in self._assignees], value=c.assignee
                              if c.assignee else Select.NULL, prompt="alle", id="assignee")
             with Horizontal(classes="row"):
-                yield Label("Markierung")
+                yield Label("Kennzeichen")
                 yield Select([(label, value) for value, label in self._flags], value=c.flag
                              if c.flag else Select.NULL, prompt="alle", id="flag")
             yield Static("Tab weiter · Enter öffnet Auswahl · Strg+S anwenden · Strg+R zurücksetzen · Esc",
                          classes="hint")
-
-    def on_mount(self) -> None:
-        self.query_one("#status", Select).focus()
 
     def _value(self, widget_id: str):
         value = self.query_one(f"#{widget_id}", Select).value

@@ -31,6 +31,7 @@ class LogTimeDialog(BudgetForm):
     service with the amount that is left, shown under the field. Returns ``TimeLogged``.
     """
 
+    AUTO_FOCUS = "#minutes"
     FIELDS = {"minutes": "minutes", "note": "note"}
     INVALID_FIELD = "minutes"
     ENTER_ORDER = ("minutes", "note")
@@ -80,7 +81,6 @@ class LogTimeDialog(BudgetForm):
 
     def on_mount(self) -> None:
         super().on_mount()
-        self.query_one("#minutes", Input).focus()
         self._load_budget()
 
     @work(thread=True, exclusive=True, group="time-budget", exit_on_error=False)

@@ -41,6 +41,7 @@ def customer_label(hit: CustomerHit) -> str:
 class NewTicketDialog(FormDialog):
     """Key ``N`` in the inbox; ``queue`` is the one the inbox shows (if a hand-made ticket may go there)."""
 
+    AUTO_FOCUS = "#customer"
     DEFAULT_CSS = FormDialog.DEFAULT_CSS + """
     NewTicketDialog .dialog { width: 80; }
     NewTicketDialog #customer-hits { margin-left: 15; max-height: 8; }
@@ -89,7 +90,6 @@ class NewTicketDialog(FormDialog):
     def on_mount(self) -> None:
         super().on_mount()
         self.query_one("#customer-hits", OptionList).display = False
-        self.query_one("#customer", Input).focus()
 
     # -- the customer picker ------------------------------------------------------------
 
@@ -147,7 +147,7 @@ class NewTicketDialog(FormDialog):
             if not (hits.display and self._hits):
                 return  # the hits are still on their way
             self._choose(self._hits[hits.highlighted or 0])
-        self.query_one("#priority", Select).focus()
+        self.set_focus(self.query_one("#priority", Select))
 
     @on(OptionList.OptionSelected, "#customer-hits")
     def _clicked(self, event: OptionList.OptionSelected) -> None:

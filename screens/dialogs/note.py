@@ -13,6 +13,7 @@ from ..forms import DialogScreen
 class NoteDialog(DialogScreen):
     """An internal note: a text area, ``ctrl+s`` saves, ``escape`` cancels."""
 
+    AUTO_FOCUS = "#note"
     BINDINGS = [
         Binding("ctrl+s", "save", "Speichern", priority=True),
         Binding("escape", "cancel", "Abbrechen"),
@@ -40,9 +41,6 @@ class NoteDialog(DialogScreen):
             yield TextArea(id="note")
             yield Static("", id="error", classes="hint")
             yield Static(f"Strg+S {self._save_label} · Esc abbrechen", classes="hint")
-
-    def on_mount(self) -> None:
-        self.query_one(TextArea).focus()
 
     def action_save(self) -> None:
         text = self.query_one(TextArea).text.strip()

@@ -74,6 +74,7 @@ class OrderDialog(FormDialog):
     ticket); Enter or Esc closes it and returns the ``OrderResult``.
     """
 
+    AUTO_FOCUS = "#item"
     FIELDS = {"amount": "amount", "item": "item"}
     ENTER_ORDER = ("item", "amount")
     INVALID_FIELD = "amount"
@@ -108,7 +109,6 @@ class OrderDialog(FormDialog):
     def on_mount(self) -> None:
         super().on_mount()
         self.query_one("#result").display = False
-        self.query_one("#item", Input).focus()
 
     @on(Input.Changed, "#amount")
     def _amount_changed(self, event: Input.Changed) -> None:
@@ -162,7 +162,7 @@ class OrderDialog(FormDialog):
         self.query_one("#form").display = False
         self.query_one("#result", Static).update(order_outcome(result))
         self.query_one("#result").display = True
-        self.query_one("#order-dialog").focus()
+        self.set_focus(self.query_one("#order-dialog"))
 
     def action_save(self) -> None:
         if self.result is None:

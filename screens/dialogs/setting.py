@@ -21,6 +21,7 @@ from ..forms import FieldError, FormDialog
 class SettingForm(FormDialog):
     """The new value of one setting; ``SettingChange`` back on save."""
 
+    AUTO_FOCUS = "#value"
     INVALID_FIELD = "value"  # every refusal of the service is about this one value
     ENTER_ORDER = ("value",)
 
@@ -43,7 +44,6 @@ class SettingForm(FormDialog):
 
     def on_mount(self) -> None:
         super().on_mount()
-        self.query_one("#value", Input).focus()
 
     def prepare(self):
         key = self.setting.key

@@ -19,6 +19,7 @@ from ..forms import MSG_DATE, FieldError, FormDialog
 class SettleUntilDialog(FormDialog):
     """Settle by date: every executed order of the customer up to a day counts as paid."""
 
+    AUTO_FOCUS = "#until"
     FIELDS = {"until": "until"}
     INVALID_FIELD = "until"
     ENTER_ORDER = ("until",)
@@ -43,7 +44,6 @@ class SettleUntilDialog(FormDialog):
 
     def on_mount(self) -> None:
         super().on_mount()
-        self.query_one("#until", Input).focus()
 
     def prepare(self):
         try:

@@ -31,6 +31,7 @@ class TaskDialog(BudgetForm):
     meanwhile, the service refuses and nothing is overwritten. Returns the ``TaskView``.
     """
 
+    AUTO_FOCUS = "#title"
     FIELDS = {"title": "title", "estimate_minutes": "estimate", "deadline": "deadline"}
     ENTER_ORDER = ("title", "estimate", "deadline")
 
@@ -73,7 +74,6 @@ class TaskDialog(BudgetForm):
     def on_mount(self) -> None:
         super().on_mount()
         self._show_workaround(self.query_one("#deadline", Input).value)
-        self.query_one("#title", Input).focus()
 
     @on(Input.Changed, "#deadline")
     def _deadline_changed(self, event: Input.Changed) -> None:

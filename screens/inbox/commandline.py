@@ -343,7 +343,7 @@ def query_of(filt) -> str:
     elif filt.view == "unassigned":
         parts.append("agent:-")
     elif filt.view == "flagged":
-        parts.append("markierung:markiert")
+        parts.append("kennzeichen:gemerkt")
     elif filt.queue and query.queue is None and (not filt.search or filt.search_in_queue):
         parts.append("queue:" + next(w for w, c in filterlang.QUEUE_WORDS.items() if c == filt.queue))
     if query.status is None and tuple(sorted(filt.statuses)) != tuple(sorted(filters.ACTIVE_STATUSES)):
@@ -354,7 +354,7 @@ def query_of(filt) -> str:
     if filt.assignee and query.agent is None:
         parts.append(f"agent:{filt.assignee}")
     if filt.flag and query.flag is None:
-        parts.append("markierung:" + next(w for w, c in filterlang.FLAG_WORDS.items() if c == filt.flag))
+        parts.append("kennzeichen:" + next(w for w, c in filterlang.FLAG_WORDS.items() if c == filt.flag))
     if filt.search:
         parts.append(filt.search)
     return " ".join(parts)

@@ -117,7 +117,7 @@ def detail_lines(detail: TicketDetail, login: str) -> list[str]:
         f"Erstellt {datetime_de(row.created_at)} · geändert {datetime_de(row.updated_at)}",
     ]
     if row.flags:
-        lines.append("Markierungen: " + ", ".join(texts.FLAG.get(f, f) for f in row.flags))
+        lines.append("Kennzeichen: " + ", ".join(texts.FLAG.get(f, f) for f in row.flags))
     if detail.links:
         lines.append("")
         lines.append("[b]Verknüpft[/]")

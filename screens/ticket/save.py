@@ -45,6 +45,7 @@ def path_problem(text: str) -> str:
 class SaveAttachmentDialog(DialogScreen):
     """The path to save attachment ``index`` to; the result is a ``Path`` or None."""
 
+    AUTO_FOCUS = "#path"
     BINDINGS = [
         Binding("ctrl+s", "save", "Speichern", priority=True),
         Binding("escape", "cancel", "Abbrechen"),
@@ -61,9 +62,6 @@ class SaveAttachmentDialog(DialogScreen):
             yield Input(str(default_path(self._filename, self._index)), id="path")
             yield Static("", id="error", classes="hint")
             yield Static("Enter oder Strg+S speichern · Esc abbrechen", classes="hint")
-
-    def on_mount(self) -> None:
-        self.query_one("#path", Input).focus()
 
     def on_input_submitted(self, _event: Input.Submitted) -> None:
         self.action_save()
