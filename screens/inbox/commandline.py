@@ -131,7 +131,7 @@ class CommandLine(Screen):
         line.display = True
         line.value = ":"
         line.cursor_position = 1
-        line.focus()
+        self.app.set_focus(line)  # now, not after the keys already typed behind the colon
         self._load_completions()
 
     def open_command(self, text: str) -> None:

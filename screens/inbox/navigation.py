@@ -113,7 +113,7 @@ class Navigation(Screen):
         search = self.query_one("#search", Input)
         search.display = True
         search.value = self.filter.search
-        search.focus()
+        self.app.set_focus(search)  # now, not after the keys already typed behind the slash
 
     def action_refresh(self) -> None:
         self.reload()

@@ -82,8 +82,10 @@ class InboxScreen(WorkerNotices, Navigation, TriageActions, HeldOrderActions, Ex
         Binding("a,x", "decide_refused", "", show=False),  # greyed a/x: say why not
         Binding("K", "contact", "Kunde kontaktieren", id="contact"),
         Binding("W", "retry", "Wiederholen", id="retry"),
-        Binding("slash", "search", "Suchen", id="search"),
-        Binding("colon", "command_line", "Befehlszeile", id="command_line", show=False),
+        # Priority: handled the moment the app reads the key, so the keys typed right
+        # behind it reach the field it opens (not the list); typed inside a field, they are text.
+        Binding("slash", "search", "Suchen", id="search", priority=True),
+        Binding("colon", "command_line", "Befehlszeile", id="command_line", show=False, priority=True),
         Binding("S", "save_view", "Ansicht speichern", id="save_view", show=False),
         Binding("D", "delete_view", "Ansicht löschen", id="delete_view", show=False),
         Binding("ctrl+t", "toggle_search_scope", "Suche: alle Queues / diese", id="search_scope", show=False),
@@ -377,6 +379,8 @@ class InboxScreen(WorkerNotices, Navigation, TriageActions, HeldOrderActions, Ex
             self.refresh_bindings()
 
     def check_action(self, action: str, parameters: tuple) -> bool | None:
+        if action in ("search", "command_line") and isinstance(self.focused, Input):
+            return False  # a "/" or ":" typed in the search or the command line is text
         if action == "log_time":
             if self.app.agent.is_system:
                 return None

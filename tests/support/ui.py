@@ -6,6 +6,7 @@ import dataclasses
 import sys
 import types
 
+from textual import events
 from textual.geometry import Region
 from textual.screen import Screen
 from textual.widgets import DataTable, Static
@@ -17,6 +18,7 @@ from screens.card import CardScreen
 from screens.dialogs.extension import ExtensionForm
 from tests.support.deskdata import MORING_ID, NOW
 
+KEY_NAMES = {" ": "space", "\t": "tab", ":": "colon", ",": "comma", ".": "full_stop", "/": "slash", "#": "number_sign"}
 TEST_PAGE_SIZE = 20  # small pages, so paging shows with the small desk
 
 
@@ -152,3 +154,12 @@ async def open_ticket(pilot, queue_key: str, number: int):
 def detail(screen) -> str:
     """The inbox's detail pane as text."""
     return str(screen.query_one("#detail-body").render())
+
+
+def burst(app, *keys: str) -> None:
+    """Post the keys at once, as a terminal delivers them when the agent types fast."""
+    for key in keys:
+        if key in ("tab", "enter", "down", "up", "escape"):
+            app.post_message(events.Key(key, "\t" if key == "tab" else None))
+        else:
+            app.post_message(events.Key(KEY_NAMES.get(key, key), key))

@@ -16,15 +16,13 @@ import asyncio
 import inspect
 
 import pytest
-from textual import events
 from textual.widgets import OptionList, Select, TextArea
 
 from screens.forms import DialogScreen
 from tests.support.deskdata import MORING_ID, Desk, add_budgets, build_budget_desk
 from tests.support.schema import migrated_sqlite_engine
-from tests.support.ui import make_app, open_card, settle
+from tests.support.ui import burst, make_app, open_card, settle
 
-KEY_NAMES = {" ": "space", "\t": "tab", ":": "colon", ",": "comma", ".": "full_stop"}
 
 
 @pytest.fixture
@@ -35,15 +33,6 @@ def desk(tmp_path):
     add_budgets(engine, people)
     yield Desk(engine, people)
     engine.dispose()
-
-
-def burst(app, *keys: str) -> None:
-    """Post the keys at once, as a terminal delivers them when the agent types fast."""
-    for key in keys:
-        if key in ("tab", "enter", "down", "up", "escape"):
-            app.post_message(events.Key(key, "\t" if key == "tab" else None))
-        else:
-            app.post_message(events.Key(KEY_NAMES.get(key, key), key))
 
 
 async def open_and_type(pilot, opener: str, keys: list[str], how: str) -> DialogScreen:

@@ -13,7 +13,7 @@ from models.enums import Priority, Queue, TicketStatus
 from models.tables import AuditLog
 from screens.inbox import InboxScreen
 from tests.support.deskdata import NOW
-from tests.support.ui import make_app, settle
+from tests.support.ui import burst, make_app, notes, settle
 
 
 def inbox(app) -> InboxScreen:
@@ -155,3 +155,38 @@ async def test_saved_views_save_show_with_count_rename_delete(desk):
         assert views.list_views(s, tom) == ()
         actions = s.execute(select(AuditLog.action).where(AuditLog.entity == "saved_view")).scalars().all()
     assert actions == ["view.save", "view.rename", "view.delete"]
+
+
+async def test_a_search_typed_at_once_behind_the_slash_lands_in_the_search_field(desk):
+    """``/Postfch⏎`` in one burst (a fast typist, a paste): no letter reaches the list, where
+    ``s``, ``c`` or ``h`` would act on the ticket under the cursor."""
+    engine, data = desk
+    app = make_app(engine, data["people"]["tom"])
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        burst(app, "/", *"Postfch", "enter")
+        await settle(pilot)
+        assert "postfach" in title(app)
+        assert inbox(app).page.rows and all("Postfach" in r.subject for r in inbox(app).page.rows)
+        assert not notes(app)  # no key acted on the list
+
+
+async def test_a_command_typed_at_once_behind_the_colon_lands_in_the_command_line(desk):
+    engine, data = desk
+    app = make_app(engine, data["people"]["tom"])
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        burst(app, ":", *"prio hoch")
+        await settle(pilot)
+        assert inbox(app).query_one("#commandline").value == ":prio hoch"
+
+
+async def test_a_slash_typed_in_the_search_field_is_text(desk):
+    """``/ssl.*ablauf/`` (the filter's regex): only the first ``/`` opens the field."""
+    engine, data = desk
+    app = make_app(engine, data["people"]["tom"])
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        burst(app, "/", "/", *"ssl", "/")
+        await settle(pilot)
+        assert inbox(app).query_one("#search").value == "/ssl/"
