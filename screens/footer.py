@@ -29,10 +29,45 @@ def key_width(key: FooterKey, compact: bool) -> int:
     return len(key.key_display) + len(key.description) + (2 if compact else 3)
 
 
+def shown_bindings(screen) -> tuple:
+    """What the footer is made of for ``screen``: each key, its label, state and tooltip
+    (the hidden ones too: the palette's key is one)."""
+    return tuple(
+        (binding.key, binding.action, binding.description, binding.show, enabled, tooltip, binding.group)
+        for (_, binding, enabled, tooltip) in screen.active_bindings.values()
+    )
+
+
 class DeskFooter(Footer):
+    _shown: tuple | None = None  # the bindings the keys were last composed from
+    _pending = False  # a rebuild is asked for after the next refresh
+
+    def bindings_changed(self, screen) -> None:
+        """Rebuild the keys once per refresh, and only when what they show changed.
+
+        Textual's footer recomposes on every binding signal — a screen's mount, each focus
+        change and each ``refresh_bindings`` — several times while a screen opens; each
+        rebuild mounts and styles every key again and lays the screen out once more.
+        """
+        self._bindings_ready = True
+        if not screen.app.app_focus:
+            return
+        if self.is_attached and screen is self.screen and not self._pending:
+            self._pending = True
+            self.call_after_refresh(self._rebuild)
+
+    async def _rebuild(self) -> None:
+        self._pending = False
+        if not self.is_attached or self.screen not in self.app.screen_stack:
+            return  # the screen is going away (esc)
+        if self._shown is not None and shown_bindings(self.screen) == self._shown:
+            return
+        await self.recompose()
+
     def compose(self):
         width = self.app.size.width
         self._composed_width = width
+        self._shown = shown_bindings(self.screen) if self._bindings_ready else None
         compact = width < NARROW
         self.compact = compact
         items = list(super().compose())
