@@ -288,7 +288,7 @@ class DeskApp(WorkerNotices, App):
             dialog.type_ahead(event)
 
     def open_customer(self, customer_id: uuid.UUID) -> None:
-        from screens.card import CardScreen
+        from screens.card import CardScreen, open_card
 
         def back(ticket_id: int | None) -> None:
             # enter on one of the card's open tickets: show that ticket in the inbox.
@@ -297,11 +297,14 @@ class DeskApp(WorkerNotices, App):
             if ticket_id is not None and isinstance(self.screen, InboxScreen):
                 self.screen.show_ticket(ticket_id)
 
-        # One card at a time: a card opened from a card (Strg+U there) takes its place, so that
-        # esc goes back one level to the inbox and never walks through old cards.
-        while any(isinstance(screen, CardScreen) for screen in self.screen_stack):
-            self.pop_screen()
-        self.push_screen(CardScreen(customer_id), back)
+        def push(card: CardScreen) -> None:
+            # One card at a time: a card opened from a card (Strg+U there) takes its place, so
+            # that esc goes back one level to the inbox and never walks through old cards.
+            while any(isinstance(screen, CardScreen) for screen in self.screen_stack):
+                self.pop_screen()
+            self.push_screen(card, back)
+
+        open_card(self, customer_id, push)  # read first, then push it filled
 
     def open_ticket(self, row) -> None:
         """The ticket full screen (``enter`` in the inbox); ``esc`` comes back to the list."""

@@ -12,6 +12,11 @@ contract processing and admins) — ``screens.dialogs.customer``.
 
 The screen's result is the id of a ticket the agent chose with Enter (to open it in the
 inbox), or None when the agent just went back.
+
+``open_card`` (``u``, the customer search, the radar) reads the card first and pushes the
+screen with it, so the card is composed, filled and painted once: no "loading" frame and no
+second layout when the data arrives. ``e`` reads the extension form's data the same way
+before the form opens.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import DataTable, Header, Static
+from textual.worker import get_current_worker
 
 from deskapp import texts
 from deskapp.formatting import datetime_de, money, today_berlin
@@ -58,8 +64,52 @@ from .footer import DeskFooter
 from .workers import WorkerNotices
 
 if TYPE_CHECKING:  # annotations only: the first frame comes before SQLAlchemy is imported
+    from collections.abc import Callable
+
+    from textual.app import App
+
     from deskapp.services.card import CustomerCard
     from deskapp.services.orders import CreditLimitChangeView
+
+
+def read_card(app: App, customer_id: uuid.UUID) -> CardLoaded:
+    """The whole card and its credit-limit history, in one read (call it in a thread)."""
+    from deskapp.services.card import customer_card
+
+    now, policy = app.now(), app.policy
+
+    def fetch(session):
+        card = customer_card(session, customer_id, now=now, policy=policy)
+        return card, tuple(orders.credit_limit_history(session, customer_id))
+
+    card, history = app.read(fetch)
+    return CardLoaded(card, history)
+
+
+def open_card(app: App, customer_id: uuid.UUID, push: Callable[[CardScreen], object]) -> None:
+    """Read the card in a thread worker, then ``push`` the screen with it, filled.
+
+    If the read fails the screen is pushed empty and reads itself (and says what failed in
+    place). A newer ``open_card`` supersedes an older one still reading; if the agent moved
+    to another screen meanwhile, the card is not pushed over it.
+    """
+    below = app.screen
+
+    def read() -> None:
+        try:
+            loaded = read_card(app, customer_id)
+        except Exception:  # noqa: BLE001 — the screen reads again and shows the failure
+            loaded = None
+        if get_current_worker().is_cancelled:
+            return
+
+        def show() -> None:
+            if app.screen is below:
+                push(CardScreen(customer_id, loaded=loaded))
+
+        app.call_from_thread(show)
+
+    app.run_worker(read, thread=True, exclusive=True, group="open-card", exit_on_error=False)
 
 
 class CardScreen(WorkerNotices, CardReasons, CardOrderActions, Screen[int | None]):
@@ -96,12 +146,13 @@ class CardScreen(WorkerNotices, CardReasons, CardOrderActions, Screen[int | None
     FAILURE_TEXT = {"card": "Die Karte ließ sich nicht laden"}
     NOTICE_TIMEOUT = 6
 
-    def __init__(self, customer_id: uuid.UUID) -> None:
+    def __init__(self, customer_id: uuid.UUID, *, loaded: CardLoaded | None = None) -> None:
         super().__init__()
         self.customer_id = customer_id
         self.card: CustomerCard | None = None
         self.limit_history: tuple[CreditLimitChangeView, ...] = ()
         self._loaded: CardLoaded | None = None
+        self._preloaded = loaded  # read before the push (open_card): shown in on_mount
 
     # ------------------------------------------------------------------ layout
 
@@ -131,6 +182,10 @@ class CardScreen(WorkerNotices, CardReasons, CardOrderActions, Screen[int | None
         self.query_one("#card-tickets-section").border_subtitle = "Enter: im Posteingang öffnen"
         self._columns()
         self.query_one("#card-error").display = False
+        preloaded, self._preloaded = self._preloaded, None
+        if preloaded is not None and preloaded.card.id == self.customer_id:
+            self._show(preloaded)  # before the first frame: one layout, one paint
+            return
         self.query_one("#card-summary").display = False
         self.query_one("#card-body").loading = True
         self.load()
@@ -197,17 +252,9 @@ class CardScreen(WorkerNotices, CardReasons, CardOrderActions, Screen[int | None
 
     @work(thread=True, exclusive=True, group="card", exit_on_error=False)
     def load(self) -> None:
-        from deskapp.services.card import customer_card
-
-        app = self.app
-        customer_id, now, policy = self.customer_id, app.now(), app.policy
-
-        def fetch(session):
-            card = customer_card(session, customer_id, now=now, policy=policy)
-            return card, tuple(orders.credit_limit_history(session, customer_id))
-
-        card, history = app.read(fetch)
-        self.post_message(CardLoaded(card, history))
+        loaded = read_card(self.app, self.customer_id)
+        if not get_current_worker().is_cancelled:  # a newer read superseded this one
+            self.post_message(loaded)
 
     @on(WorkerFailed)
     def _failed(self, event: WorkerFailed) -> None:
@@ -224,6 +271,8 @@ class CardScreen(WorkerNotices, CardReasons, CardOrderActions, Screen[int | None
     @on(CardLoaded)
     def _show(self, event: CardLoaded) -> None:
         card = event.card
+        if card.id != self.customer_id:
+            return  # not this card's customer (never shown: nothing stale)
         first = self.card is None
         self._loaded = event
         self.card = card
@@ -411,7 +460,26 @@ class CardScreen(WorkerNotices, CardReasons, CardOrderActions, Screen[int | None
                 self.notify(filed_text(result), timeout=8)
                 self.load()
 
-        self.app.push_screen(ExtensionForm(customer_id=card.id, task_id=task_id), filed)
+        def push(draft) -> None:
+            if self.is_current:  # not over a screen the agent opened meanwhile
+                self.app.push_screen(ExtensionForm(customer_id=card.id, task_id=task_id, draft=draft), filed)
+
+        self._open_extension(card.id, push)
+
+    @work(thread=True, exclusive=True, group="ext-open", exit_on_error=False)
+    def _open_extension(self, customer_id: uuid.UUID, push) -> None:
+        """The form's draft read first, then the form pushed filled (``push``, on the UI thread).
+
+        A failed read pushes the form empty: it reads again and says what failed.
+        """
+        from .dialogs.extension import read_draft
+
+        try:
+            draft = read_draft(self.app, customer_id)
+        except Exception:  # noqa: BLE001 — the form shows the failure
+            draft = None
+        if not get_current_worker().is_cancelled:
+            self.app.call_from_thread(push, draft)
 
     def action_edit_customer(self) -> None:
         from .dialogs.customer import CustomerDialog

@@ -5,10 +5,12 @@ edge. ``DeskFooter`` keeps the keys in their order as long as they fit, always k
 help key (``?`` lists every key, the hidden ones too) and the palette, and goes compact below
 ``NARROW`` columns. It lays itself out again when the terminal is resized.
 
-Textual's footer builds all its keys anew whenever the screen's bindings are refreshed
-(every focus change, every ``refresh_bindings``), which costs a CSS pass over every key.
-``DeskFooter`` builds them anew only when the keys themselves change; when only whether a
-key is greyed (and why: its tooltip) changed, it updates the keys it shows in place.
+Textual's footer builds all its keys anew on every binding signal — a screen's mount,
+each focus change, each ``refresh_bindings`` — several times while a screen opens; each
+rebuild mounts and styles every key and lays the screen out once more. ``DeskFooter``
+looks at most once per refresh, builds the keys anew only when the keys themselves
+changed, and when only whether a key is greyed (and why: its tooltip) changed, it updates
+the keys it shows in place.
 """
 
 from __future__ import annotations
@@ -34,9 +36,9 @@ def key_width(key: FooterKey, compact: bool) -> int:
     return len(key.key_display) + len(key.description) + (2 if compact else 3)
 
 
-def _shown_bindings(screen) -> tuple:
-    """What the footer shows of ``screen``'s bindings: (key, action, description, group,
-    enabled, tooltip) of each shown binding, in order."""
+def shown_bindings(screen) -> tuple:
+    """What a footer shows of ``screen``'s bindings: (key, action, description, group,
+    enabled, tooltip) of each shown binding and of the palette's key, in order."""
     palette = screen.app.COMMAND_PALETTE_BINDING
     return tuple(
         (b.key, b.action, b.description, b.group.description if b.group else None, bool(enabled), tooltip)
@@ -45,14 +47,71 @@ def _shown_bindings(screen) -> tuple:
     )
 
 
-class DeskFooter(Footer):
-    _composed: tuple | None = None  # (width, _shown_bindings) the keys on screen were built from
+def same_keys(a: tuple, b: tuple) -> bool:
+    """The same keys (``shown_bindings``), whether greyed or not aside."""
+    return [e[:4] for e in a] == [e[:4] for e in b]
+
+
+class KeptFooter(Footer):
+    """Textual's footer, built anew only when its keys change (see the module's doc)."""
+
+    _composed: tuple | None = None  # (width, shown_bindings) the keys on screen were built from
+    _pending = False  # a look is asked for after the next refresh
+
+    def _wanted(self) -> tuple:
+        return (self.app.size.width, shown_bindings(self.screen))
+
+    def compose(self):
+        if self._bindings_ready:
+            self._composed = self._wanted()
+        yield from super().compose()
+
+    def bindings_changed(self, screen) -> None:
+        self._bindings_ready = True
+        if not screen.app.app_focus:
+            return
+        if self.is_attached and screen is self.screen and not self._pending:
+            self._pending = True
+            self.call_after_refresh(self._show_bindings)
+
+    async def _show_bindings(self) -> None:
+        self._pending = False
+        if not self.is_attached or self.screen not in self.app.screen_stack:
+            return  # the screen is going away (esc)
+        wanted, shown = self._wanted(), self._composed
+        if wanted == shown:
+            return
+        if shown is not None and wanted[0] == shown[0] and same_keys(shown[1], wanted[1]):
+            self._grey_in_place(wanted[1])
+            self._composed = wanted
+            return
+        await self.recompose()
+
+    def _grey_in_place(self, bindings: tuple) -> None:
+        """Only enabled/tooltip changed: set them on the keys shown (first binding of an action)."""
+        first: dict[str, tuple] = {}
+        for entry in bindings:
+            first.setdefault(entry[1], entry)
+        for widget in self.query(FooterKey):
+            entry = first.get(widget.action)
+            if entry is None:
+                continue
+            _key, _action, description, _group, enabled, tooltip = entry
+            widget._disabled = not enabled
+            widget.set_class(not enabled, "-disabled")
+            if widget.has_class("-grouped") or widget.has_class("-command-palette"):
+                tooltip = tooltip or description
+            elif widget.description != description:  # shortened in a compact footer
+                tooltip = tooltip or description
+            widget.tooltip = tooltip or None
+
+
+class DeskFooter(KeptFooter):
+    """The keys that fit the width, in order; help and palette always (see the module's doc)."""
 
     def compose(self):
         width = self.app.size.width
         self._composed_width = width
-        if self._bindings_ready:
-            self._composed = (width, _shown_bindings(self.screen))
         compact = width < NARROW
         self.compact = compact
         items = list(super().compose())
@@ -79,55 +138,10 @@ class DeskFooter(Footer):
         yield from kept
         yield from palette
 
-    def bindings_changed(self, screen) -> None:
-        self._bindings_ready = True
-        if not screen.app.app_focus:
-            return
-        if self.is_attached and screen is self.screen:
-            self.call_after_refresh(self._show_bindings)
-
-    async def _show_bindings(self) -> None:
-        if not self.is_attached:
-            return
-        wanted = (self.app.size.width, _shown_bindings(self.screen))
-        shown = self._composed
-        if wanted == shown:
-            return
-        if shown is not None and _same_keys(shown, wanted):
-            self._grey_in_place(wanted[1])
-            self._composed = wanted
-            return
-        await self.recompose()
-
-    def _grey_in_place(self, bindings: tuple) -> None:
-        """Only enabled/tooltip changed: set them on the keys shown (first binding of an action)."""
-        first: dict[str, tuple] = {}
-        for entry in bindings:
-            first.setdefault(entry[1], entry)
-        for widget in self.query(FooterKey):
-            entry = first.get(widget.action)
-            if entry is None:
-                continue
-            _key, _action, description, _group, enabled, tooltip = entry
-            widget._disabled = not enabled
-            widget.set_class(not enabled, "-disabled")
-            if widget.has_class("-grouped"):
-                tooltip = tooltip or description
-            elif widget.description != description:  # shortened in a compact footer
-                tooltip = tooltip or description
-            elif widget.has_class("-command-palette"):
-                tooltip = tooltip or description
-            widget.tooltip = tooltip or None
-
     def on_resize(self) -> None:
         # Only a new terminal width lays the keys out again (not every layout pass).
         if self._bindings_ready and getattr(self, "_composed_width", None) != self.app.size.width:
             self.call_after_refresh(self.recompose)
 
 
-def _same_keys(a: tuple, b: tuple) -> bool:
-    """The same width and the same keys, whether greyed or not aside."""
-    return a[0] == b[0] and [e[:4] for e in a[1]] == [e[:4] for e in b[1]]
-
-
-__all__ = ["DeskFooter", "NARROW"]
+__all__ = ["DeskFooter", "KeptFooter", "NARROW", "shown_bindings"]

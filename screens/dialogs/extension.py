@@ -7,6 +7,9 @@ everything after that is live and pure: every change of a field runs
 the policy verdict, the admin-channel message as it would be posted and the errors next
 to their fields. ``ctrl+s`` files only a valid form (one worker, ``request_extension``);
 ``escape`` cancels. The result is the ``ExtensionResult`` or ``None``.
+
+Opened from the card, the draft is read before the form is pushed (``draft=``, see
+``read_draft``): the form is composed and filled before its first frame.
 """
 
 from __future__ import annotations
@@ -91,6 +94,12 @@ def _one_line(label: str) -> Text:
     return Text(label, no_wrap=True, overflow="ellipsis")
 
 
+def read_draft(app, customer_id: uuid.UUID) -> extensions.ExtensionDraft:
+    """What the form offers for ``customer_id`` (call it in a thread)."""
+    agent, now, policy = app.agent, app.now(), app.policy
+    return app.read(lambda s: extensions.draft(s, agent, customer_id, now=now, policy=policy))
+
+
 def linked_task_id(detail: TicketDetail) -> int | None:
     """The task a ticket is about (its request's task, or the ticket's task link), if any."""
     if detail.extension is not None and detail.extension.task_id is not None:
@@ -118,8 +127,10 @@ class ExtensionForm(FormDialog):
             super().__init__()
             self.draft = draft
 
-    def __init__(self, *, customer_id: uuid.UUID, task_id: int | None = None, title: str = "") -> None:
+    def __init__(self, *, customer_id: uuid.UUID, task_id: int | None = None, title: str = "",
+                 draft: extensions.ExtensionDraft | None = None) -> None:
         super().__init__()
+        self._preloaded = draft  # read before the push: shown in on_mount
         self.customer_id = customer_id
         self.task_id = task_id  # pre-selected (the ticket's or the task's)
         self._title = title
@@ -169,16 +180,17 @@ class ExtensionForm(FormDialog):
         self.query_one("#form-error").display = False
         self.query_one("#rebooking-box").display = False
         self.query_one("#new-package").display = False
-        self.load()
+        draft, self._preloaded = self._preloaded, None
+        if draft is not None:
+            self._loaded(self.DraftLoaded(draft))  # before the first frame: one layout
+        else:
+            self.load()
 
     # ------------------------------------------------------------------ loading
 
     @work(thread=True, exclusive=True, group="ext-draft", exit_on_error=False)
     def load(self) -> None:
-        app = self.app
-        customer_id, agent, now, policy = self.customer_id, app.agent, app.now(), app.policy
-        draft = app.read(lambda s: extensions.draft(s, agent, customer_id, now=now, policy=policy))
-        self.post_message(self.DraftLoaded(draft))
+        self.post_message(self.DraftLoaded(read_draft(self.app, self.customer_id)))
 
     @on(Worker.StateChanged)
     def _draft_failed(self, event: Worker.StateChanged) -> None:
@@ -377,4 +389,4 @@ class ExtensionForm(FormDialog):
         error.display = False
 
 
-__all__ = ["ExtensionForm", "filed_text", "linked_task_id", "parse_months"]
+__all__ = ["ExtensionForm", "filed_text", "linked_task_id", "parse_months", "read_draft"]

@@ -25,7 +25,9 @@ class KeepingCurrent(Screen):
 
     def check_for_changes(self) -> None:
         # Only while the inbox is on top: a card or dialog above it needs no repaint below.
-        if self._token is not None and self.is_current:
+        # (``is_active``, not ``is_current``: Textual counts the screen right below the top
+        # one as current even under an opaque card, and each poll there repainted the card.)
+        if self._token is not None and self.is_active:
             self._poll()
 
     @on(ChangedElsewhere)

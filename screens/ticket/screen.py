@@ -19,7 +19,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Header, ListView, Static
+from textual.widgets import Header, ListView, Static
 
 from deskapp import texts
 from deskapp.services.readmodels import TicketRow
@@ -30,7 +30,7 @@ from ..inbox.detail import escape, order_lines
 from ..inbox.extensions import ExtensionActions
 from ..inbox.held_orders import HeldOrderActions
 from ..inbox.triage import TriageActions
-from ..footer import _shown_bindings as shown_bindings  # what a footer shows (DeskFooter compares the same)
+from ..footer import KeptFooter
 from ..messages import (
     ChangedElsewhere, ConversationPageLoaded, ReplyFormLoaded, TicketLoaded, TicketsChanged, WorkerFailed,
 )
@@ -50,37 +50,6 @@ MSG_SENT = "Antwort an {to} in den Postausgang gelegt; #{number} ist jetzt {stat
 MSG_LINKED = "#{number} gehört jetzt zu {name}."
 MSG_HAS_CUSTOMER = "#{number} hat schon einen Kunden."
 LOADING = "Lädt …"
-
-
-class TicketFooter(Footer):
-    """Textual's footer (all keys, as this screen always showed them), laid out again only
-    when the keys it shows changed (``shown_bindings``, as ``DeskFooter`` compares them),
-    once for any number of announcements before it gets to it: opening a ticket announced
-    the bindings three times (mount, focus, the loaded ticket) and the footer built its
-    ~20 keys each time, the same keys."""
-
-    _shown: tuple | None = None
-    _pending = False
-
-    def _signature(self) -> tuple:
-        return shown_bindings(self.screen)
-
-    def compose(self) -> ComposeResult:
-        self._shown = self._signature() if self._bindings_ready else None
-        yield from super().compose()
-
-    def bindings_changed(self, screen: Screen) -> None:
-        self._bindings_ready = True
-        if not screen.app.app_focus or not self.is_attached or screen is not self.screen or self._pending:
-            return
-        if self._signature() != self._shown:
-            self._pending = True
-            self.call_after_refresh(self._recompose_if_changed)
-
-    async def _recompose_if_changed(self) -> None:
-        self._pending = False
-        if self.is_attached and self._signature() != self._shown:
-            await self.recompose()
 
 
 class TicketScreen(WorkerNotices, TriageActions, HeldOrderActions, ExtensionActions, CustomerActions, Screen):
@@ -149,7 +118,7 @@ class TicketScreen(WorkerNotices, TriageActions, HeldOrderActions, ExtensionActi
             yield Static(self._head_text(), id="ticket-head")
             yield Static(LOADING, id="conversation-title")
             yield ListView(id="conversation")
-        yield TicketFooter()
+        yield KeptFooter()  # all keys, as this screen always showed them; rebuilt only when they change
 
     def on_mount(self) -> None:
         self.query_one("#conversation", ListView).focus()
