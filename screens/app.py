@@ -52,6 +52,22 @@ WARM_UP = (
 WARM_UP_SWITCH_INTERVAL = 0.001
 
 
+_frozen = False
+
+
+def _freeze_imports_once() -> None:
+    """Move what the imports made (modules, classes, SQLAlchemy's and Textual's tables) out of
+    the cyclic garbage collector's sight: each collection walked all of it again, about half
+    of what a filter, a queue switch or a search added to the next key (bench/README.md).
+    Once per process: later apps in the same process (the tests) freeze nothing of theirs."""
+    global _frozen
+    if not _frozen:
+        import gc
+
+        _frozen = True
+        gc.freeze()
+
+
 # Control characters in outside text never reach the terminal (docs/rules.md#inert-text).
 make_terminal_text_inert()
 
@@ -238,6 +254,7 @@ class DeskApp(WorkerNotices, App):
             for name in WARM_UP:
                 importlib.import_module(name)
                 time.sleep(0)
+            _freeze_imports_once()
         finally:
             sys.setswitchinterval(interval)
 
