@@ -50,6 +50,7 @@ WARM_UP = (
 # The interpreter's switch interval while the warm-up imports (Python's default: 5 ms): a
 # thread that wants the GIL waits this long before the holder is asked to let go.
 WARM_UP_SWITCH_INTERVAL = 0.001
+KEEP_KEYS_SECONDS = 3.0  # the longest a dialog's read may keep the keys typed for it
 
 
 _frozen = False
@@ -292,11 +293,53 @@ class DeskApp(WorkerNotices, App):
             event.typed_on = self.screen  # the screen the key was aimed at (see on_key)
         await super().on_event(event)
 
+    _keys_for_dialog: list | None = None  # keys kept while a dialog reads before it opens
+    _keys_since = 0.0
+
+    def keep_keys_for_dialog(self) -> None:
+        """A screen reads what its dialog needs before pushing it (the card's ``e``): the
+        keys typed meanwhile that the screen does not take — text, Tab — are kept and handed
+        to the dialog when it is pushed (``hand_kept_keys``), as if it had been open."""
+        import time
+
+        self._keys_for_dialog, self._keys_since = [], time.monotonic()
+
+    def hand_kept_keys(self, dialog) -> None:
+        """The dialog is pushed (or not, ``None``): the kept keys go to it, in order."""
+        kept, self._keys_for_dialog = self._keys_for_dialog or [], None
+        if dialog is not None:
+            for key in kept:
+                dialog.type_ahead(key)
+
+    def _keeping_keys(self) -> bool:
+        import time
+
+        if self._keys_for_dialog is not None and time.monotonic() - self._keys_since > KEEP_KEYS_SECONDS:
+            self._keys_for_dialog = None  # the dialog never came: keys act where typed again
+        return self._keys_for_dialog is not None
+
+    def action_focus_next(self) -> None:
+        if self._keeping_keys():
+            self._keys_for_dialog.append(events.Key("tab", "\t"))
+            return
+        super().action_focus_next()
+
+    def action_focus_previous(self) -> None:
+        if self._keeping_keys():
+            self._keys_for_dialog.append(events.Key("shift+tab", None))
+            return
+        super().action_focus_previous()
+
     def on_key(self, event: events.Key) -> None:
         """A key typed right behind the key that opened a dialog was handed to the screen
         below (the app routes each key as it reads it); no widget there took it. It
         belongs to the dialog: handed on there, in order, instead of being lost or
         acting on the screen below."""
+        if self._keeping_keys():
+            event.prevent_default()
+            event.stop()
+            self._keys_for_dialog.append(events.Key(event.key, event.character))
+            return
         dialog = self.screen
         aimed = getattr(event, "typed_on", None)
         if aimed is not None and aimed is not dialog and hasattr(dialog, "type_ahead"):

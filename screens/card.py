@@ -461,9 +461,13 @@ class CardScreen(WorkerNotices, CardReasons, CardOrderActions, Screen[int | None
                 self.load()
 
         def push(draft) -> None:
+            form = None
             if self.is_current:  # not over a screen the agent opened meanwhile
-                self.app.push_screen(ExtensionForm(customer_id=card.id, task_id=task_id, draft=draft), filed)
+                form = ExtensionForm(customer_id=card.id, task_id=task_id, draft=draft)
+                self.app.push_screen(form, filed)
+            self.app.hand_kept_keys(form)  # what was typed while the draft was read
 
+        self.app.keep_keys_for_dialog()
         self._open_extension(card.id, push)
 
     @work(thread=True, exclusive=True, group="ext-open", exit_on_error=False)

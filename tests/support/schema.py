@@ -49,7 +49,7 @@ DATA_STATEMENTS = ("INSERT", "UPDATE", "DELETE")
 def pg_schema_url(server_url: str, schema: str) -> str:
     """The URL of ``server_url`` with ``schema`` as the only search path."""
     sep = "&" if "?" in server_url else "?"
-    return f"{server_url}{sep}options=-csearch_path%3D{schema}%20-csynchronous_commit%3Doff"
+    return f"{server_url}{sep}options=-csearch_path%3D{schema}+-csynchronous_commit%3Doff"
 
 
 def migrated_sqlite_engine(path: str | Path) -> Engine:
