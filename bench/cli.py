@@ -32,6 +32,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--iterations", type=int, help="calls per query figure (default 30; --quick 5)")
     p.add_argument("--seed-runs", type=int, help="runs of the seed comparison (default 2; --quick 1)")
     p.add_argument("--claims", type=int, help="tickets in the claim race (default 1000; --quick 200)")
+    p.add_argument("--mail-messages", type=int,
+                   help="messages fetched and in the long thread of the mail section (default 1000 and 200; "
+                        "--quick 100 and 200)")
     p.add_argument("--walk-pages", type=int, help="pages walked for the memory figure (default: to the end)")
     return p
 
@@ -130,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     if "mail" in sections:
         from .mail import run_mail
 
-        run_mail(results, runs=runs, quick=args.quick)
+        run_mail(results, runs=runs, quick=args.quick, messages=args.mail_messages)
 
     from .report import machine_factor, table, trend, trend_text, write_json
 

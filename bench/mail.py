@@ -361,8 +361,9 @@ def run_thread(results: Results, tmp: Path, template: Path, *, runs: int, messag
     return results
 
 
-def run_mail(results: Results, *, runs: int, quick: bool) -> None:
-    count = 100 if quick else 1000
+def run_mail(results: Results, *, runs: int, quick: bool, messages: int | None = None) -> None:
+    count = messages or (100 if quick else 1000)
+    thread = messages or THREAD
     fetch_runs = 1 if quick else max(1, min(runs, 3))
     rep = max(3, runs) if quick else max(7, 2 * runs)
     with tempfile.TemporaryDirectory(prefix="deskbench-mail-") as name:
@@ -371,7 +372,7 @@ def run_mail(results: Results, *, runs: int, quick: bool) -> None:
         for part, call in (
             ("receive", lambda: run_receive(results, tmp, template, runs=rep)),
             ("fetch", lambda: run_fetch(results, tmp, template, runs=fetch_runs, count=count)),
-            ("thread", lambda: run_thread(results, tmp, template, runs=rep, messages=THREAD)),
+            ("thread", lambda: run_thread(results, tmp, template, runs=rep, messages=thread)),
         ):
             try:
                 call()
