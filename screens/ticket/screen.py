@@ -30,7 +30,7 @@ from ..inbox.detail import escape, order_lines
 from ..inbox.extensions import ExtensionActions
 from ..inbox.held_orders import HeldOrderActions
 from ..inbox.triage import TriageActions
-from ..footer import KeptFooter
+from ..footer import DeskFooter
 from ..messages import (
     ChangedElsewhere, ConversationPageLoaded, ReplyFormLoaded, TicketLoaded, TicketsChanged, WorkerFailed,
 )
@@ -118,7 +118,7 @@ class TicketScreen(WorkerNotices, TriageActions, HeldOrderActions, ExtensionActi
             yield Static(self._head_text(), id="ticket-head")
             yield Static(LOADING, id="conversation-title")
             yield ListView(id="conversation")
-        yield KeptFooter()  # all keys, as this screen always showed them; rebuilt only when they change
+        yield DeskFooter()  # the keys that fit, help and palette always (a narrow terminal cut them off)
 
     def on_mount(self) -> None:
         self.query_one("#conversation", ListView).focus()
