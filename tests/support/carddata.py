@@ -130,3 +130,22 @@ def build_ivo(session, people, now: dt.datetime) -> None:
                               created_at=at(D(2026, 1, 12))),
         ]
     )
+
+
+def ivo_desk(path, now: dt.datetime, extra=None):
+    """A migrated SQLite file at ``path`` with the roster and Ivo Moring's card data
+    (``build_ivo``); ``extra(session, people)`` adds more in the same transaction.
+    Returns a ``tests.support.deskdata.Desk``; the caller disposes of its engine."""
+    from models.engine import write_session
+    from seed.people import create_roster
+    from tests.support.deskdata import Desk
+    from tests.support.schema import migrated_sqlite_engine
+
+    engine = migrated_sqlite_engine(path)
+    with write_session(engine) as s:
+        people = create_roster(s)
+    with write_session(engine) as s:
+        build_ivo(s, people, now)
+        if extra is not None:
+            extra(s, people)
+    return Desk(engine, people)

@@ -15,9 +15,8 @@ from screens.app import DeskApp
 from models.engine import write_session
 from screens.card import CardScreen
 from screens.customer_search import CustomerSearchScreen
-from tests.support.carddata import EMPTY, IVO, build_ivo
-from tests.support.deskdata import NOW, Desk
-from tests.support.schema import migrated_sqlite_engine
+from tests.support.carddata import EMPTY, IVO, ivo_desk
+from tests.support.deskdata import NOW
 from tests.support.ui import StubInbox, cells, make_app, replace_inbox, settle
 from tests.support.ui import shown as text_of
 
@@ -31,15 +30,9 @@ def stub_inbox(monkeypatch):
 
 @pytest.fixture
 def ui_engine(tmp_path):
-    engine = migrated_sqlite_engine(tmp_path / "desk.sqlite3")
-    from seed.people import create_roster
-
-    with write_session(engine) as s:
-        people = create_roster(s)
-    with write_session(engine) as s:
-        build_ivo(s, people, NOW)
-    yield Desk(engine, people)
-    engine.dispose()
+    desk = ivo_desk(tmp_path / "desk.sqlite3", NOW)
+    yield desk
+    desk.engine.dispose()
 
 
 async def search_and_open(pilot, query: str) -> CardScreen:

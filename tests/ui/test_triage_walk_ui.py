@@ -16,15 +16,14 @@ import pytest
 from textual.widgets import Label
 
 from deskapp.rules import filterlang
-from models.engine import write_session
 from models.enums import OrderStatus
 from models.tables import Order
 from screens.dialogs.filter import FilterDialog
 from screens.inbox import InboxScreen
 from screens.inbox.screen import _source_prompt
-from tests.support.carddata import IVO, build_ivo
-from tests.support.deskdata import NOW, Desk
-from tests.support.schema import migrated_sqlite_engine
+from tests.support import carddata
+from tests.support.carddata import IVO
+from tests.support.deskdata import NOW
 from tests.support.ui import make_app, open_card, settle, shown
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -33,18 +32,14 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.fixture
 def ivo_desk(tmp_path):
     """Ivo Moring (tests/support/carddata.py) with a second held order, and his tickets."""
-    from seed.people import create_roster
-
-    engine = migrated_sqlite_engine(tmp_path / "desk.sqlite3")
-    with write_session(engine) as s:
-        people = create_roster(s)
-    with write_session(engine) as s:
-        build_ivo(s, people, NOW)
+    def second_held(s, people):
         s.add(Order(customer_id=IVO, item="ivo-moring.online", amount=Decimal("80.00"), status=OrderStatus.HELD,
                     process_number="VG-2026-000008", placed_by_id=people["tom"].id,
                     created_at=NOW - dt.timedelta(days=2)))
-    yield Desk(engine, people)
-    engine.dispose()
+
+    desk = carddata.ivo_desk(tmp_path / "desk.sqlite3", NOW, second_held)
+    yield desk
+    desk.engine.dispose()
 
 
 async def test_enter_on_a_cards_ticket_shows_exactly_that_ticket_in_its_queue(desk):
