@@ -212,7 +212,11 @@ def _require_existing_db(args) -> None:
         path = sqlite_path(normalize_url(target))
     except Exception:  # an unparsable URL: open_database says so
         return
-    if path is not None and not path.exists():
+    try:
+        missing = path is not None and not path.exists()
+    except OSError:  # a name the file system refuses (too long, …): no such desk either
+        missing = True
+    if missing:
         from screens.cli.agents import MSG_NO_DATABASE, shown_target
 
         raise DatabaseProblem(

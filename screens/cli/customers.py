@@ -260,6 +260,8 @@ def _cmd_export(args) -> int:
     from deskapp.services.errors import InvalidInput
 
     url = _required_db(args, "deskapp customers export")
+    if args.format is not None and not args.format.strip():
+        raise InvalidInput(MSG_EXPORT_FORMAT.format(value=args.format))  # given, but empty
     fmt = (args.format or ("json" if args.file and args.file.lower().endswith(".json") else "csv")).lower()
     if fmt not in ("csv", "json"):
         raise InvalidInput(MSG_EXPORT_FORMAT.format(value=args.format))

@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import text
 
@@ -113,13 +113,16 @@ def _assert_clean(code, out: str, err: str) -> None:
     assert code != 7, err  # unexpected: a bug the boundary caught
     for stream in (out, err):
         assert "Traceback" not in stream
-        assert not any(ch in stream for ch in "\x1b\x07\x00\x9b\r"), repr(stream)
+        # A lone CR would overwrite the line on a terminal; CRLF ends a CSV export's lines.
+        assert not any(ch in stream.replace("\r\n", "\n") for ch in "\x1b\x07\x00\x9b\r"), repr(stream)
     if code:
         assert err.startswith("deskapp: Fehler:") or err.startswith("deskapp: "), err
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(template=st.sampled_from(TEMPLATES), value=hostile)
+# Found by this test: a --db name longer than the file system allows made Path.exists() raise.
+@example(template=["--db", "{v}", "orders", "settle", "--until", "10.03.26"], value="9" * 400)
 def test_hostile_arguments_end_in_a_documented_exit_code(template, value, demo_db, capsys):
     argv = _argv(template, value, demo_db)
     try:
