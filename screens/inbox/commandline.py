@@ -203,40 +203,33 @@ class CommandLine(Screen):
         if login and targets:
             self._change(targets, "assign", assignee_login=None if login in ("-", "niemand") else login.lower())
 
-    def _cmd_status(self, args: list[str]) -> None:
-        word = self._need(args, "einen Status (neu, offen, wartend, erledigt)")
+    def _word(self, args: list[str], words, need: str, kind: str, choices: str):
+        """The code of the word the command names (``filterlang``'s table ``words``), or
+        None after saying what is missing or wrong: ``need`` "einen Status", ``kind`` "kein Status"."""
+        word = self._need(args, f"{need} ({choices})")
         if word is None:
-            return
-        code = filterlang.lookup(filterlang.STATUS_WORDS, word)
+            return None
+        code = filterlang.lookup(words, word)
         if code is None:
-            self.notify(f"„{word}“ ist kein Status (neu, offen, wartend, erledigt).", severity="warning", timeout=6)
-            return
-        targets = self._targets()
+            self.notify(f"„{word}“ ist {kind} ({choices}).", severity="warning", timeout=6)
+        return code
+
+    def _cmd_status(self, args: list[str]) -> None:
+        code = self._word(args, filterlang.STATUS_WORDS, "einen Status", "kein Status", "neu, offen, wartend, erledigt")
+        targets = self._targets() if code is not None else None
         if targets:
             self._change(targets, "status", status=code)
 
     def _cmd_prio(self, args: list[str]) -> None:
-        word = self._need(args, "eine Priorität (niedrig, normal, hoch, dringend)")
-        if word is None:
-            return
-        code = filterlang.lookup(filterlang.PRIORITY_WORDS, word)
-        if code is None:
-            self.notify(f"„{word}“ ist keine Priorität (niedrig, normal, hoch, dringend).", severity="warning",
-                        timeout=6)
-            return
-        targets = self._targets()
+        code = self._word(args, filterlang.PRIORITY_WORDS, "eine Priorität", "keine Priorität",
+                          "niedrig, normal, hoch, dringend")
+        targets = self._targets() if code is not None else None
         if targets:
             self._triage(targets, "priority", code)
 
     def _cmd_queue(self, args: list[str]) -> None:
-        word = self._need(args, "eine Queue (support, vertrag, technik, admin)")
-        if word is None:
-            return
-        code = filterlang.lookup(filterlang.QUEUE_WORDS, word)
-        if code is None:
-            self.notify(f"„{word}“ ist keine Queue (support, vertrag, technik, admin).", severity="warning", timeout=6)
-            return
-        targets = self._targets()
+        code = self._word(args, filterlang.QUEUE_WORDS, "eine Queue", "keine Queue", "support, vertrag, technik, admin")
+        targets = self._targets() if code is not None else None
         if targets:
             self._triage(targets, "queue", code)
 
