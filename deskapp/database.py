@@ -13,7 +13,6 @@ from sqlalchemy import inspect, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import DatabaseError, OperationalError
 
-from models import migrate
 from models.engine import make_engine, normalize_url
 
 from .services.errors import DeskError
@@ -74,6 +73,8 @@ def describe_db_error(exc: Exception, url: str) -> str:
 
 def open_database(url_or_path: str, *, migrate_schema: bool = True) -> Engine:
     """An engine on an up-to-date schema, or ``DatabaseProblem``."""
+    from models import migrate  # Alembic: loaded when a database is opened, not by ``sqlite_path``
+
     url = normalize_url(url_or_path)
     path = sqlite_path(url)
     if path is not None:
@@ -118,6 +119,8 @@ def is_empty(engine: Engine) -> bool:
 def wipe(engine: Engine) -> None:
     """Drop every desk table (``seed --force``), then rebuild the schema from scratch."""
     from sqlmodel import SQLModel
+
+    from models import migrate
 
     import models.tables  # noqa: F401
 

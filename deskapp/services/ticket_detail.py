@@ -11,20 +11,19 @@ import dataclasses
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
 from models.enums import TicketStatus
-from models.tables import Agent, Customer, ExtensionRequest, Order, Task, Ticket, TicketEvent
+from models.tables import ExtensionRequest, Order, Task
 
 from ..formatting import date_de, hhmm, money, utcnow
 from ..settings import Policy
+from . import convrows
+from .corerows import conn_of
 from .extensions import ExtensionView, extension_view
 from .orders import HeldOrderView, held_order_view
 from .readmodels import AgentRef, TicketRow
 from .settings_store import load_policy
-from .tickets import get_row
 
 
 @dataclass(frozen=True)
@@ -71,22 +70,18 @@ def detail(
     For an extension request's ticket ``extension`` is the request as it stands now;
     its ``may_decide`` answers for ``viewer`` (without a viewer: nobody may decide).
     """
-    row = get_row(session, ticket_id)
-    ticket = session.get(Ticket, ticket_id)
-    customer_number = ""
-    if ticket.customer_id is not None:
-        customer = session.get(Customer, ticket.customer_id)
-        customer_number = customer.number if customer else ""
+    head = convrows.ticket_head(conn_of(session), ticket_id)  # Core, shared with ``deskapp ticket show``
+    row = head.row
     links: list[TicketLink] = []
-    if ticket.order_id is not None:
-        order = session.get(Order, ticket.order_id)
+    if head.order_id is not None:
+        order = session.get(Order, head.order_id)
         if order is not None:
             label = f"Bestellung {order.item} über {money(order.amount)}"
             if order.process_number:
                 label = f"Vorgang {order.process_number}: {label}"
             links.append(TicketLink("order", label))
-    if ticket.extension_request_id is not None:
-        req = session.get(ExtensionRequest, ticket.extension_request_id)
+    if head.extension_request_id is not None:
+        req = session.get(ExtensionRequest, head.extension_request_id)
         if req is not None:
             links.append(
                 TicketLink(
@@ -94,46 +89,33 @@ def detail(
                     f"Verlängerungsantrag {req.id}: bis {date_de(req.new_valid_until)}",
                 )
             )
-    if ticket.task_id is not None:
-        task = session.get(Task, ticket.task_id)
+    if head.task_id is not None:
+        task = session.get(Task, head.task_id)
         if task is not None:
             deadline = f", Deadline {date_de(task.deadline)}" if task.deadline else ""
             gone = " – gelöscht" if task.status == "deleted" else ""  # TaskStatus.DELETED
             links.append(
                 TicketLink("task", f"Aufgabe {task.id}: {task.title} ({hhmm(task.estimate_minutes)} Std{deadline}){gone}")
             )
-    author = aliased(Agent)
-    events = session.execute(
-        select(
-            TicketEvent.kind,
-            func.coalesce(author.login, "").label("login"),
-            TicketEvent.text,
-            TicketEvent.old,
-            TicketEvent.new,
-            TicketEvent.created_at,
-        )
-        .outerjoin(author, author.id == TicketEvent.agent_id)
-        .where(TicketEvent.ticket_id == ticket_id)
-        .order_by(TicketEvent.created_at, TicketEvent.id)
-    ).all()
+    events = convrows.ticket_events(conn_of(session), ticket_id)
     carried_order = None
-    if ticket.order_id is not None:
+    if head.order_id is not None:
         carried_order = held_order_view(
-            session, ticket.order_id,
+            session, head.order_id,
             now=now if now is not None else utcnow(),
             policy=policy if policy is not None else load_policy(session),
         )
         if carried_order.overdue and row.status != TicketStatus.RESOLVED and "overdue" not in row.flags:
             row = dataclasses.replace(row, flags=row.flags + ("overdue",))
     carried_extension = None
-    if ticket.extension_request_id is not None:
+    if head.extension_request_id is not None:
         carried_extension = extension_view(
-            session, viewer, ticket.extension_request_id, now=now if now is not None else utcnow()
+            session, viewer, head.extension_request_id, now=now if now is not None else utcnow()
         )
     return TicketDetail(
         row=row,
-        body=ticket.body,
-        customer_number=customer_number,
+        body=head.body,
+        customer_number=head.customer_number,
         links=tuple(links),
         events=tuple(TicketEventView(e.kind, e.login, e.text, e.old, e.new, e.created_at) for e in events),
         order=carried_order,

@@ -12,8 +12,8 @@
 
 The receive path is a hot one (a process per message): it works on a Core connection
 (``services.corerows``: no ORM, SQLModel, pydantic or ``models.tables``), and opens the
-database without Alembic when the schema is already at head — as ``ticket show`` and
-``ticket attachment`` do.
+database without Alembic when the schema is already at head. ``ticket show`` and
+``ticket attachment`` read the same way (``services.convrows``).
 """
 
 from __future__ import annotations
@@ -240,12 +240,6 @@ def _not_stored(reason: str) -> int:
 # --------------------------------------------------------------------------- show
 
 
-def _ticket_id(session, number: int) -> int:
-    from deskapp.services import tickets
-
-    return tickets.find_by_number(session, number).id
-
-
 def _when(moment) -> str:
     from deskapp.formatting import datetime_de
 
@@ -254,8 +248,7 @@ def _when(moment) -> str:
 
 def _cmd_ticket_show(args) -> int:
     from deskapp import texts
-    from deskapp.services import conversation, ticket_detail
-    from models.engine import read_session
+    from deskapp.services import convrows
     from models.enums import Priority, Queue, TicketStatus
     from screens.cli import _required_db
 
@@ -263,12 +256,11 @@ def _cmd_ticket_show(args) -> int:
     engine = _lean_engine(url, DEFAULT_LOCK_WAIT_SECONDS)  # at the schema head: without Alembic
     entries = []
     try:
-        with read_session(engine) as session:
-            ticket_id = _ticket_id(session, args.number)
-            detail = ticket_detail.detail(session, ticket_id)
+        with engine.connect() as conn:  # one read transaction, Core only (services.convrows)
+            detail = convrows.ticket_head_by_number(conn, args.number)
             offset = 0
             while True:
-                page = conversation.conversation(session, ticket_id, offset=offset, limit=200)
+                page = convrows.conversation(conn, detail.row.id, offset=offset, limit=200)
                 entries.extend(page.entries)
                 offset += len(page.entries)
                 if not page.entries or offset >= page.total:
@@ -291,7 +283,7 @@ def _cmd_ticket_show(args) -> int:
           f"{texts.PRIORITY[Priority(row.priority)]} · {customer} · Bearbeiter {row.assignee_login or '–'}")
     for e in entries:
         print()
-        if isinstance(e, conversation.MessageView):
+        if isinstance(e, convrows.MessageView):
             marks = [m for m, on in ((AUTO, e.is_auto), (NOT_CUSTOMER, not e.sender_is_customer and not e.is_auto)) if on]
             sender = f"{e.from_name} <{e.from_addr}>" if e.from_name else (e.from_addr or "(unbekannt)")
             print(f"── E-Mail ({DIRECTION.get(e.direction, e.direction)}) · {_when(e.sent_at or e.created_at)} · {sender}"
@@ -333,9 +325,9 @@ def _status_word(code: str) -> str:
 
 
 def _entry_json(e) -> dict:
-    from deskapp.services import conversation
+    from deskapp.services import convrows
 
-    if isinstance(e, conversation.MessageView):
+    if isinstance(e, convrows.MessageView):
         return {
             "type": "message", "direction": e.direction, "message_id": e.message_id, "from": e.from_addr,
             "from_name": e.from_name, "to": e.to, "cc": e.cc, "subject": e.subject, "text": e.text,
@@ -357,9 +349,8 @@ def _entry_json(e) -> dict:
 def _cmd_ticket_attachment(args) -> int:
     from pathlib import Path
 
-    from deskapp.services import conversation
+    from deskapp.services import convrows
     from deskapp.services.errors import InvalidInput
-    from models.engine import read_session
     from screens.cli import _required_db
 
     url = _required_db(args, "deskapp ticket attachment")
@@ -368,8 +359,8 @@ def _cmd_ticket_attachment(args) -> int:
         raise InvalidInput(OUT_EXISTS.format(path=out))
     engine = _lean_engine(url, DEFAULT_LOCK_WAIT_SECONDS)
     try:
-        with read_session(engine) as session:
-            found = conversation.attachment(session, _ticket_id(session, args.number), args.index)
+        with engine.connect() as conn:  # Core only (services.convrows)
+            found = convrows.attachment(conn, convrows.ticket_head_by_number(conn, args.number).row.id, args.index)
     finally:
         engine.dispose()
     try:

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select, text
 
-from deskapp.services import customers, tickets
+from deskapp.services import conversation, customers, ticket_detail, tickets
 from deskapp.settings import Policy
 from models.engine import read_session, write_session
 from models.tables import MailMessage, MailRaw, Ticket
@@ -211,3 +211,38 @@ def test_ticket_show_gives_the_whole_conversation_and_attachments_can_be_saved(
     assert main(["ticket", "attachment", str(first["ticket"]), "1", "--out", str(out), "--db", db_url]) == 2
     assert main(["ticket", "attachment", str(first["ticket"]), "9", "--out", str(tmp_path / "x"), "--db", db_url]) == 1
     assert "keinen Anhang Nr. 9" in capsys.readouterr().err
+
+
+LEAN_SHOW = """
+import sys
+from screens.cli import main
+number, url, out = sys.argv[1:4]
+codes = [main(["ticket", "show", number, "--db", url, "--json"]), main(["ticket", "show", number, "--db", url]),
+         main(["ticket", "attachment", number, "1", "--out", out, "--db", url])]
+print("LOADED", sorted(m for m in ("sqlmodel", "pydantic", "models.tables", "sqlalchemy.orm", "alembic")
+                       if m in sys.modules), codes)
+"""
+
+
+def test_ticket_show_and_attachment_read_without_loading_the_orm(db_url, engine, desk, monkeypatch, capsys,
+                                                                 tmp_path):
+    """A process per call: ``ticket show`` and ``ticket attachment`` read on a Core connection
+    (services.convrows) and never load the ORM, SQLModel/pydantic, the models' classes or
+    Alembic — and show what the desk's own read (the ORM session) shows."""
+    _, first, _ = receive(db_url, attachment_mail(5000), monkeypatch, capsys)
+    with write_session(engine) as s:
+        row = tickets.find_by_number(s, first["ticket"])
+        tickets.add_note(s, desk["tom"], row.id, text_="Intern: Rechnung prüfen", now=NOW)
+    out = tmp_path / "r.pdf"
+    proc = subprocess.run([sys.executable, "-c", LEAN_SHOW, str(first["ticket"]), db_url, str(out)],
+                          capture_output=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr.decode()
+    lines = proc.stdout.decode().splitlines()
+    assert lines[-1] == "LOADED [] [0, 0, 0]"
+    assert out.read_bytes() == attachment_bytes(5000)
+    shown = json.loads(lines[0])
+    with read_session(engine) as s:
+        page = conversation.conversation(s, row.id, offset=0, limit=100)
+        head = ticket_detail.detail(s, row.id)
+    assert [e.get("text") for e in shown["conversation"]] == [e.text for e in page.entries]
+    assert (shown["subject"], shown["customer"], shown["body"]) == (head.row.subject, head.customer_number, head.body)
