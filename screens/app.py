@@ -131,10 +131,9 @@ class DeskApp(WorkerNotices, App):
         return self._engine
 
     def read(self, fn: Callable[..., T]) -> T:
-        from models.engine import read_session
+        from models.engine import read
 
-        with read_session(self.engine) as session:
-            return fn(session)
+        return read(self.engine, fn)  # run once more if the database connection was lost under it
 
     def write(self, fn: Callable[..., T]) -> T:
         from models.engine import write_session
