@@ -123,8 +123,9 @@ _HEAD_BY_NUMBER = _HEAD.where(ticket.c.number == bindparam("n"))
 
 
 def _head(r) -> TicketHead:
-    return TicketHead(ticket_row(r[:_ROW_WIDTH]), r.body, r.customer_number, r.order_id, r.extension_request_id,
-                      r.task_id)
+    return TicketHead(
+        ticket_row(r[:_ROW_WIDTH]), r.body, r.customer_number, r.order_id, r.extension_request_id, r.task_id
+    )
 
 
 def ticket_head(conn, ticket_id: int) -> TicketHead:
@@ -187,7 +188,8 @@ _MESSAGES = select(
     mail_message.c.id, mail_message.c.direction, mail_message.c.message_id, mail_message.c.from_addr,
     mail_message.c.from_name, mail_message.c.to_addrs, mail_message.c.cc_addrs, mail_message.c.subject,
     mail_message.c.text, mail_message.c.sent_at, mail_message.c.created_at, mail_message.c.is_auto,
-    mail_message.c.auto_reason, mail_message.c.sender_is_customer, mail_message.c.unreadable, mail_message.c.notes,
+    mail_message.c.auto_reason, mail_message.c.sender_is_customer, mail_message.c.unreadable,
+    mail_message.c.notes,
 ).where(mail_message.c.id.in_(bindparam("ids", expanding=True)))
 _ATTACHMENTS = (
     select(mail_attachment.c.mail_message_id, mail_attachment.c.filename, mail_attachment.c.content_type,
@@ -249,9 +251,9 @@ _ATTACHMENT_LIST = (
     .where(mail_message.c.ticket_id == bindparam("tid"))
     .order_by(mail_message.c.id, mail_attachment.c.position)
 )
-_ATTACHMENT = select(mail_attachment.c.filename, mail_attachment.c.content_type, mail_attachment.c.data).where(
-    mail_attachment.c.id == bindparam("aid")
-)
+_ATTACHMENT = select(
+    mail_attachment.c.filename, mail_attachment.c.content_type, mail_attachment.c.data
+).where(mail_attachment.c.id == bindparam("aid"))
 
 
 def attachment(conn, ticket_id: int, index: int) -> AttachmentData:
@@ -268,6 +270,6 @@ def attachment(conn, ticket_id: int, index: int) -> AttachmentData:
 
 
 __all__ = [
-    "AttachmentData", "AttachmentView", "ConversationPage", "EventView", "MessageView", "TicketHead", "attachment",
-    "conversation", "ticket_events", "ticket_head", "ticket_head_by_number",
+    "AttachmentData", "AttachmentView", "ConversationPage", "EventView", "MessageView", "TicketHead",
+    "attachment", "conversation", "ticket_events", "ticket_head", "ticket_head_by_number",
 ]

@@ -245,4 +245,5 @@ def test_ticket_show_and_attachment_read_without_loading_the_orm(db_url, engine,
         page = conversation.conversation(s, row.id, offset=0, limit=100)
         head = ticket_detail.detail(s, row.id)
     assert [e.get("text") for e in shown["conversation"]] == [e.text for e in page.entries]
-    assert (shown["subject"], shown["customer"], shown["body"]) == (head.row.subject, head.customer_number, head.body)
+    assert (shown["subject"], shown["customer"], shown["body"]) == (
+        head.row.subject, head.customer_number, head.body)

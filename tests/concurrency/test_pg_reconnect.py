@@ -41,7 +41,8 @@ def _terminate(admin, pid: int) -> None:
         assert conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid}).scalar_one()
     for _ in range(200):  # the server ends the process asynchronously
         with admin.connect() as conn:
-            if not conn.execute(text("SELECT count(*) FROM pg_stat_activity WHERE pid = :pid"), {"pid": pid}).scalar():
+            alive = text("SELECT count(*) FROM pg_stat_activity WHERE pid = :pid")
+            if not conn.execute(alive, {"pid": pid}).scalar():
                 return
         time.sleep(0.01)
     raise AssertionError(f"backend {pid} did not end")
