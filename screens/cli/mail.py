@@ -420,45 +420,115 @@ def register_fetch(mail_sub) -> None:
     fetch.set_defaults(handler=_cmd_mail_fetch)
 
 
-DONE_BATCH = 50  # stored messages taken out of the folder with one command
-
-
 def _fetch_pass(engine, config) -> tuple[list, str | None]:
-    """One pass over the folder: each message stored in its own transaction, then taken
-    out of the folder — up to ``DONE_BATCH`` stored ones at a time, in one command, and
-    the stored ones before a failure too. Returns the results and, when a message could
-    not be stored, why (it stays)."""
+    """One pass over the folder, a batch (``[imap] batch`` messages) at a time: the batch
+    is read from the server, then stored in one transaction with a savepoint per message
+    (each message all or nothing), committed, and only then taken out of the folder in
+    one command (docs/rules.md#mail-fetch-batch). A message that cannot be stored rolls
+    back its savepoint only; the batch's stored ones before it are committed and leave the
+    folder, it and the rest stay. Returns the results and, when a message could not be
+    stored, why."""
     from deskapp.services.mailbox import Mailbox
 
     results = []
     with Mailbox(config) as box:
-        stored: list[bytes] = []
-        try:
-            return _store_pending(engine, box, results, stored)
-        finally:
-            box.done(stored)  # committed: these leave the folder (even when a later one failed)
-
-
-def _store_pending(engine, box, results: list, stored: list[bytes]) -> tuple[list, str | None]:
-    pending = box.pending()
-    if not pending:
-        return results, None
-    try:  # the system agent and the policy once per pass, not once per message
-        with engine.connect() as conn:
-            context = _context(conn)
-    except Exception as exc:
-        return results, _describe(exc)
-    bind = write_bind(engine)
-    for uid, raw in box.read_batches(pending):
-        try:
-            results.append(_store(engine, raw, context, bind))
-        except Exception as exc:  # leave it in the folder; the next run tries again
+        pending = box.pending()
+        if not pending:
+            return results, None
+        try:  # the system agent and the policy once per pass, not once per message
+            with engine.connect() as conn:
+                context = _context(conn)
+        except Exception as exc:
             return results, _describe(exc)
-        stored.append(uid)
-        if len(stored) >= DONE_BATCH:
-            box.done(stored)
-            stored.clear()
+        bind = write_bind(engine)
+        for batch in _read_ahead(config, pending):
+            stored, failure = _store_batch(bind, batch, context)
+            box.done([uid for uid, _result in stored])  # committed: these leave the folder
+            results.extend(result for _uid, result in stored)
+            if failure is not None:
+                return results, failure
     return results, None
+
+
+def _read_ahead(config, pending: list[bytes]):
+    """The batches of ``pending`` (``Mailbox.batches``), read on a second IMAP session in a
+    thread one batch ahead: the server prepares the next batch while this one is stored
+    (at most three batches in memory: the one stored, one waiting, one being read). The
+    first session moves the stored ones; a server problem comes out here."""
+    import queue
+    import threading
+
+    from deskapp.services.mailbox import Mailbox
+
+    ready: queue.Queue = queue.Queue(maxsize=1)
+    stop = threading.Event()
+
+    def read() -> None:
+        try:
+            with Mailbox(config) as reader:
+                for batch in reader.batches(pending):
+                    if stop.is_set():
+                        return
+                    ready.put((batch, None))
+            ready.put((None, None))
+        except BaseException as exc:  # handed to the storing thread
+            ready.put((None, exc))
+
+    worker = threading.Thread(target=read, name="imap-read-ahead", daemon=True)
+    worker.start()
+    try:
+        while True:
+            batch, exc = ready.get()
+            if exc is not None:
+                raise exc
+            if batch is None:
+                return
+            yield batch
+    finally:
+        stop.set()
+        while worker.is_alive():  # let a reader blocked on the full queue see the stop
+            try:
+                ready.get(timeout=0.05)
+            except queue.Empty:
+                pass
+        worker.join()
+
+
+def _store_batch(bind, batch: list[tuple[bytes, bytes]], context) -> tuple[list, str | None]:
+    """``batch`` (uid, raw) in one transaction, a savepoint per message; the messages are
+    read before the transaction opens, so SQLite's write lock covers the stores alone.
+    Returns the (uid, result) pairs committed and, if one failed, why (it and the rest of
+    the batch are not stored). A transaction that cannot begin or commit stores none."""
+    from sqlalchemy.exc import IntegrityError
+
+    from deskapp.services import mail_in
+    from screens.cli import _now
+
+    system, policy = context
+    parsed = [mail_in.parse(raw, policy) for _uid, raw in batch]
+    done: list[tuple[bytes, object]] = []
+    failure = None
+    try:
+        with bind.begin() as conn:
+            for (uid, raw), mail in zip(batch, parsed):
+                try:
+                    for attempt in (1, 2):
+                        try:
+                            with conn.begin_nested():
+                                result = mail_in.receive(conn, system, raw, now=_now(), policy=policy, parsed=mail)
+                            break
+                        except IntegrityError:
+                            # The same Message-ID stored by a concurrent delivery: the next
+                            # savepoint finds it and answers "duplicate".
+                            if attempt == 2:
+                                raise
+                except Exception as exc:  # it stays in the folder; the next run tries again
+                    failure = _describe(exc)
+                    break
+                done.append((uid, result))
+    except Exception as exc:  # BEGIN or COMMIT failed: nothing of this batch is stored
+        return [], _describe(exc)
+    return done, failure
 
 
 def _cmd_mail_fetch(args) -> int:
