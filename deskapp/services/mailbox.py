@@ -199,12 +199,6 @@ class Mailbox:
                 return item[1]
         raise self._error(imaplib.IMAP4.error(f"UID {uid.decode()} nicht gefunden"))
 
-    def read_batches(self, uids: list[bytes], *, max_count: int | None = None,
-                     max_bytes: int = BATCH_BYTES):
-        """``(uid, raw)`` for each of ``uids`` in order (``batches`` one by one)."""
-        for batch in self.batches(uids, max_count=max_count, max_bytes=max_bytes):
-            yield from batch
-
     def batches(self, uids: list[bytes], *, max_count: int | None = None, max_bytes: int = BATCH_BYTES):
         """Lists of ``(uid, raw)`` covering ``uids`` in order, fetched in few round trips:
         one ``FETCH`` of the sizes, then one ``FETCH`` per batch of at most ``max_count``

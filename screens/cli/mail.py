@@ -420,78 +420,92 @@ def register_fetch(mail_sub) -> None:
     fetch.set_defaults(handler=_cmd_mail_fetch)
 
 
-def _fetch_pass(engine, config) -> tuple[list, str | None]:
+def _fetch_pass(engine, config, reader: "ReadAhead | None" = None) -> tuple[list, str | None]:
     """One pass over the folder, a batch (``[imap] batch`` messages) at a time: the batch
     is read from the server, then stored in one transaction with a savepoint per message
     (each message all or nothing), committed, and only then taken out of the folder in
     one command (docs/rules.md#mail-fetch-batch). A message that cannot be stored rolls
     back its savepoint only; the batch's stored ones before it are committed and leave the
     folder, it and the rest stay. Returns the results and, when a message could not be
-    stored, why."""
+    stored, why. ``reader``: the pass's reading, already started."""
     from deskapp.services.mailbox import Mailbox
 
     results = []
-    with Mailbox(config) as box:
-        pending = box.pending()
-        if not pending:
-            return results, None
+    reader = reader or ReadAhead(config)
+    try:
         try:  # the system agent and the policy once per pass, not once per message
             with engine.connect() as conn:
                 context = _context(conn)
         except Exception as exc:
             return results, _describe(exc)
-        bind = write_bind(engine)
-        for batch in _read_ahead(config, pending):
-            stored, failure = _store_batch(bind, batch, context)
-            box.done([uid for uid, _result in stored])  # committed: these leave the folder
-            results.extend(result for _uid, result in stored)
-            if failure is not None:
-                return results, failure
+        box = None
+        try:
+            bind = write_bind(engine)
+            for batch in reader:
+                if box is None:  # the session that moves what is stored
+                    box = Mailbox(config).__enter__()
+                stored, failure = _store_batch(bind, batch, context)
+                box.done([uid for uid, _result in stored])  # committed: these leave the folder
+                results.extend(result for _uid, result in stored)
+                if failure is not None:
+                    return results, failure
+        finally:
+            if box is not None:
+                box.__exit__(None, None, None)
+    finally:
+        reader.close()
     return results, None
 
 
-def _read_ahead(config, pending: list[bytes]):
-    """The batches of ``pending`` (``Mailbox.batches``), read on a second IMAP session in a
-    thread one batch ahead: the server prepares the next batch while this one is stored
-    (at most three batches in memory: the one stored, one waiting, one being read). The
-    first session moves the stored ones; a server problem comes out here."""
-    import queue
-    import threading
+class ReadAhead:
+    """The folder's pending messages in batches (``Mailbox.batches``), read on an IMAP
+    session of their own in a thread, one batch ahead: the server logs in and prepares the
+    next batch while the process starts and this batch is stored (at most three batches
+    in memory: the one stored, one waiting, one being read). It starts on creation; a
+    server problem comes out of the iteration."""
 
-    from deskapp.services.mailbox import Mailbox
+    def __init__(self, config):
+        import queue
+        import threading
 
-    ready: queue.Queue = queue.Queue(maxsize=1)
-    stop = threading.Event()
+        self._ready: queue.Queue = queue.Queue(maxsize=1)
+        self._stop = threading.Event()
+        self._config = config
+        self._worker = threading.Thread(target=self._read, name="imap-read-ahead", daemon=True)
+        self._worker.start()
 
-    def read() -> None:
+    def _read(self) -> None:
+        from deskapp.services.mailbox import Mailbox
+
         try:
-            with Mailbox(config) as reader:
-                for batch in reader.batches(pending):
-                    if stop.is_set():
+            with Mailbox(self._config) as reader:
+                for batch in reader.batches(reader.pending()):
+                    if self._stop.is_set():
                         return
-                    ready.put((batch, None))
-            ready.put((None, None))
+                    self._ready.put((batch, None))
+            self._ready.put((None, None))
         except BaseException as exc:  # handed to the storing thread
-            ready.put((None, exc))
+            self._ready.put((None, exc))
 
-    worker = threading.Thread(target=read, name="imap-read-ahead", daemon=True)
-    worker.start()
-    try:
+    def __iter__(self):
         while True:
-            batch, exc = ready.get()
+            batch, exc = self._ready.get()
             if exc is not None:
                 raise exc
             if batch is None:
                 return
             yield batch
-    finally:
-        stop.set()
-        while worker.is_alive():  # let a reader blocked on the full queue see the stop
+
+    def close(self) -> None:
+        import queue
+
+        self._stop.set()
+        while self._worker.is_alive():  # a reader blocked on the full queue sees the stop
             try:
-                ready.get(timeout=0.05)
+                self._ready.get(timeout=0.05)
             except queue.Empty:
                 pass
-        worker.join()
+        self._worker.join()
 
 
 def _store_batch(bind, batch: list[tuple[bytes, bytes]], context) -> tuple[list, str | None]:
@@ -543,14 +557,17 @@ def _cmd_mail_fetch(args) -> int:
     if config is None:
         raise InvalidInput(FETCH_NO_IMAP.format(path=settings_file_path()))
     url = _required_db(args, "deskapp mail fetch")
+    reader = ReadAhead(config)  # the server's login and first batch while the database opens
     try:
         engine = _lean_engine(url, args.lock_wait)
     except Exception as exc:
+        reader.close()
         return _not_stored(_describe(exc))
     try:
         while True:
             try:
-                results, failure = _fetch_pass(engine, config)
+                results, failure = _fetch_pass(engine, config, reader)
+                reader = None
             except MailboxError as exc:
                 print(f"deskapp: Fehler: {exc.message}", file=sys.stderr)
                 return EX_TEMPFAIL
@@ -564,6 +581,8 @@ def _cmd_mail_fetch(args) -> int:
     except KeyboardInterrupt:
         return 0
     finally:
+        if reader is not None:
+            reader.close()
         engine.dispose()
 
 
