@@ -420,87 +420,103 @@ def register_fetch(mail_sub) -> None:
     fetch.set_defaults(handler=_cmd_mail_fetch)
 
 
-def _fetch_pass(engine, config, reader: "ReadAhead | None" = None) -> tuple[list, str | None]:
+def _fetch_pass(engine, config, imap: "ImapWorker | None" = None) -> tuple[list, str | None]:
     """One pass over the folder, a batch (``[imap] batch`` messages) at a time: the batch
     is read from the server, then stored in one transaction with a savepoint per message
     (each message all or nothing), committed, and only then taken out of the folder in
     one command (docs/rules.md#mail-fetch-batch). A message that cannot be stored rolls
     back its savepoint only; the batch's stored ones before it are committed and leave the
     folder, it and the rest stay. Returns the results and, when a message could not be
-    stored, why. ``reader``: the pass's reading, already started."""
-    from deskapp.services.mailbox import Mailbox
-
+    stored, why. ``imap``: the pass's IMAP session, already started."""
     results = []
-    reader = reader or ReadAhead(config)
+    imap = imap or ImapWorker(config)
     try:
         try:  # the system agent and the policy once per pass, not once per message
             with engine.connect() as conn:
                 context = _context(conn)
         except Exception as exc:
             return results, _describe(exc)
-        box = None
-        try:
-            bind = write_bind(engine)
-            for batch in reader:
-                if box is None:  # the session that moves what is stored
-                    box = Mailbox(config).__enter__()
-                stored, failure = _store_batch(bind, batch, context)
-                box.done([uid for uid, _result in stored])  # committed: these leave the folder
-                results.extend(result for _uid, result in stored)
-                if failure is not None:
-                    return results, failure
-        finally:
-            if box is not None:
-                box.__exit__(None, None, None)
+        bind = write_bind(engine)
+        batch = imap.first()
+        while batch is not None:
+            stored, failure = _store_batch(bind, batch, context)
+            results.extend(result for _uid, result in stored)
+            uids = [uid for uid, _result in stored]  # committed: these leave the folder
+            if failure is not None:
+                imap.finish(uids)
+                return results, failure
+            batch = imap.after(uids)
     finally:
-        reader.close()
+        imap.close()
     return results, None
 
 
-class ReadAhead:
-    """The folder's pending messages in batches (``Mailbox.batches``), read on an IMAP
-    session of their own in a thread, one batch ahead: the server logs in and prepares the
-    next batch while the process starts and this batch is stored (at most three batches
-    in memory: the one stored, one waiting, one being read). It starts on creation; a
-    server problem comes out of the iteration."""
+class ImapWorker:
+    """The pass's IMAP session (``Mailbox``) in a thread of its own, one batch ahead: it
+    logs in and reads the first batch while the process opens the database, and reads the
+    next batch while this one is stored; it moves a batch's messages when told they are
+    committed (``after``/``finish``), never before. At most two batches are in memory
+    (the one stored, the one read ahead). A server problem comes out of ``first``,
+    ``after`` or ``finish`` as the ``MailboxError`` it was."""
 
     def __init__(self, config):
         import queue
         import threading
 
-        self._ready: queue.Queue = queue.Queue(maxsize=1)
-        self._stop = threading.Event()
+        self._ready: queue.Queue = queue.Queue(maxsize=1)  # ("batch", list) | ("end", None) | ("error", exc)
+        self._orders: queue.Queue = queue.Queue()  # (uids, last) to move, or None: stop
         self._config = config
-        self._worker = threading.Thread(target=self._read, name="imap-read-ahead", daemon=True)
+        self._worker = threading.Thread(target=self._run, name="imap", daemon=True)
         self._worker.start()
 
-    def _read(self) -> None:
+    def _run(self) -> None:
         from deskapp.services.mailbox import Mailbox
 
         try:
-            with Mailbox(self._config) as reader:
-                for batch in reader.batches(reader.pending()):
-                    if self._stop.is_set():
+            with Mailbox(self._config) as box:
+                batches = box.batches(box.pending())
+                batch = next(batches, None)
+                while batch is not None:
+                    self._ready.put(("batch", batch))
+                    following = next(batches, None)  # read ahead while this batch is stored
+                    order = self._orders.get()
+                    if order is None:
                         return
-                    self._ready.put((batch, None))
-            self._ready.put((None, None))
+                    uids, last = order
+                    box.done(uids)
+                    if last:
+                        break
+                    batch = following
+            self._ready.put(("end", None))
         except BaseException as exc:  # handed to the storing thread
-            self._ready.put((None, exc))
+            self._ready.put(("error", exc))
 
-    def __iter__(self):
-        while True:
-            batch, exc = self._ready.get()
-            if exc is not None:
-                raise exc
-            if batch is None:
-                return
-            yield batch
+    def _next(self):
+        kind, value = self._ready.get()
+        if kind == "error":
+            raise value
+        return value  # a batch, or None at the end
+
+    def first(self):
+        """The first batch of ``(uid, raw)``, or None when nothing waits."""
+        return self._next()
+
+    def after(self, uids: list[bytes]):
+        """Move ``uids`` (committed) out of the folder; then the next batch, or None."""
+        self._orders.put((uids, False))
+        return self._next()
+
+    def finish(self, uids: list[bytes]) -> None:
+        """Move ``uids`` (committed) out of the folder and end the session."""
+        self._orders.put((uids, True))
+        self._next()
 
     def close(self) -> None:
+        """End the session (nothing more is moved); waits for the thread."""
         import queue
 
-        self._stop.set()
-        while self._worker.is_alive():  # a reader blocked on the full queue sees the stop
+        self._orders.put(None)
+        while self._worker.is_alive():  # a worker blocked on the full queue gets through
             try:
                 self._ready.get(timeout=0.05)
             except queue.Empty:
@@ -557,17 +573,17 @@ def _cmd_mail_fetch(args) -> int:
     if config is None:
         raise InvalidInput(FETCH_NO_IMAP.format(path=settings_file_path()))
     url = _required_db(args, "deskapp mail fetch")
-    reader = ReadAhead(config)  # the server's login and first batch while the database opens
+    imap = ImapWorker(config)  # the server's login and first batch while the database opens
     try:
         engine = _lean_engine(url, args.lock_wait)
     except Exception as exc:
-        reader.close()
+        imap.close()
         return _not_stored(_describe(exc))
     try:
         while True:
             try:
-                results, failure = _fetch_pass(engine, config, reader)
-                reader = None
+                results, failure = _fetch_pass(engine, config, imap)
+                imap = None
             except MailboxError as exc:
                 print(f"deskapp: Fehler: {exc.message}", file=sys.stderr)
                 return EX_TEMPFAIL
@@ -581,8 +597,8 @@ def _cmd_mail_fetch(args) -> int:
     except KeyboardInterrupt:
         return 0
     finally:
-        if reader is not None:
-            reader.close()
+        if imap is not None:
+            imap.close()
         engine.dispose()
 
 
