@@ -12,7 +12,8 @@ reference measured in the same run, interleaved with the desk's runs:
   server on 127.0.0.1 (pymap, in-memory ``dict`` backend) into a fresh database, each
   message stored and then moved to the done folder, beside reading the same N raw with
   ``imaplib`` alone (login, select, one ``FETCH 1:* (RFC822)``, logout). Target ≤ 3×.
-  Between runs the messages are moved back to the INBOX (untimed).
+  Between runs the messages are moved back to the INBOX (untimed). Also recorded: the
+  desk process's CPU per message (``extra.cpu_ms_per_message``).
 * ``deskapp ticket show N --json`` of a ticket with a 200-message thread (made through
   ``mail_in.receive``, each a reply to the first), process start to exit, beside the same
   floor (info: the issue sets no number for it); and opening that ticket in the desk:
@@ -235,10 +236,13 @@ def run_fetch(results: Results, tmp: Path, template: Path, *, runs: int, count: 
         finally:
             conn.logout()
         _read_all_raw(server, count)  # warm-up
+        cpu: list[float] = []
         for i in range(runs):
             log(f"mail fetch run {i + 1}/{runs} ({count:,} messages)")
             db = _copy(template, tmp / "fetch.sqlite3")
+            before = _children_cpu()
             took, proc = _timed(desk_argv("mail", "fetch", "--once", "--json", "--db", str(db)), env=env)
+            cpu.append(_children_cpu() - before)
             stored = _stored(db)
             if stored != count:
                 raise RuntimeError(f"mail fetch stored {stored} messages, not {count}: {proc.stdout[-300:]!r}")
@@ -247,7 +251,17 @@ def run_fetch(results: Results, tmp: Path, template: Path, *, runs: int, count: 
             ref.samples.append(_read_all_raw(server, count))
     desk.reference, desk.reference_label = ref.median, ref.label
     desk.extra["messages"] = count
+    # The desk process's own CPU (user + system), the process start included: a figure a
+    # loaded machine inflates far less than wall time.
+    desk.extra["cpu_ms_per_message"] = round(sorted(cpu)[len(cpu) // 2] / count * MS, 3)
     return results
+
+
+def _children_cpu() -> float:
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _stored(db: Path) -> int:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from typing import Any, Sequence
+from typing import Any, NamedTuple, Sequence
 
 from sqlalchemy import Boolean, Integer, LargeBinary, Uuid, bindparam, func, select, update
 from sqlalchemy.sql import column, table
@@ -236,13 +236,30 @@ def ticket_number(conn, ticket_id: int) -> int:
     return conn.execute(_TICKET_NUMBER, {"tid": ticket_id}).scalar_one()
 
 
-def open_ticket(
+class TicketState(NamedTuple):
+    """What ``ticket_state`` reads, for a ticket just opened (no query needed)."""
+
+    id: int
+    number: int
+    status: str
+    customer_id: Any
+    updated_at: dt.datetime
+
+
+def open_ticket(conn, actor: AgentRef, **fields) -> int:
+    """A new ticket (status new) with its ``created`` event and audit row; returns its id
+    (the fields: ``open_ticket_state``)."""
+    return open_ticket_state(conn, actor, **fields).id
+
+
+def open_ticket_state(
     conn, actor: AgentRef, *, queue: str, subject: str, now: dt.datetime, body: str = "",
     kind: str = TicketKind.GENERAL, priority: int = Priority.NORMAL, customer_id=None, flags: tuple[str, ...] = (),
     order_id: int | None = None, extension_request_id: int | None = None, task_id: int | None = None,
     assignee_id: int | None = None,
-) -> int:
-    """A new ticket (status new) with its ``created`` event and audit row; returns its id."""
+) -> TicketState:
+    """A new ticket (status new) with its ``created`` event and audit row; returns its
+    state as ``ticket_state`` would read it."""
     subject = subject.strip()
     if not subject:
         raise InvalidInput("Ein Ticket braucht einen Betreff.")
@@ -262,7 +279,7 @@ def open_ticket(
     ))
     add_audit(conn, actor, "ticket.open", "ticket", number,
               new={"queue": queue, "kind": kind, "subject": subject, "priority": priority}, now=now)
-    return ticket_id
+    return TicketState(ticket_id, number, TicketStatus.NEW, customer_id, now)
 
 
 def touch(conn, ticket_id: int, *, now: dt.datetime) -> None:
@@ -424,7 +441,7 @@ def record_message(
 
 __all__ = [
     "add_audit", "add_system_event", "addresses_of", "agent_by_login", "audit_entry", "conn_of", "customer_hit",
-    "customers_by_address", "dump", "incoming_senders", "load_policy", "next_value", "open_ticket",
+    "customers_by_address", "dump", "incoming_senders", "load_policy", "next_value", "open_ticket", "open_ticket_state",
     "policy_overrides", "record_message", "system_agent", "reopen", "resolved_since", "ticket_number", "ticket_of_any",
     "ticket_of_message", "ticket_state", "ticket_state_by_number", "touch",
 ]

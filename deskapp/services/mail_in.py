@@ -112,12 +112,11 @@ def _customer_for(conn, sender: str, notes: list[str]):
 
 def _open_new(conn, actor: AgentRef, parsed: mail_parse.ParsedMail, customer, *, now: dt.datetime):
     subject = UNREADABLE_SUBJECT if parsed.unreadable else (parsed.subject.strip() or NO_SUBJECT)
-    ticket_id = rows.open_ticket(
+    return rows.open_ticket_state(
         conn, actor, queue=Queue.SUPPORT, subject=subject, body=parsed.text[:MAX_TICKET_BODY],
         customer_id=customer.id if customer else None,
         priority=Priority.LOW if parsed.is_auto else Priority.NORMAL, now=now,
     )
-    return rows.ticket_state(conn, ticket_id)
 
 
 def _within_reopen_window(conn, ticket, *, now: dt.datetime, policy: Policy) -> tuple[bool, dt.datetime]:
@@ -162,14 +161,23 @@ def handle_bounce(
     return rows.ticket_number(conn, ticket_id)
 
 
-def receive(session, actor: AgentRef, raw: bytes, *, now: dt.datetime, policy: Policy) -> ReceiveResult:
+def parse(raw: bytes, policy: Policy) -> mail_parse.ParsedMail:
+    """The message as ``receive`` reads it (no database: a caller may parse before it
+    opens the transaction, and pass the result as ``parsed``)."""
+    return mail_parse.parse(raw, recipients_kept=policy.mail_recipients_kept)
+
+
+def receive(session, actor: AgentRef, raw: bytes, *, now: dt.datetime, policy: Policy,
+            parsed: mail_parse.ParsedMail | None = None) -> ReceiveResult:
     """Store one incoming message (see the module doc); the caller's transaction is the unit.
     ``session`` is an ORM session or a Core ``Connection`` (``deskapp mail receive``
     passes a connection and never imports the ORM).
 
     A concurrent delivery of the same Message-ID makes the insert fail on the unique index;
-    the caller retries in a new transaction, which then finds the duplicate."""
-    parsed = mail_parse.parse(raw, recipients_kept=policy.mail_recipients_kept)
+    the caller retries in a new transaction, which then finds the duplicate. ``parsed``:
+    ``parse(raw, policy)`` when the caller read it already."""
+    if parsed is None:
+        parsed = parse(raw, policy)
     conn = rows.conn_of(session)
     if parsed.message_id is not None:
         known = rows.ticket_of_message(conn, parsed.message_id)
@@ -257,4 +265,4 @@ def receive(session, actor: AgentRef, raw: bytes, *, now: dt.datetime, policy: P
     )
 
 
-__all__ = ["ReceiveResult", "handle_bounce", "receive", "subject_tag"]
+__all__ = ["ReceiveResult", "handle_bounce", "parse", "receive", "subject_tag"]

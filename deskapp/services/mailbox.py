@@ -11,12 +11,13 @@ only (never a file, never the database)::
     folder = "INBOX"          # where the customer's mail arrives
     done_folder = "Desk"      # stored messages are moved here; empty: marked \\Seen instead
     timeout = 30              # seconds per IMAP operation
+    batch = 50                # messages per FETCH and per database transaction (1–500)
     # password: DESK_IMAP_PASSWORD
 
 A message leaves ``folder`` (or is marked seen) only after ``done`` is called for it, which
-the caller does after the message is stored (for several stored messages at once, one
-``UID MOVE`` of the set): a crash in between fetches it again, and the
-duplicate Message-ID stores it once (docs/rules.md#mail-duplicate).
+the caller does after the message is stored — after the commit of its batch's transaction,
+one ``UID MOVE`` of the batch (docs/rules.md#mail-fetch-batch): a crash in between fetches
+it again, and the duplicate Message-ID stores it once (docs/rules.md#mail-duplicate).
 
 A network client like ``registry``: no database, no other service.
 """
@@ -41,6 +42,12 @@ ENV_USER = "DESK_IMAP_USER"
 ENV_PASSWORD = "DESK_IMAP_PASSWORD"
 SECURITY = ("tls", "starttls", "none")
 DEFAULT_TIMEOUT = 30.0
+# One FETCH, and one database transaction of ``deskapp mail fetch``, carries at most this
+# many messages / bytes (the pass's memory bound; on SQLite the write lock is held for one
+# batch's stores, ~1 ms per message). ``[imap] batch`` sets the count.
+BATCH_MESSAGES = 50
+BATCH_RANGE = (1, 500)
+BATCH_BYTES = 8 * 1024 * 1024
 
 MSG_BAD_FILE = "Die Einstellungsdatei {path} ist kein gültiges TOML: {error}"
 MSG_BAD_VALUE = "[imap] {key} = {value!r} passt nicht (erlaubt: {allowed})."
@@ -64,6 +71,7 @@ class ImapConfig:
     folder: str = "INBOX"
     done_folder: str = ""
     timeout: float = DEFAULT_TIMEOUT
+    batch: int = BATCH_MESSAGES
 
 
 def imap_config(path: Path | None = None) -> ImapConfig | None:
@@ -94,16 +102,17 @@ def imap_config(path: Path | None = None) -> ImapConfig | None:
     password = os.environ.get(ENV_PASSWORD, "")
     if user and not password:
         raise InvalidInput(MSG_NO_PASSWORD)
+    batch_raw = table.get("batch", BATCH_MESSAGES)
+    low, high = BATCH_RANGE
+    if isinstance(batch_raw, bool) or not isinstance(batch_raw, int) or not low <= batch_raw <= high:
+        raise InvalidInput(MSG_BAD_VALUE.format(key="batch", value=batch_raw, allowed=f"{low}–{high}"))
     return ImapConfig(
         host=host, port=port, security=security, user=user, password=password,
         folder=str(table.get("folder", "INBOX")) or "INBOX", done_folder=str(table.get("done_folder", "")),
-        timeout=float(table.get("timeout", DEFAULT_TIMEOUT)),
+        timeout=float(table.get("timeout", DEFAULT_TIMEOUT)), batch=batch_raw,
     )
 
 
-# One FETCH carries at most this many messages / bytes (the pass's memory bound).
-BATCH_MESSAGES = 50
-BATCH_BYTES = 8 * 1024 * 1024
 _UID = re.compile(rb"\bUID (\d+)")
 _SIZE = re.compile(rb"\bRFC822\.SIZE (\d+)")
 
@@ -190,28 +199,28 @@ class Mailbox:
                 return item[1]
         raise self._error(imaplib.IMAP4.error(f"UID {uid.decode()} nicht gefunden"))
 
-    def read_batches(self, uids: list[bytes], *, max_count: int = BATCH_MESSAGES,
-                     max_bytes: int = BATCH_BYTES):
-        """``(uid, raw)`` for each of ``uids`` in order, fetched in few round trips: one
-        ``FETCH`` of the sizes, then one ``FETCH`` per batch of at most ``max_count``
-        messages and ``max_bytes`` (a single larger message is a batch of its own), so a
-        pass over a full folder does not wait on the server once per message and never
-        holds more than one batch in memory. A message the batch answer lacks is read on
-        its own."""
+    def batches(self, uids: list[bytes], *, max_count: int | None = None, max_bytes: int = BATCH_BYTES):
+        """Lists of ``(uid, raw)`` covering ``uids`` in order, fetched in few round trips:
+        one ``FETCH`` of the sizes, then one ``FETCH`` per batch of at most ``max_count``
+        messages (default ``config.batch``) and ``max_bytes`` (a single larger message is
+        a batch of its own), so a pass over a full folder does not wait on the server once
+        per message and never holds more than one batch in memory. A message the batch
+        answer lacks is read on its own."""
         if not uids:
             return
+        max_count = max_count or self.config.batch
         sizes = self._sizes(uids)
         batch: list[bytes] = []
         held = 0
         for uid in uids:
             size = sizes.get(uid, 0)
             if batch and (len(batch) >= max_count or held + size > max_bytes):
-                yield from self._fetch_batch(batch)
+                yield list(self._fetch_batch(batch))
                 batch, held = [], 0
             batch.append(uid)
             held += size
         if batch:
-            yield from self._fetch_batch(batch)
+            yield list(self._fetch_batch(batch))
 
     def _sizes(self, uids: list[bytes]) -> dict[bytes, int]:
         data = self._call("FETCH", b",".join(uids).decode("ascii"), "(RFC822.SIZE)")
@@ -246,7 +255,7 @@ class Mailbox:
 
     def done(self, uid: bytes | list[bytes]) -> None:
         """The message is stored: move it to ``done_folder`` (or mark it seen). A list of
-        UIDs (messages each stored in its own transaction) is moved in one command."""
+        UIDs (a batch whose transaction committed) is moved in one command."""
         if isinstance(uid, list):
             if not uid:
                 return
@@ -270,4 +279,4 @@ class Mailbox:
                 raise self._error(exc) from None
 
 
-__all__ = ["ImapConfig", "Mailbox", "MailboxError", "imap_config"]
+__all__ = ["BATCH_MESSAGES", "ImapConfig", "Mailbox", "MailboxError", "imap_config"]

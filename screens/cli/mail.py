@@ -411,45 +411,145 @@ def register_fetch(mail_sub) -> None:
     fetch.set_defaults(handler=_cmd_mail_fetch)
 
 
-DONE_BATCH = 50  # stored messages taken out of the folder with one command
-
-
-def _fetch_pass(engine, config) -> tuple[list, str | None]:
-    """One pass over the folder: each message stored in its own transaction, then taken
-    out of the folder — up to ``DONE_BATCH`` stored ones at a time, in one command, and
-    the stored ones before a failure too. Returns the results and, when a message could
-    not be stored, why (it stays)."""
-    from deskapp.services.mailbox import Mailbox
-
+def _fetch_pass(engine, config, imap: "ImapWorker | None" = None) -> tuple[list, str | None]:
+    """One pass over the folder, a batch (``[imap] batch`` messages) at a time: the batch
+    is read from the server, then stored in one transaction with a savepoint per message
+    (each message all or nothing), committed, and only then taken out of the folder in
+    one command (docs/rules.md#mail-fetch-batch). A message that cannot be stored rolls
+    back its savepoint only; the batch's stored ones before it are committed and leave the
+    folder, it and the rest stay. Returns the results and, when a message could not be
+    stored, why. ``imap``: the pass's IMAP session, already started."""
     results = []
-    with Mailbox(config) as box:
-        stored: list[bytes] = []
-        try:
-            return _store_pending(engine, box, results, stored)
-        finally:
-            box.done(stored)  # committed: these leave the folder (even when a later one failed)
-
-
-def _store_pending(engine, box, results: list, stored: list[bytes]) -> tuple[list, str | None]:
-    pending = box.pending()
-    if not pending:
-        return results, None
-    try:  # the system agent and the policy once per pass, not once per message
-        with engine.connect() as conn:
-            context = _context(conn)
-    except Exception as exc:
-        return results, _describe(exc)
-    bind = write_bind(engine)
-    for uid, raw in box.read_batches(pending):
-        try:
-            results.append(_store(engine, raw, context, bind))
-        except Exception as exc:  # leave it in the folder; the next run tries again
+    imap = imap or ImapWorker(config)
+    try:
+        try:  # the system agent and the policy once per pass, not once per message
+            with engine.connect() as conn:
+                context = _context(conn)
+        except Exception as exc:
             return results, _describe(exc)
-        stored.append(uid)
-        if len(stored) >= DONE_BATCH:
-            box.done(stored)
-            stored.clear()
+        bind = write_bind(engine)
+        batch = imap.first()
+        while batch is not None:
+            stored, failure = _store_batch(bind, batch, context)
+            results.extend(result for _uid, result in stored)
+            uids = [uid for uid, _result in stored]  # committed: these leave the folder
+            if failure is not None:
+                imap.finish(uids)
+                return results, failure
+            batch = imap.after(uids)
+    finally:
+        imap.close()
     return results, None
+
+
+class ImapWorker:
+    """The pass's IMAP session (``Mailbox``) in a thread of its own, one batch ahead: it
+    logs in and reads the first batch while the process opens the database, and reads the
+    next batch while this one is stored; it moves a batch's messages when told they are
+    committed (``after``/``finish``), never before. At most two batches are in memory
+    (the one stored, the one read ahead). A server problem comes out of ``first``,
+    ``after`` or ``finish`` as the ``MailboxError`` it was."""
+
+    def __init__(self, config):
+        import queue
+        import threading
+
+        self._ready: queue.Queue = queue.Queue(maxsize=1)  # ("batch", list) | ("end", None) | ("error", exc)
+        self._orders: queue.Queue = queue.Queue()  # (uids, last) to move, or None: stop
+        self._config = config
+        self._worker = threading.Thread(target=self._run, name="imap", daemon=True)
+        self._worker.start()
+
+    def _run(self) -> None:
+        from deskapp.services.mailbox import Mailbox
+
+        try:
+            with Mailbox(self._config) as box:
+                batches = box.batches(box.pending())
+                batch = next(batches, None)
+                while batch is not None:
+                    self._ready.put(("batch", batch))
+                    following = next(batches, None)  # read ahead while this batch is stored
+                    order = self._orders.get()
+                    if order is None:
+                        return
+                    uids, last = order
+                    box.done(uids)
+                    if last:
+                        break
+                    batch = following
+            self._ready.put(("end", None))
+        except BaseException as exc:  # handed to the storing thread
+            self._ready.put(("error", exc))
+
+    def _next(self):
+        kind, value = self._ready.get()
+        if kind == "error":
+            raise value
+        return value  # a batch, or None at the end
+
+    def first(self):
+        """The first batch of ``(uid, raw)``, or None when nothing waits."""
+        return self._next()
+
+    def after(self, uids: list[bytes]):
+        """Move ``uids`` (committed) out of the folder; then the next batch, or None."""
+        self._orders.put((uids, False))
+        return self._next()
+
+    def finish(self, uids: list[bytes]) -> None:
+        """Move ``uids`` (committed) out of the folder and end the session."""
+        self._orders.put((uids, True))
+        self._next()
+
+    def close(self) -> None:
+        """End the session (nothing more is moved); waits for the thread."""
+        import queue
+
+        self._orders.put(None)
+        while self._worker.is_alive():  # a worker blocked on the full queue gets through
+            try:
+                self._ready.get(timeout=0.05)
+            except queue.Empty:
+                pass
+        self._worker.join()
+
+
+def _store_batch(bind, batch: list[tuple[bytes, bytes]], context) -> tuple[list, str | None]:
+    """``batch`` (uid, raw) in one transaction, a savepoint per message; the messages are
+    read before the transaction opens, so SQLite's write lock covers the stores alone.
+    Returns the (uid, result) pairs committed and, if one failed, why (it and the rest of
+    the batch are not stored). A transaction that cannot begin or commit stores none."""
+    from sqlalchemy.exc import IntegrityError
+
+    from deskapp.services import mail_in
+    from screens.cli import _now
+
+    system, policy = context
+    parsed = [mail_in.parse(raw, policy) for _uid, raw in batch]
+    done: list[tuple[bytes, object]] = []
+    failure = None
+    try:
+        with bind.begin() as conn:
+            for (uid, raw), mail in zip(batch, parsed):
+                try:
+                    for attempt in (1, 2):
+                        try:
+                            with conn.begin_nested():
+                                result = mail_in.receive(conn, system, raw, now=_now(), policy=policy, parsed=mail)
+                            break
+                        except IntegrityError:
+                            # The same Message-ID stored by a concurrent delivery: the next
+                            # savepoint finds it and answers "duplicate".
+                            if attempt == 2:
+                                raise
+                except Exception as exc:  # it stays in the folder; the next run tries again
+                    failure = _describe(exc)
+                    break
+                done.append((uid, result))
+    except Exception as exc:  # BEGIN or COMMIT failed: nothing of this batch is stored
+        return [], _describe(exc)
+    return done, failure
 
 
 def _cmd_mail_fetch(args) -> int:
@@ -464,14 +564,17 @@ def _cmd_mail_fetch(args) -> int:
     if config is None:
         raise InvalidInput(FETCH_NO_IMAP.format(path=settings_file_path()))
     url = _required_db(args, "deskapp mail fetch")
+    imap = ImapWorker(config)  # the server's login and first batch while the database opens
     try:
         engine = _lean_engine(url, args.lock_wait)
     except Exception as exc:
+        imap.close()
         return _not_stored(_describe(exc))
     try:
         while True:
             try:
-                results, failure = _fetch_pass(engine, config)
+                results, failure = _fetch_pass(engine, config, imap)
+                imap = None
             except MailboxError as exc:
                 print(f"deskapp: Fehler: {exc.message}", file=sys.stderr)
                 return EX_TEMPFAIL
@@ -485,6 +588,8 @@ def _cmd_mail_fetch(args) -> int:
     except KeyboardInterrupt:
         return 0
     finally:
+        if imap is not None:
+            imap.close()
         engine.dispose()
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import imaplib
 import json
+import os
+import signal
 import socket
 import sqlite3
 import subprocess
@@ -78,17 +80,22 @@ def uids(port: int, folder: str, criterion: str = "ALL") -> list[bytes]:
         conn.logout()
 
 
-def fetch(db_url, port: int, tmp_path, *extra, done_folder: str = "Desk", lock_wait: str = "15"):
+def fetch_command(db_url, port: int, tmp_path, *extra, done_folder: str = "Desk", lock_wait: str = "15",
+                  batch: int | None = None) -> tuple[list[str], dict]:
     settings = tmp_path / "settings.toml"
     settings.write_text(
         f'[imap]\nhost = "127.0.0.1"\nport = {port}\nsecurity = "none"\nuser = "{USER}"\n'
         f'folder = "INBOX"\ndone_folder = "{done_folder}"\ntimeout = 10\n'
+        + (f"batch = {batch}\n" if batch is not None else "")
     )
     env = {"PATH": "/usr/bin:/bin", "DESK_SETTINGS_FILE": str(settings), "DESK_IMAP_PASSWORD": PASSWORD}
-    return subprocess.run(
-        [str(BIN / "deskapp"), "mail", "fetch", "--once", "--db", db_url, "--json", "--lock-wait", lock_wait, *extra],
-        capture_output=True, timeout=120, env=env,
-    )
+    argv = [str(BIN / "deskapp"), "mail", "fetch", "--once", "--db", db_url, "--json", "--lock-wait", lock_wait, *extra]
+    return argv, env
+
+
+def fetch(db_url, port: int, tmp_path, *extra, **settings):
+    argv, env = fetch_command(db_url, port, tmp_path, *extra, **settings)
+    return subprocess.run(argv, capture_output=True, timeout=120, env=env)
 
 
 def stored(engine) -> int:
@@ -155,3 +162,83 @@ def test_a_full_inbox_is_stored_in_its_order_across_several_fetch_batches(db_url
         subjects = s.execute(select(Ticket.subject).order_by(Ticket.number)).scalars().all()
     assert subjects == [f"Nachricht {i}" for i in range(count)]
     assert uids(imap_server, "INBOX") == [] and len(uids(imap_server, "Desk")) == count
+
+
+def test_a_failing_message_stays_with_the_rest_of_its_batch_and_the_ones_before_it_leave(
+        database, db_url, engine, people, imap_server, tmp_path):
+    backend, _url, where = database
+    if backend != "sqlite":
+        pytest.skip("the failing insert is an SQLite trigger")
+    deliver(imap_server, *(mail(message_id=f"k{i}@x", subject=s)
+                           for i, s in enumerate(("Eins", "Zwei", "Kaputt", "Vier"))))
+    with sqlite3.connect(str(where)) as db:
+        db.execute("CREATE TRIGGER no_kaputt BEFORE INSERT ON mail_message WHEN NEW.subject = 'Kaputt' "
+                   "BEGIN SELECT RAISE(ABORT, 'kaputt'); END")
+    failed = fetch(db_url, imap_server, tmp_path)  # one batch: the third message fails
+    assert failed.returncode == 75 and "bleibt im Postfach" in failed.stderr.decode()
+    assert json.loads(failed.stdout)["stored"] == 2 and stored(engine) == 2
+    assert len(uids(imap_server, "INBOX")) == 2 and len(uids(imap_server, "Desk")) == 2
+    with read_session(engine) as s:  # the failed message left nothing behind (its savepoint)
+        from models.tables import Ticket
+
+        assert s.execute(select(func.count()).select_from(Ticket)).scalar_one() == 2
+    with sqlite3.connect(str(where)) as db:
+        db.execute("DROP TRIGGER no_kaputt")
+    again = fetch(db_url, imap_server, tmp_path)
+    assert again.returncode == 0 and json.loads(again.stdout)["stored"] == 2
+    assert stored(engine) == 4 and uids(imap_server, "INBOX") == []
+
+
+def _write_locked(where) -> bool:
+    """Whether another connection holds SQLite's write lock (a transaction is open)."""
+    probe = sqlite3.connect(str(where), isolation_level=None, timeout=0)
+    try:
+        probe.execute("BEGIN IMMEDIATE")
+        probe.rollback()
+        return False
+    except sqlite3.OperationalError:
+        return True
+    finally:
+        probe.close()
+
+
+def test_kill_9_in_the_middle_of_a_batch_loses_nothing_and_stores_nothing_twice(
+        database, db_url, engine, people, imap_server, tmp_path):
+    """docs/rules.md#mail-fetch-batch: the process killed while a batch's transaction is
+    open (SQLite: while it holds the write lock, after a first batch was committed); the
+    next fetch stores every message exactly once and leaves none in the inbox."""
+    backend, _url, where = database
+    count, batch = 150, 20
+    deliver(imap_server, *(mail(message_id=f"m{i}@x", subject=f"Nachricht {i}") for i in range(count)))
+    argv, env = fetch_command(db_url, imap_server, tmp_path, batch=batch)
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    killed_at = None
+    try:
+        deadline = time.monotonic() + 120
+        while proc.poll() is None and time.monotonic() < deadline:
+            if stored(engine) >= batch and (backend != "sqlite" or _write_locked(where)):
+                os.kill(proc.pid, signal.SIGKILL)
+                killed_at = stored(engine)
+                break
+            time.sleep(0.002)
+    finally:
+        if proc.poll() is None and killed_at is None:
+            proc.kill()
+        proc.wait()
+    assert proc.returncode == -signal.SIGKILL, "the fetch ended before it could be killed mid-batch"
+    assert killed_at is not None and killed_at < count and killed_at % batch == 0  # whole batches only
+    assert len(uids(imap_server, "INBOX")) >= count - killed_at  # nothing uncommitted left the inbox
+    again = fetch(db_url, imap_server, tmp_path, batch=batch)
+    assert again.returncode == 0, again.stderr.decode()
+    assert stored(engine) == count
+    with read_session(engine) as s:
+        ids = s.execute(select(MailMessage.message_id)).scalars().all()
+    assert sorted(ids) == sorted(f"m{i}@x" for i in range(count))  # each exactly once
+    assert uids(imap_server, "INBOX") == [] and len(uids(imap_server, "Desk")) == count
+
+
+def test_a_batch_size_outside_its_range_is_refused(db_url, engine, people, imap_server, tmp_path):
+    deliver(imap_server, mail(message_id="z1@x"))
+    refused = fetch(db_url, imap_server, tmp_path, batch=0)
+    assert refused.returncode != 0 and "[imap] batch" in refused.stderr.decode()
+    assert stored(engine) == 0 and len(uids(imap_server, "INBOX")) == 1
