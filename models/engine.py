@@ -32,7 +32,7 @@ if TYPE_CHECKING:  # SQLModel (and pydantic) load with the first session, not wi
 SQLITE_BUSY_TIMEOUT_MS = 15_000
 # SQLite's page cache per connection (its default: 2,000 KiB). The desk's pool holds a
 # connection per worker that read at the same time (page, read-ahead, counts, detail): three
-# full default caches were ~7 MB of the desk's peak RSS at 100k tickets (bench/README.md);
+# full default caches were ~7 MB of the desk's peak RSS at 100k tickets (issue 16);
 # the file's pages stay in the OS page cache, so a miss is a read() away, not the disk.
 SQLITE_CACHE_KIB = 512
 
