@@ -185,6 +185,18 @@ class InboxScreen(WorkerNotices, Navigation, TriageActions, HeldOrderActions, Ex
         if poll:
             self.set_interval(self.app.policy.inbox_poll_seconds, self.check_for_changes)
 
+    def _compositor_refresh(self) -> None:
+        """Not while the app holds a batch open: Textual would compute the whole update and
+        then drop it (``App._display`` returns under ``_batch_count``). At the start the
+        footer's first recompose is such a batch, and the first frame with the rows was
+        rendered twice. ``DeskApp._end_batch`` repaints the whole screen when the batch
+        ends (issue 16: start → first frame with rows)."""
+        app = self.app
+        if app._batch_count and self is app.screen and not app.is_inline and hasattr(app, "_dropped_on"):
+            app._dropped_on = self
+            return
+        super()._compositor_refresh()
+
     # ------------------------------------------------------------------ loading
 
     def reload(self, *, first: bool = False, keep: bool = True, sidebar: bool = True) -> None:

@@ -14,6 +14,7 @@ from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual.binding import Binding
+from textual.cache import LRUCache
 from textual.geometry import Size
 from textual.message import Message
 from textual.widgets import DataTable
@@ -71,6 +72,27 @@ def column_widths(width: int) -> dict[str, int]:
     return {key: widths[key] for key, _title in COLUMNS if key in widths}
 
 
+class UnlinkingLRUCache(LRUCache):
+    """Textual's ``LRUCache`` keeps its entries in a ring of ``[prev, next, key, value]`` lists,
+    and ``clear()`` only drops the ring: every entry (rendered cells, lines, rows) stays
+    alive as cyclic garbage until the next full collection of the garbage collector. The
+    table clears its caches on every page, cursor move and restyle, so a walk through the
+    inbox piled up pages of segments (bench/README.md, peak RSS). Here the ring is cut
+    first: the entries go at once, by reference counting."""
+
+    __slots__ = ()
+
+    def clear(self) -> None:
+        for entry in self._cache.values():
+            entry.clear()
+        super().clear()
+
+
+# DataTable's LRU caches (textual/widgets/_data_table.py), replaced by UnlinkingLRUCache.
+_TABLE_CACHES = ("_row_render_cache", "_cell_render_cache", "_row_renderable_cache", "_line_cache",
+                 "_offset_cache", "_ordered_row_cache")
+
+
 class TicketTable(DataTable):
     """The list. Moving past either end of the page asks the screen for the next one."""
 
@@ -94,6 +116,11 @@ class TicketTable(DataTable):
     # replaced, where the cursor passes the first row on its way.
     cursor_moved: Callable[[], None] | None = None
     _filling = False
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        for name in _TABLE_CACHES:
+            setattr(self, name, UnlinkingLRUCache(getattr(self, name).maxsize))
 
     def add_ticket_columns(self, width: int) -> None:
         """The columns for a table ``width`` columns wide (``column_widths``)."""
