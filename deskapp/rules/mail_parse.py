@@ -18,14 +18,14 @@ import datetime as dt
 import email
 import email.policy
 import email.utils
-import hashlib
 import re
 from dataclasses import dataclass, field
 from email.header import decode_header
 from email.message import Message
 from html.parser import HTMLParser
 
-MAX_MESSAGE_ID = 255  # the column; a longer id is stored as its hash (still unique)
+from .mailheaders import _MSGID, MAX_MESSAGE_ID, clean, message_id_key  # noqa: F401 (also for importers)
+
 MAX_HEADER_TEXT = 10_000  # subject and other header text kept for display
 MAX_NAME = 255
 MAX_REFERENCES = 100  # Message-IDs of a References header kept (the newest)
@@ -49,7 +49,6 @@ _TAGS_BLOCK = {
     "blockquote", "pre", "hr", "section", "article", "header", "footer", "dt", "dd",
 }
 _TAGS_SKIP = {"script", "style", "head", "title"}
-_MSGID = re.compile(r"<([^<>\s]+)>")
 
 
 @dataclass(frozen=True)
@@ -87,19 +86,7 @@ class ParsedMail:
 # --------------------------------------------------------------------------- text hygiene
 
 
-def clean(text: str) -> str:
-    """Text the databases accept: no NUL, no lone surrogates (bytes the parser could not
-    decode arrive as surrogate escapes; they are decoded as UTF-8 with replacement)."""
-    if not text:
-        return ""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        try:
-            text = text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-        except UnicodeError:
-            text = text.encode("utf-8", "replace").decode("utf-8", "replace")
-    return text.replace("\x00", "")
+
 
 
 def decode_bytes(data: bytes, charset: str | None) -> str:
@@ -138,19 +125,6 @@ def decode_header_text(raw) -> str:
 
 def _cap(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[:limit]
-
-
-def message_id_key(raw: str) -> str | None:
-    """The Message-ID without angle brackets, as stored; a longer one than the column is
-    stored as its hash (still one id per message)."""
-    found = _MSGID.findall(raw or "")
-    value = clean(found[0] if found else (raw or "").strip())
-    value = "".join(value.split())
-    if not value:
-        return None
-    if len(value) > MAX_MESSAGE_ID:
-        return "sha256:" + hashlib.sha256(value.encode("utf-8", "replace")).hexdigest()
-    return value
 
 
 def message_ids(raw: str) -> tuple[str, ...]:

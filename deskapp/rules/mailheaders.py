@@ -7,13 +7,16 @@ Message-ID per mail).
 
 from __future__ import annotations
 
+import hashlib
 import re
 import uuid
 
 FALLBACK_DOMAIN = "deskapp.invalid"  # RFC 2606: never a real domain
 MAX_REFERENCES = 10  # Message-IDs kept in References (the first and the latest ones)
+MAX_MESSAGE_ID = 255  # the column; a longer id is stored as its hash (still unique)
 _DOMAIN = re.compile(r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*$")
 _MESSAGE_ID = re.compile(r"<[^<>\s]+@[^<>\s]+>")
+_MSGID = re.compile(r"<([^<>\s]+)>")
 
 # User-facing text (German).
 MSG_LINE_BREAK = "{what} darf keinen Zeilenumbruch enthalten (Schutz vor eingeschleusten Kopfzeilen)."
@@ -81,3 +84,31 @@ __all__ = [
     "tagged_subject",
     "ticket_tag",
 ]
+
+
+def clean(text: str) -> str:
+    """Text the databases accept: no NUL, no lone surrogates (bytes the parser could not
+    decode arrive as surrogate escapes; they are decoded as UTF-8 with replacement)."""
+    if not text:
+        return ""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        try:
+            text = text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+        except UnicodeError:
+            text = text.encode("utf-8", "replace").decode("utf-8", "replace")
+    return text.replace("\x00", "")
+
+
+def message_id_key(raw: str) -> str | None:
+    """The Message-ID without angle brackets, as stored; a longer one than the column is
+    stored as its hash (still one id per message)."""
+    found = _MSGID.findall(raw or "")
+    value = clean(found[0] if found else (raw or "").strip())
+    value = "".join(value.split())
+    if not value:
+        return None
+    if len(value) > MAX_MESSAGE_ID:
+        return "sha256:" + hashlib.sha256(value.encode("utf-8", "replace")).hexdigest()
+    return value

@@ -13,10 +13,10 @@ from sqlmodel import Session
 from models.enums import MailDirection, MailStatus
 from models.tables import Customer, CustomerFileEntry, MailMessage, MessageLogEntry, OutgoingMail, Ticket
 
-from ..rules.mail_parse import message_id_key, message_ids
 from ..rules.mailheaders import (
     has_line_break,
     line_break_refusal,
+    message_id_key,
     message_ids,
     new_message_id,
     references_after,

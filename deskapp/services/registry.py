@@ -42,9 +42,7 @@ import json
 import os
 import socket
 import threading
-import urllib.error
 import urllib.parse
-import urllib.request
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
@@ -181,6 +179,8 @@ class HttpRegistry:
             raise InvalidInput(MSG_BAD_TIMEOUT)
 
     def register(self, item: str, customer_number: str, order_ref: str | None = None) -> None:
+        import urllib.request  # with the first order, not with the desk (http.client, email.parser)
+
         payload = {"item": item, "customer": customer_number}
         if order_ref is not None:
             payload["order_ref"] = order_ref
@@ -193,6 +193,8 @@ class HttpRegistry:
         self._check_answer(self._within_deadline(request))
 
     def status(self, order_ref: str) -> RegistryStatus:
+        import urllib.request
+
         url = self.url.rstrip("/") + "/orders/" + urllib.parse.quote(order_ref, safe="")
         request = urllib.request.Request(url, method="GET", headers={"Accept": "application/json"})
         try:
@@ -215,6 +217,9 @@ class HttpRegistry:
         The request runs in a daemon thread (its sockets time out on their own as well);
         the caller waits for it at most until the deadline.
         """
+        import urllib.error
+        import urllib.request
+
         outcome: dict = {}
 
         def exchange() -> None:

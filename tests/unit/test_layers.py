@@ -85,3 +85,19 @@ def test_the_domain_loads_without_textual():
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip() == "[]"
+
+
+def test_the_warm_up_leaves_the_mail_parser_out():
+    """The modules the desk imports after its first frame (the inbox, the card, the dialogs)
+    do not load the mail parser and the email package's parser: ~2.3 MB of the desk's
+    resident memory that only ``mail receive``/``fetch`` need (issue 16, peak RSS)."""
+    code = (
+        "import importlib, sys, screens.app\n"
+        "for name in screens.app.WARM_UP:\n"
+        "    importlib.import_module(name)\n"
+        "print(sorted(n for n in ('deskapp.rules.mail_parse', 'email.parser', 'email.feedparser')"
+        " if n in sys.modules))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "[]"
