@@ -56,7 +56,7 @@ class FormModal(ModalScreen):
     FormModal Label { width: 14; }
     FormModal Input { width: 1fr; }
     """
-    BINDINGS = [Binding("escape", "dismiss", "Schließen")]
+    BINDINGS = [Binding("escape", "dismiss", "Schließen"), Binding("ctrl+s", "apply", "Anwenden")]
 
     def __init__(self, title: str, fields: int, *, select: bool = False) -> None:
         super().__init__()
@@ -82,6 +82,11 @@ class FormModal(ModalScreen):
 
     def action_dismiss(self) -> None:
         self.app.pop_screen()
+
+    def action_apply(self) -> None:
+        """The filter applied: the modal closes and the table shows 100 other rows."""
+        self.app.pop_screen()
+        self.app.action_swap()
 
 
 class CardScreen(Screen):

@@ -143,8 +143,8 @@ def reference_startup() -> dict[str, float | None]:
 # --------------------------------------------------------------------------- keys
 
 
-REF_KEYS = ("cursor_down", "cursor_down_first", "page_down", "swap_rows", "modal", "open_card", "open_form",
-            "back", "rss_mb")
+REF_KEYS = ("cursor_down", "cursor_down_first", "page_down", "swap_rows", "modal", "modal_swap", "open_card",
+            "open_form", "back", "rss_mb")
 
 
 def reference_keys(opts: Options) -> dict[str, list[float]]:
@@ -177,6 +177,12 @@ def reference_keys(opts: Options) -> dict[str, list[float]]:
             if p:
                 out["modal"].append(p.settled)
             k.press("escape")
+        for _ in range(2):  # apply in the filter dialog: the modal closes, 100 other rows come
+            k.press("f", marker=ref_app.FILTER_MARKER)
+            p = k.press("ctrl+s", marker=f"Referenzzeile {start:04d}")
+            if p:
+                out["modal_swap"].append(p.settled)
+            start += ref_app.PAGE
         for _ in range(2):  # the card, its form, esc back
             p = k.press("u", marker=ref_app.CARD_MARKER)
             if p:
@@ -423,6 +429,9 @@ def _ref(fig, ref, target) -> None:
 REF_LABELS = {
     "swap_rows": ("reference: swap 100 rows (n) → settled", "ms"),
     "modal": ("reference: modal with 4 inputs (f) → settled", "ms"),
+    # What apply filter does beyond a swap: the dialog closes in the same key (info: the
+    # issue's target for apply filter stays the swap).
+    "modal_swap": ("reference: close that modal and swap 100 rows (ctrl+s) → settled", "ms"),
     "open_card": ("reference: push a card-sized screen (u) → settled", "ms"),
     "open_form": ("reference: form-sized modal on it (e) → settled", "ms"),
     "back": ("reference: esc back from the card-sized screen → settled", "ms"),

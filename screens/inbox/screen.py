@@ -16,7 +16,9 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.reactive import Reactive
 from textual.screen import Screen
+from textual.widget import Widget
 from textual.widgets import DataTable, Header, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
@@ -70,6 +72,11 @@ class InboxScreen(WorkerNotices, Navigation, TriageActions, HeldOrderActions, Ex
                   IntakeActions, SavedViews, CommandLine, Paging, DetailReading, KeepingCurrent, GreyedReasons,
                   InboxLayout, Screen):
     CSS_PATH = "inbox.tcss"
+    # Textual repaints the whole screen on every focus change (``Screen.focused`` is a
+    # repainting reactive); the widgets that gain and lose focus repaint themselves and
+    # ``_update_focus_styles`` restyles ``:focus-within``. So ``/`` Enter (the search
+    # field hands the focus to the list) is a partial repaint, as the list's new rows are.
+    focused: Reactive[Widget | None] = Reactive(None, repaint=False)
     WRITE_GROUPS = frozenset({"write"})
     BINDINGS = [
         Binding("enter", "open_ticket", "Öffnen", id="open"),
@@ -282,6 +289,7 @@ class InboxScreen(WorkerNotices, Navigation, TriageActions, HeldOrderActions, Ex
             self.current = None
             self.query_one(TicketDetailPane).show_text(self._empty_text())
         self._update_title()
+        self.release_frames()  # the list's first page is here: one frame (views.hold_frames)
 
     def _empty_text(self) -> str:
         if self.filter.search:
@@ -332,6 +340,7 @@ class InboxScreen(WorkerNotices, Navigation, TriageActions, HeldOrderActions, Ex
     def _worker_failed(self, event: WorkerFailed) -> None:
         if event.group == "page":
             self._paging = False  # the next page may be asked for again
+            self.release_frames()
             if self._list_pending:
                 self._list_pending = False
                 self._update_title()

@@ -98,6 +98,7 @@ class TriageActions(Screen):
                 self.filter, statuses=statuses_, priority=choice.priority, assignee=choice.assignee,
                 flag=choice.flag,
             )
+            self.hold_frames()  # the dialog gone and the filtered rows: one frame
             self.reload(first=True, keep=False, sidebar=False)
 
         self.app.push_screen(

@@ -29,6 +29,8 @@ from .commandline import query_of
 from .table import TicketTable
 
 SAVED_PREFIX = "saved:"
+# The longest the screen holds its frames for the first page of another list (``hold_frames``).
+HOLD_FRAMES_SECONDS = 0.3
 
 
 def plain_filter(source: str, saved: dict[str, str]) -> filters.TicketFilter:
@@ -51,6 +53,33 @@ class SavedViews(Screen):
     """Mixin of ``InboxScreen``."""
 
     saved: dict[str, str]  # view name -> its query, as last loaded
+    _frames_held = None  # (the batch being held, its timer) while a list's first page is read
+
+    # -- one frame for another list ----------------------------------------------------
+
+    def hold_frames(self) -> None:
+        """Paint the switch to another list (search, filter, their reset) once, with its rows.
+
+        The key's own changes — the focus leaving the search field, the dialog closing, the
+        title's "…" — would each be a frame of their own before the page's, and the table
+        is drawn in full for each (its focus restyles every row). Until the page is shown
+        (``release_frames``), a failure or ``HOLD_FRAMES_SECONDS``, the app computes no
+        frame; the keys typed meanwhile act as ever.
+        """
+        if self._frames_held is not None:
+            batch, timer = self._frames_held
+            timer.stop()
+        else:
+            batch = self.app.batch_update()
+            batch.__enter__()
+        self._frames_held = (batch, self.set_timer(HOLD_FRAMES_SECONDS, self.release_frames))
+
+    def release_frames(self) -> None:
+        held, self._frames_held = self._frames_held, None
+        if held is not None:
+            batch, timer = held
+            timer.stop()
+            batch.__exit__(None, None, None)
 
     # -- search and reset --------------------------------------------------------------
 
@@ -62,6 +91,7 @@ class SavedViews(Screen):
         box.value = text
         box.display = bool(text)
         self.marked.clear()
+        self.hold_frames()
         self.query_one(TicketTable).focus()
         self.reload(first=True, keep=False, sidebar=False)
 
@@ -77,6 +107,7 @@ class SavedViews(Screen):
         box.value = ""
         box.display = False
         self.marked.clear()
+        self.hold_frames()
         self.query_one(TicketTable).focus()
         self.notify("Suche und Filter zurückgesetzt.", timeout=2)
         self.reload(first=True, keep=False, sidebar=False)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from textual.app import App
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Static
+from textual.widgets import Input, Static
 from textual.widgets._footer import FooterKey
 
 from screens.footer import DeskFooter
@@ -76,3 +76,42 @@ async def test_new_keys_build_the_footer_anew():
         screen.refresh_bindings()
         await pilot.pause()
         assert "Notiz" in [k.description for k in screen.query(FooterKey)]
+
+
+class Typing(Keys):
+    def compose(self):
+        yield Input(id="field")
+        yield Static("Inhalt")
+        yield DeskFooter()
+
+
+class TypingApp(App):
+    def on_mount(self) -> None:
+        self.push_screen(Typing())
+
+
+async def test_keys_a_text_field_takes_as_text_are_greyed_while_it_has_focus():
+    """In the field ``a`` and ``x`` are text (Textual drops those keys): the footer keeps
+    them, greyed, and enables the same keys again when the focus leaves the field (the
+    inbox's search: ``/`` word Enter)."""
+    app = TypingApp()
+    async with app.run_test(size=(120, 10)) as pilot:
+        await pilot.pause()
+        screen = app.screen
+        screen.set_focus(None)
+        await pilot.pause()
+        before = _keys(screen)
+        assert not before["take"].has_class("-disabled") and not before["close"].has_class("-disabled")
+        screen.query_one("#field", Input).focus()
+        await pilot.pause()
+        await pilot.pause()
+        typing = _keys(screen)
+        assert typing["take"].has_class("-disabled") and typing["close"].has_class("-disabled")
+        await pilot.press("a")
+        assert screen.query_one("#field", Input).value == "a"  # text, not the key's action
+        screen.set_focus(None)
+        await pilot.pause()
+        await pilot.pause()
+        after = _keys(screen)
+        assert not after["take"].has_class("-disabled") and not after["close"].has_class("-disabled")
+        assert after["take"] is before["take"]  # the same keys, not built anew

@@ -190,3 +190,27 @@ async def test_a_slash_typed_in_the_search_field_is_text(desk):
         burst(app, "/", "/", *"ssl", "/")
         await settle(pilot)
         assert inbox(app).query_one("#search").value == "/ssl/"
+
+
+async def test_the_screen_paints_again_when_the_search_cannot_be_read(desk, monkeypatch):
+    """The search holds the screen's frames until its first page is shown (one frame for
+    the key, ``views.hold_frames``); a failed read lets go of them at once: the notice and
+    the next keys are seen."""
+    engine, data = desk
+    app = make_app(engine, data["people"]["tom"])
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+
+        def broken(*args, **kwargs):
+            raise RuntimeError("Verbindung verloren")
+
+        monkeypatch.setattr(tickets, "page_around", broken)
+        await pilot.press("slash", *"Postfach", "enter")
+        await settle(pilot)
+        assert any("Verbindung verloren" in n for n in notes(app))
+        assert app._batch_count == 0  # Textual paints nothing while a batch is open
+        monkeypatch.undo()
+        await pilot.press("slash", *"Postfach", "enter")
+        await settle(pilot)
+        assert inbox(app).page.rows and all("Postfach" in r.subject for r in inbox(app).page.rows)
+        assert app._batch_count == 0
