@@ -182,6 +182,14 @@ class TicketTable(DataTable):
         if not self._filling and self.cursor_moved is not None:
             self.cursor_moved()
 
+    def _set_hover_cursor(self, active: bool) -> None:
+        """Every cursor key turns the mouse's hover cursor off, and DataTable repaints the
+        hover row (row 0 when the mouse never came) each time: a line more to draw and write
+        per key, far from the cursor (issue 16). Off already: nothing changes on the screen."""
+        if not active and not self._show_hover_cursor:
+            return
+        super()._set_hover_cursor(active)
+
     def show_mark(self, row: TicketRow, marked: bool) -> None:
         if "mark" in self._widths:
             self.update_cell(str(row.id), "mark", mark_cell(marked))

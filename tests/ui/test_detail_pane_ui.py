@@ -22,7 +22,7 @@ def inbox(app) -> InboxScreen:
 
 
 def detail_text(app) -> str:
-    return str(inbox(app).query_one("#detail-body").render())
+    return inbox(app).query_one("#detail").text  # its whole text (Tab into the pane scrolls it)
 
 
 def title(app) -> str:
