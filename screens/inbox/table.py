@@ -46,7 +46,7 @@ SHARES = [("mark", 1, 1), ("number", 7, 7), ("subject", 20, None), ("flags", 3, 
           ("customer", 10, 32), ("status", 8, 8), ("age", 6, 6), ("assignee", 6, 7)]
 WARM_DELAY = 0.1  # seconds after a new page before its cells are drawn ahead: its repaint is out
 WARM_STEP = 0.005  # between two batches, so a key is never kept waiting for more than one
-WARM_ROWS = 8  # rows per batch
+WARM_ROWS = 4  # rows per batch (~4 ms)
 WARM_CURSOR_ROWS = 5  # the rows below the cursor also drawn with the cursor on them
 SUBJECT_FIRST = 40  # the subject gets this much before the customer grows past its least
 CELL_PADDING = 2  # DataTable pads each cell one column on either side
@@ -142,24 +142,39 @@ class TicketTable(DataTable):
             self._filling = False
         if rows and self.cursor_moved is not None:
             self.cursor_moved()
-        self._warm_generation += 1
         if rows:
-            generation = self._warm_generation
-            self.set_timer(WARM_DELAY, lambda: self._warm(generation))
+            self._warm_soon()
 
     _warm_generation = 0
 
+    def _warm_soon(self) -> None:
+        """After the repaint of a new page or a page key: draw ahead what the next keys show."""
+        self._warm_generation += 1
+        generation = self._warm_generation
+        self.set_timer(WARM_DELAY, lambda: self._warm(generation))
+
+    def _warm_rows(self) -> list[int]:
+        """The rows page down and page up would show next, then those around the cursor."""
+        if not self.row_count:
+            return []
+        step = max(1, self.page_step())
+        top = int(self.scroll_y)
+        here = min(self.cursor_row, self.row_count - 1)
+        wanted = [*range(top + step, top + 2 * step), *range(top - step, top),
+                  *range(here - 1, here + WARM_CURSOR_ROWS + 1)]
+        return [i for i in dict.fromkeys(wanted) if 0 <= i < self.row_count]
+
     def _warm(self, generation: int, order: list[int] | None = None, start: int = 0) -> None:
-        """Render the page's cells ahead, a few rows at a time while the screen is idle: every
-        row as it looks without the cursor, the rows next to the cursor also with it. Page down
-        or a cursor key then finds its rows' cells drawn already and only puts them together
-        (issue 16: page down drew 20 new rows of 9 cells in the key's time). Nothing is
-        painted; a newer page stops it."""
+        """Render ahead, a few rows at a time while the screen is idle, the cells of the rows
+        the next page key brings into view (without the cursor) and of the rows next to the
+        cursor (also with it on them). Page down or a cursor key then finds its rows' cells
+        drawn already and only puts them together (issue 16: page down drew 20 new rows of
+        9 cells in the key's time). Nothing is painted; the next page key or page stops it."""
         if generation != self._warm_generation or not self.is_attached or not self.row_count:
             return
+        if order is None:
+            order = self._warm_rows()
         here = min(self.cursor_row, self.row_count - 1)
-        if order is None:  # from the cursor down (cursor keys, page down), then up
-            order = [*range(here, self.row_count), *range(here - 1, -1, -1)]
         end = start + WARM_ROWS
         cursor, hover, style = self.cursor_coordinate, self.hover_coordinate, self.rich_style
         self._pass = {}
@@ -167,7 +182,7 @@ class TicketTable(DataTable):
             for index in order[start:end]:
                 if index < self.row_count:
                     key = self._row_locations.get_key(index)
-                    self._render_line_in_row(key, 0, style, cursor, hover)  # drawn already if shown
+                    self._render_line_in_row(key, 0, style, cursor, hover)
                     if here - 1 <= index <= here + WARM_CURSOR_ROWS:
                         self._render_line_in_row(key, 0, style, Coordinate(index, 0), hover)
         finally:
@@ -288,19 +303,23 @@ class TicketTable(DataTable):
         self.paging = True
         if not self._at_edge(forward=True):
             super().action_page_down()
+        self._warm_soon()
 
     def action_page_up(self) -> None:
         self.paging = True
         if not self._at_edge(forward=False):
             super().action_page_up()
+        self._warm_soon()
 
     def action_scroll_top(self) -> None:
         self.paging = True
         super().action_scroll_top()
+        self._warm_soon()
 
     def action_scroll_bottom(self) -> None:
         self.paging = True
         super().action_scroll_bottom()
+        self._warm_soon()
 
 
 _NO_SEPARATOR = Text("\n")  # joins one line only: no separator ever shows
