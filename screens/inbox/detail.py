@@ -11,10 +11,11 @@ pane's bottom edge; tab into the pane and the body takes its text's height and s
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Self
 
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
+from textual.geometry import Region
 from textual.widgets import Static
 
 from deskapp import texts
@@ -37,28 +38,75 @@ class TicketDetailPane(VerticalScroll):
         yield Static(NOTHING_SHOWN, id="detail-body")
 
     shown_id: int | None = None  # the ticket whose lines the pane shows (also only its row's)
+    _text = NOTHING_SHOWN  # the whole text; unfocused, the body gets only the lines that fit
 
     def on_mount(self) -> None:
         self.border_title = "Ticket"
 
-    def _set_body(self, text: str) -> None:
-        # Unfocused the body's size is the pane's (see the module's docstring): a repaint is
-        # enough. Focused it is as tall as its text, which may have changed.
-        self.query_one("#detail-body", Static).update(text, layout=self.has_focus)
-        self._mark_more()
+    @property
+    def text(self) -> str:
+        """The pane's whole text, plain (the focused pane scrolls through all of it)."""
+        from textual.content import Content
 
-    def _mark_more(self, focused: bool | None = None) -> None:
-        """Say on the bottom edge when the text goes on below it (the scrollbar's hint before)."""
-        body = self.query_one("#detail-body", Static)
-        width, height = self.content_size  # the unfocused body's size (no scrollbar then)
+        return Content.from_markup(self._text).plain
+
+    def _set_body(self, text: str) -> None:
+        self._text = text
+        self._fill_body()
+
+    def _fill_body(self, focused: bool | None = None, *, layout: bool | None = None) -> None:
+        """Unfocused, the body's size is the pane's (see the module's docstring): a repaint is
+        enough, and it gets only the first lines of the text, as many as it has rows — each
+        line is a row at least, the rest would be cut off anyway, and a ticket with a long
+        history is not wrapped and laid out in full for every cursor key (issue 16). Focused,
+        it is as tall as its whole text, which may have changed."""
         focused = self.has_focus if focused is None else focused
-        more = not focused and width > 0 and body.visual.get_height(body.styles, width) > height
-        subtitle = MORE_BELOW if more else ""
-        if self.border_subtitle != subtitle:
-            self.border_subtitle = subtitle
+        text, cut = self._text, False
+        rows = self.content_size.height
+        if not focused and rows > 0:
+            lines = text.split("\n", rows)
+            if len(lines) > rows:
+                text, cut = "\n".join(lines[:rows]), True
+        self.query_one("#detail-body", Static).update(text, layout=focused if layout is None else layout)
+        self._mark_more(focused, cut)
+
+    def _mark_more(self, focused: bool, cut: bool) -> None:
+        """Say on the bottom edge when the text goes on below it (the scrollbar's hint before)."""
+        width, height = self.content_size  # the unfocused body's size (no scrollbar then)
+        more = not focused and width > 0 and (cut or self._body_height(width) > height)
+        self._set_edge("border_subtitle", MORE_BELOW if more else "")
+
+    def _body_height(self, width: int) -> int:
+        body = self.query_one("#detail-body", Static)
+        return body.visual.get_height(body.styles, width)
+
+    def _set_edge(self, name: str, text: str) -> None:
+        """Set ``border_title``/``border_subtitle``, repainting only that edge's line: setting
+        it repaints the whole pane, behind the body that is repainted anyway (issue 16)."""
+        if getattr(self, name) == text:
+            return
+        height = self.outer_size.height
+        if not text or not self.is_mounted or height < 2:
+            setattr(self, name, text)
+            return
+        self._edge_only = True
+        try:
+            setattr(self, name, text)  # the descriptor stores it as Textual renders it
+        finally:
+            self._edge_only = False
+        x, y = self.content_offset
+        line = 0 if name == "border_title" else height - 1
+        self.refresh(Region(-x, line - y, self.outer_size.width, 1))
+
+    _edge_only = False  # the title's descriptor asks for a repaint of the whole pane: not now
+
+    def refresh(self, *regions: Region, **kwargs) -> Self:
+        if self._edge_only:
+            return self
+        return super().refresh(*regions, **kwargs)
 
     def on_resize(self) -> None:
-        self._mark_more()
+        self._fill_body()
 
     def show_text(self, text: str) -> None:
         """A line instead of a ticket (an empty list)."""
@@ -69,22 +117,21 @@ class TicketDetailPane(VerticalScroll):
         """The ticket's head from its list row at once, until its detail is read."""
         self.shown_id = row.id
         self._set_body("\n".join([*head_lines(row), "", "[dim]Wird geladen …[/]"]))
-        self.border_title = f"Ticket #{row.number}"
+        self._set_edge("border_title", f"Ticket #{row.number}")
 
     def show(self, detail: TicketDetail, *, login: str) -> None:
         """``detail`` as ``login`` sees it (an extension request says who may decide)."""
         self.shown_id = detail.row.id
         self._set_body("\n".join(detail_lines(detail, login)))
-        self.border_title = f"Ticket #{detail.row.number}"
+        self._set_edge("border_title", f"Ticket #{detail.row.number}")
 
     def on_focus(self) -> None:
-        self.query_one("#detail-body", Static).refresh(layout=True)  # now as tall as its text
-        self._mark_more(focused=True)  # the scrollbar says it now (has_focus is set after this)
+        # Now as tall as its whole text; the scrollbar says there is more (has_focus is set after this).
+        self._fill_body(focused=True, layout=True)
 
     def on_blur(self) -> None:
         self.scroll_home(animate=False)
-        self.query_one("#detail-body", Static).refresh(layout=True)  # the pane's size again
-        self._mark_more(focused=False)
+        self._fill_body(focused=False, layout=True)  # the pane's size again
 
 
 def head_lines(row: TicketRow) -> list[str]:

@@ -147,6 +147,7 @@ class InboxScreen(WorkerNotices, Navigation, TriageActions, HeldOrderActions, Ex
         self._requests: dict[int, ExtensionRow] = {}  # ticket number -> own request (view "requests")
         self.saved: dict[str, str] = {}  # the agent's saved views: name -> query
         self.search_notes: tuple[str, ...] = ()  # what the / line read differently
+        self._title_text: str | None = None  # the list's title as shown
 
     # ------------------------------------------------------------------ layout
 
@@ -220,6 +221,7 @@ class InboxScreen(WorkerNotices, Navigation, TriageActions, HeldOrderActions, Ex
         if not keep:
             self.total = None  # the title says "…" until the new list is counted
             self._list_pending = True  # and shows no span of the rows of the list before
+            self._update_title()  # at once, in the key's repaint (not one more when the count comes)
         self._load_page(start=start, mode="around")
         self._load_counts(sidebar)
 
@@ -333,8 +335,12 @@ class InboxScreen(WorkerNotices, Navigation, TriageActions, HeldOrderActions, Ex
             parts.append("[dim]Esc: zurücksetzen[/]")
         if self.filter.search and self.search_notes:
             parts.append("[yellow]" + escape(" · ".join(self.search_notes)) + "[/]")
+        text = " · ".join(parts)
+        if text == self._title_text:
+            return  # nothing to repaint (a count that came before its list's page)
+        self._title_text = text
         # One line high whatever it says (.pane-title): a repaint, no layout of the screen.
-        self.query_one("#list-title", Static).update(" · ".join(parts), layout=False)
+        self.query_one("#list-title", Static).update(text, layout=False)
 
     @on(WorkerFailed)
     def _worker_failed(self, event: WorkerFailed) -> None:

@@ -153,7 +153,7 @@ async def open_ticket(pilot, queue_key: str, number: int):
 
 def detail(screen) -> str:
     """The inbox's detail pane as text."""
-    return str(screen.query_one("#detail-body").render())
+    return screen.query_one("#detail").text  # its whole text (Tab into the pane scrolls it)
 
 
 def burst(app, *keys: str) -> None:

@@ -22,7 +22,7 @@ def inbox(app) -> InboxScreen:
 
 
 def detail_text(app) -> str:
-    return str(inbox(app).query_one("#detail-body").render())
+    return inbox(app).query_one("#detail").text  # its whole text (Tab into the pane scrolls it)
 
 
 def title(app) -> str:
@@ -181,3 +181,42 @@ async def test_the_tables_cells_look_exactly_as_datatable_draws_them(desk):
                         theirs = DataTable._render_cell(table, row, column, style, width, cursor, False)
                         assert chars(own) == chars(theirs), (size, row, column, cursor)
                         assert all(isinstance(s, Segment) for line in own for s in line)
+
+
+async def test_rows_drawn_ahead_look_as_rows_drawn_at_the_key(desk):
+    """The table draws its page's cells while idle (TicketTable._warm, issue 16): page down
+    and the cursor then show exactly what drawing them at the key shows."""
+    from screens.inbox.table import TicketTable
+
+    def lines(table):
+        return [[(seg.text, seg.style) for seg in strip] for strip in table.render_lines(table.size.region)]
+
+    engine, data = desk
+    app = make_app(engine, data["people"]["tom"])
+    async with app.run_test(size=(100, 24)) as pilot:  # fewer rows shown than the page has
+        await settle(pilot)
+        table = inbox(app).query_one(TicketTable)
+        await pilot.pause(0.5)  # the page's cells drawn ahead
+        assert len(table._cell_render_cache) > table.size.height * len(table.ordered_columns)
+        for key in ("pagedown", "j", "j", "pageup", "j"):
+            await pilot.press(key)
+            await pilot.pause()
+            ahead = lines(table)
+            for cache in (table._cell_render_cache, table._row_render_cache, table._line_cache):
+                cache.clear()
+            table._styles_cache.clear()
+            assert lines(table) == ahead, key
+
+
+async def test_the_unfocused_pane_shows_the_first_lines_of_the_whole_text(desk):
+    engine, data = desk
+    app = make_app(engine, data["people"]["tom"])
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        pane = inbox(app).query_one(TicketDetailPane)
+        body = inbox(app).query_one("#detail-body")
+        rows = body.size.height
+        shown = [strip.text.rstrip() for strip in body.render_lines(body.size.region)]
+        whole = pane.text.splitlines()
+        assert len(whole) > rows and pane.border_subtitle == MORE_BELOW
+        assert shown == [line.rstrip()[: body.size.width] for line in whole[:rows]]
