@@ -115,7 +115,7 @@ class TicketScreen(WorkerNotices, TriageActions, HeldOrderActions, ExtensionActi
         padding: 0 1; border-bottom: solid $primary 40%;
     }
     TicketScreen #conversation-title { height: 1; padding: 0 1; background: $primary 20%; }
-    TicketScreen #conversation { height: 1fr; background: $surface; }
+    TicketScreen #conversation { height: 1fr; background: $surface; scrollbar-gutter: stable; }
     TicketScreen .entry { padding: 0 1; height: auto; }
     TicketScreen .entry.out { border-left: thick $success 60%; }
     TicketScreen .entry.in { border-left: thick $accent 60%; }
