@@ -20,6 +20,7 @@ from pathlib import Path
 from .common import CACHE, log, run_desk
 
 LARGE_TICKETS = 100_000
+LONG_THREAD_MIN = 100  # a conversation of at least this many messages is "the long thread"
 # Candidate words for "a word in up to 10 % of tickets" (subject/body words of the seeds).
 SEARCH_CANDIDATES = (
     "abgelaufen", "Zertifikatswarnung", "Passwort", "Spam", "Lastschrift", "Rechnung", "Domain",
@@ -153,6 +154,9 @@ class Expect:
     word_share: float
     tickets: int
     card_ticket: int  # an inbox ticket whose customer has hour packages (card → extension form)
+    first_entries: int = 0  # entries of the first inbox ticket's conversation (the ticket screen's title)
+    thread_ticket: int | None = None  # the ticket with the long conversation (``seed large``), if there is one
+    thread_entries: int = 0
 
 
 def expect(url: str) -> Expect:
@@ -183,9 +187,32 @@ def expect(url: str) -> Expect:
                 .order_by(Ticket.number)
                 .limit(1)
             ).scalar_one_or_none()
+            first_entries, thread, thread_entries = _conversations(s, first)
     finally:
         engine.dispose()
-    return Expect(url, first, total, technik, word, share, n, card_ticket or first)
+    return Expect(url, first, total, technik, word, share, n, card_ticket or first, first_entries, thread,
+                  thread_entries)
+
+
+def _conversations(session, first: int) -> tuple[int, int | None, int]:
+    """Entries of the first inbox ticket; the ticket with the most mail (at least
+    ``LONG_THREAD_MIN`` messages: ``seed large``'s long conversation) and its entries."""
+    from sqlalchemy import func, select
+
+    from deskapp.services import conversation, tickets
+    from models.tables import MailMessage, Ticket
+
+    def entries(number: int) -> int:
+        return conversation.conversation(session, tickets.find_by_number(session, number).id, limit=0).total
+
+    most = session.execute(
+        select(MailMessage.ticket_id, func.count().label("n")).group_by(MailMessage.ticket_id)
+        .order_by(func.count().desc()).limit(1)
+    ).first()
+    thread = None
+    if most is not None and most.n >= LONG_THREAD_MIN:
+        thread = session.execute(select(Ticket.number).where(Ticket.id == most.ticket_id)).scalar_one()
+    return entries(first), thread, entries(thread) if thread is not None else 0
 
 
 def _search_word(session, actor, n: int) -> tuple[str, float]:

@@ -17,10 +17,12 @@ reference measured in the same run, interleaved with the desk's runs:
 * ``deskapp ticket show N --json`` of a ticket with a 200-message thread (made through
   ``mail_in.receive``, each a reply to the first), process start to exit, beside the same
   floor (info: the issue sets no number for it); and opening that ticket in the desk:
-  Textual headless (``run_test``, 120×40) in this process, ``TicketScreen`` pushed as
-  ``enter`` in the inbox does, until the conversation's title shows its entry count (the
-  loaded screen) and the next refresh ran. The reference app has no pushed screen, so this
-  figure is absolute, against the instant-keys target of opening a screen (≤ 50 ms).
+  Textual headless (``run_test``, 120×40) in this process, ``app.open_ticket`` as ``enter``
+  in the inbox calls it (read, then push), until the conversation's title shows its entry
+  count (the loaded screen) and the next refresh ran — info, a CPU-bound figure of this
+  process. The target for opening a ticket is a ratio to the reference app, measured in a
+  real terminal with the other keys (``bench/ui.py``: "open ticket", "open the 200-message
+  ticket" against the reference's ticket-shaped screen).
 """
 
 from __future__ import annotations
@@ -306,18 +308,17 @@ def _thread_db(path: Path, messages: int, per_message: list[float] | None = None
 
 
 async def _open_ticket(db: Path, number: int) -> float:
-    from deskapp.services import agents, settings_store, tickets, ticket_detail
+    from deskapp.services import agents, settings_store, tickets
     from models.engine import make_engine, read_session
     from screens.app import DeskApp
     from screens.ticket import TicketScreen
-    from screens.ticket.screen import LOADING
 
     engine = make_engine(db)
     try:
         with read_session(engine) as session:
             agent = agents.by_login(session, "tom")
             policy = settings_store.load_policy(session)
-            row = ticket_detail.detail(session, tickets.find_by_number(session, number).id).row
+            row = tickets.find_by_number(session, number)
         app = DeskApp(engine=engine, agent=agent, policy=policy, poll=False)
         async with app.run_test(size=(120, 40)) as pilot:
             for _ in range(3):
@@ -325,14 +326,13 @@ async def _open_ticket(db: Path, number: int) -> float:
             while app.workers:
                 await app.workers.wait_for_complete()
             started = time.perf_counter()
-            screen = TicketScreen(row)
-            app.push_screen(screen)
-            title = None
+            app.open_ticket(row)
             while True:
                 await asyncio.sleep(0.001)
-                if screen.is_mounted and screen.current is not None:
-                    title = screen.query_one("#conversation-title")
-                    if "Einträge" in str(title.render()) and LOADING not in str(title.render()):
+                screen = app.screen
+                if isinstance(screen, TicketScreen) and screen.is_mounted and screen.current is not None:
+                    titles = screen.query("#conversation-title")
+                    if titles and "Einträge" in str(titles.first().render()):
                         break
                 if time.perf_counter() - started > 30:
                     raise RuntimeError("the ticket screen did not finish loading in 30 s")
@@ -350,7 +350,7 @@ def run_thread(results: Results, tmp: Path, template: Path, *, runs: int, messag
                           "(start → exit)", "ms")
     floor = results.figure("mail.floor_show", "floor: python + SQLAlchemy engine, one SELECT (same run)", "ms")
     screen = results.figure("mail.ticket_screen", f"desk: open the {messages}-message ticket (headless, until "
-                            "loaded and painted)", "ms", target=Target("max", 50))
+                            "loaded and painted)", "ms")
     db = _copy(template, tmp / "thread.sqlite3")
     log(f"building a {messages}-message thread through mail_in.receive")
     per_message: list[float] = []
@@ -371,7 +371,7 @@ def run_thread(results: Results, tmp: Path, template: Path, *, runs: int, messag
     for i in range(runs):
         log(f"ticket screen run {i + 1}/{runs}")
         screen.samples.append(asyncio.run(_open_ticket(db, number)) * MS)
-    screen.notes.append("the reference app has no pushed screen: an absolute figure")
+    screen.notes.append("info: the target is the ratio in a real terminal (ui: open the 200-message ticket)")
     return results
 
 

@@ -11,7 +11,10 @@ figure has a comparable action here (bench/README.md, "References"):
 * ``f`` — a modal with a title and four labelled inputs (the filter dialog), ``esc`` closes;
 * ``u`` — push a screen with as many widgets as the customer card (summary boxes and seven
   titled tables with a few rows each), ``esc`` pops it (the reference for esc back);
-* ``e`` on that screen — a modal form with as many fields as the extension form.
+* ``e`` on that screen — a modal form with as many fields as the extension form;
+* ``t`` — push a screen shaped like the ticket screen (a head of three lines, a title line,
+  a list of 20 two-line entries — the conversation's page — header and footer), ``esc``
+  pops it: the reference for opening a ticket and going back from it.
 
     python -m bench.reference_app
 """
@@ -22,7 +25,7 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
-from textual.widgets import DataTable, Footer, Header, Input, Label, Select, Static
+from textual.widgets import DataTable, Footer, Header, Input, Label, ListItem, ListView, Select, Static
 
 ROWS = 50
 PAGE = 100  # rows swapped in by ``n``
@@ -35,6 +38,8 @@ CARD_ROWS = 5
 FORM_MARKER = "Referenzformular"
 FORM_FIELDS = 6  # the extension form's fields (screens/dialogs/extension.py)
 FILTER_MARKER = "Referenzfilter"
+LIST_MARKER = "Referenzverlauf"  # the ticket-shaped screen's title line
+LIST_ENTRIES = 20  # the desk's conversation page (Policy.conversation_page_size)
 FILTER_FIELDS = 4
 MAIN_MARKER = "Nächste 100"  # the main screen's footer (esc back waits for it)
 COLUMNS = ("Nr.", "Status", "Betreff", "Kunde")
@@ -128,6 +133,42 @@ class CardScreen(Screen):
         self.app.push_screen(FormModal(FORM_MARKER, FORM_FIELDS, select=True))
 
 
+class ListScreen(Screen):
+    """Shaped like the ticket screen: a head, a title line, a list of two-line entries."""
+
+    DEFAULT_CSS = """
+    ListScreen #head { height: auto; padding: 0 1; border-bottom: solid $primary 40%; }
+    ListScreen #title { height: 1; padding: 0 1; background: $primary 20%; }
+    ListScreen ListView { height: 1fr; }
+    ListScreen ListItem { padding: 0 1; height: auto; border-left: thick $accent 60%; }
+    ListScreen ListItem Static { height: auto; }
+    """
+    BINDINGS = [
+        Binding("escape", "back", "Zurück"), Binding("r", "nothing", "Antworten"), Binding("n", "nothing", "Notiz"),
+        Binding("s", "nothing", "Status"), Binding("c", "nothing", "Übernehmen"), Binding("d", "nothing", "Anhang"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Vertical():
+            yield Static("#1 Referenzticket\nSupport · Status offen\nKunde: Kunde 1", id="head")
+            yield Static(f"{LIST_MARKER} · {LIST_ENTRIES} Einträge", id="title")
+            yield ListView(*(
+                ListItem(Static(f"▸ Eintrag {i + 1} · Kunde 1 <kunde@example.org>\n  Betreff — erste Zeile"))
+                for i in range(LIST_ENTRIES)
+            ))
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one(ListView).focus()
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
+
+    def action_nothing(self) -> None:
+        pass
+
+
 class ReferenceApp(App):
     TITLE = TITLE
     BINDINGS = [
@@ -135,6 +176,7 @@ class ReferenceApp(App):
         Binding("n", "swap", MAIN_MARKER),
         Binding("f", "filter", "Filter"),
         Binding("u", "card", "Karte"),
+        Binding("t", "list", "Verlauf"),
     ]
 
     def __init__(self) -> None:
@@ -165,6 +207,9 @@ class ReferenceApp(App):
 
     def action_card(self) -> None:
         self.push_screen(CardScreen())
+
+    def action_list(self) -> None:
+        self.push_screen(ListScreen())
 
 
 def main() -> None:

@@ -144,7 +144,7 @@ def reference_startup() -> dict[str, float | None]:
 
 
 REF_KEYS = ("cursor_down", "cursor_down_first", "page_down", "swap_rows", "modal", "modal_swap", "open_card",
-            "open_form", "back", "rss_mb")
+            "open_form", "back", "open_list", "back_list", "rss_mb")
 
 
 def reference_keys(opts: Options) -> dict[str, list[float]]:
@@ -194,6 +194,13 @@ def reference_keys(opts: Options) -> dict[str, list[float]]:
             p = k.press("escape", marker=ref_app.MAIN_MARKER)
             if p:
                 out["back"].append(p.settled)
+        for _ in range(4):  # the ticket-shaped screen, esc back (as often as the desk opens tickets)
+            p = k.press("t", marker=ref_app.LIST_MARKER)
+            if p:
+                out["open_list"].append(p.settled)
+            p = k.press("escape", marker=ref_app.MAIN_MARKER)
+            if p:
+                out["back_list"].append(p.settled)
         rss = term.peak_rss_kb()
         if rss:
             out["rss_mb"].append(rss / 1024)
@@ -207,7 +214,8 @@ def desk_keys(db: str, expect: Expect, opts: Options, *, keys: bool = True, memo
     """One desk process: every key figure once or a few times, then the walk, then quit."""
     out: dict = {name: [] for name in (
         "cursor_down", "cursor_down_first", "page_down", "page_flip", "switch_queue", "filter_open",
-        "filter_apply", "search", "open_card", "open_form", "back", "rss_mb", "walk_pages", "quit",
+        "filter_apply", "search", "open_card", "open_form", "back", "open_ticket", "ticket_back",
+        "open_thread", "thread_back", "rss_mb", "walk_pages", "quit",
     )}
     with start_desk(db) as term:
         frame = term.wait_for(DESK_HEADER, timeout=60)
@@ -314,6 +322,42 @@ def _desk_key_figures(k: Keys, expect: Expect, out: dict) -> None:
         if p:
             out["back"].append(p.settled)
     _back_to_inbox(k)
+    _ticket_figures(k, expect, out)
+
+
+def _entries(n: int) -> str:
+    """The ticket screen's title once the conversation is there: "… 20 von 201 Einträge …"."""
+    return f"{n} Einträge"
+
+
+def _ticket_figures(k: Keys, expect: Expect, out: dict) -> None:
+    """Enter on the inbox's first ticket and on the long thread (found with "/#N"), esc back;
+    each twice. Done when the conversation's title shows its entry count (the loaded screen)."""
+    for _ in range(2):
+        k.press(CTRL_HOME)
+        p = k.press("enter", marker=_entries(expect.first_entries), timeout=10.0)
+        if p is None:
+            break
+        out["open_ticket"].append(p.settled)
+        p = k.press("escape", marker="Queues & Ansichten", timeout=5.0)
+        if p:
+            out["ticket_back"].append(p.settled)
+    if expect.thread_ticket is None:
+        msg = "n/a: no long conversation in this database (deskapp seed large adds one)"
+        out["open_thread"] = out["thread_back"] = msg
+        return
+    k.press("/")
+    k.term.type(f"#{expect.thread_ticket}")
+    k.press("enter", marker=f"Suche: „#{expect.thread_ticket}“")
+    for _ in range(2):
+        p = k.press("enter", marker=_entries(expect.thread_entries), timeout=10.0)
+        if p is None:
+            break
+        out["open_thread"].append(p.settled)
+        p = k.press("escape", marker="Queues & Ansichten", timeout=5.0)
+        if p:
+            out["thread_back"].append(p.settled)
+    _back_to_inbox(k)
 
 
 def _back_to_inbox(k: Keys) -> None:
@@ -412,7 +456,9 @@ def run_ui(results: Results, datasets: dict[str, tuple[str, Expect]], *, runs: i
         _ref(f.get(f"ui.{name}.page_down"), ref_page, Target("ratio", 1.5))
         for key, ref_key in (("page_flip", "swap_rows"), ("switch_queue", "swap_rows"),
                              ("filter_apply", "swap_rows"), ("search", "swap_rows"), ("filter_open", "modal"),
-                             ("open_card", "open_card"), ("open_form", "open_form"), ("back", "back")):
+                             ("open_card", "open_card"), ("open_form", "open_form"), ("back", "back"),
+                             ("open_ticket", "open_list"), ("ticket_back", "back_list"),
+                             ("open_thread", "open_list"), ("thread_back", "back_list")):
             _ref(f.get(f"ui.{name}.{key}"), f.get(f"ui.ref.{ref_key}"), Target("ratio", 1.5))
         _ref(f.get(f"ui.{name}.rss"), ref_rss, Target("ratio", 2))
 
@@ -435,6 +481,8 @@ REF_LABELS = {
     "open_card": ("reference: push a card-sized screen (u) → settled", "ms"),
     "open_form": ("reference: form-sized modal on it (e) → settled", "ms"),
     "back": ("reference: esc back from the card-sized screen → settled", "ms"),
+    "open_list": ("reference: push a ticket-shaped screen, 20 entries (t) → settled", "ms"),
+    "back_list": ("reference: esc back from the ticket-shaped screen → settled", "ms"),
 }
 
 LABELS = {
@@ -449,6 +497,10 @@ LABELS = {
     "open_card": ("open customer card (u) → settled", "ms"),
     "open_form": ("open extension form (e on the card) → settled", "ms"),
     "back": ("go back (esc) → settled", "ms"),
+    "open_ticket": ("open ticket (enter) → settled", "ms"),
+    "ticket_back": ("esc back from the ticket → settled", "ms"),
+    "open_thread": ("open the 200-message ticket (enter) → settled", "ms"),
+    "thread_back": ("esc back from the 200-message ticket → settled", "ms"),
     "rss": ("peak RSS after walking the inbox", "MB"),
 }
 

@@ -366,10 +366,11 @@ class DeskApp(WorkerNotices, App):
         open_card(self, customer_id, push)  # read first, then push it filled
 
     def open_ticket(self, row) -> None:
-        """The ticket full screen (``enter`` in the inbox); ``esc`` comes back to the list."""
-        from screens.ticket import TicketScreen
+        """The ticket full screen (``enter`` in the inbox), read first and pushed filled;
+        ``esc`` comes back to the list."""
+        from screens.ticket.screen import open_ticket
 
-        self.push_screen(TicketScreen(row))
+        open_ticket(self, row, self.push_screen)
 
     def action_customer_search(self) -> None:
         from screens.customer_search import CustomerSearchScreen

@@ -54,15 +54,27 @@ def same_keys(a: tuple, b: tuple) -> bool:
 
 
 class KeptFooter(Footer):
-    """Textual's footer, built anew only when its keys change (see the module's doc)."""
+    """Textual's footer, built anew only when its keys change (see the module's doc).
+
+    ``eager``: build the keys with the screen (Textual's footer waits for the screen's first
+    bindings signal and then builds and lays them out once more). For a screen whose keys
+    are known when it is composed — its data read before the push — and whose first focus
+    adds no shown key; the first signal then finds the keys as they are and changes nothing.
+    """
 
     _composed: tuple | None = None  # (width, shown_bindings) the keys on screen were built from
     _pending = False  # a look is asked for after the next refresh
+
+    def __init__(self, *args, eager: bool = False, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._eager = eager
 
     def _wanted(self) -> tuple:
         return (self.app.size.width, shown_bindings(self.screen))
 
     def compose(self):
+        if self._eager and not self._bindings_ready and self.app.app_focus:
+            self._bindings_ready = True
         if self._bindings_ready:
             self._composed = self._wanted()
         yield from super().compose()

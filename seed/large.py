@@ -138,6 +138,8 @@ OLD_STATUS_WEIGHTS = (
 )
 PACKAGE_MINUTES = (600, 1_200, 1_800, 3_000, 6_000)  # 10, 20, 30, 50, 100 h
 # fmt: on
+LONG_THREAD = 200  # messages of the one long conversation ``deskapp seed large`` adds
+LONG_THREAD_SUBJECT = "Mailversand aus dem Shop bricht ab"
 
 
 @dataclass(frozen=True)
@@ -151,6 +153,7 @@ class LargeSummary:
     last_customer_number: str
     seconds: float
     stage_seconds: dict[str, float]
+    thread_ticket_number: int = 0  # the ticket of the long conversation (``thread``), 0 without one
 
 
 # --------------------------------------------------------------------------- generation
@@ -356,6 +359,37 @@ def _tickets(
 # --------------------------------------------------------------------------- loading
 
 
+def long_thread(session: Session, system: AgentRef, customer: dict, messages: int, *,
+                now: dt.datetime, seed: int = 1) -> int:
+    """One ticket with a conversation of ``messages`` mails, received through the desk's own
+    ``mail_in.receive`` like a real one: the customer's first mail opens the ticket, every
+    further mail answers it (``In-Reply-To`` the first), an hour apart up to ``now``. The
+    ticket's number."""
+    from deskapp.services import mail_in, settings_store
+
+    from .mail import raw_mail
+
+    rng = random.Random(seed)
+    pick = _picker(rng)
+    policy = settings_store.load_policy(session)
+    sender = f"{customer['_contact']} <{customer['email']}>"
+    first_id = f"long-thread-0@{customer['_domain']}"
+    number = 0
+    for i in range(messages):
+        when = now - dt.timedelta(hours=messages - i)
+        _, text = _text(pick, rng.random, customer, when)
+        quoted = "" if i == 0 else f"\n\n> {pick(DETAILS)}\n> {pick(ASKS)}"
+        body = f"{text}\n\nNachricht {i + 1} von {messages} zu diesem Fall.{quoted}\n"
+        raw = raw_mail(
+            sender=sender, subject=LONG_THREAD_SUBJECT if i == 0 else f"Re: [#{number}] {LONG_THREAD_SUBJECT}",
+            msgid=f"long-thread-{i}@{customer['_domain']}", when=when, body=body,
+            headers=None if i == 0 else {"In-Reply-To": f"<{first_id}>", "References": f"<{first_id}>"},
+        )
+        got = mail_in.receive(session, system, raw, now=when, policy=policy)
+        number = number or got.ticket_number
+    return number
+
+
 def _chunks(rows: Sequence[dict], size: int) -> Iterator[Sequence[dict]]:
     for start in range(0, len(rows), size):
         yield rows[start : start + size]
@@ -420,12 +454,15 @@ def build_large(
     customers: int = 10_000,
     tickets: int = 100_000,
     packages: int | None = None,
+    thread: int = 0,
     progress: Progress | None = None,
 ) -> LargeSummary:
     """Load ``customers`` customers, ``tickets`` tickets and hour packages in one transaction.
 
     ``packages`` defaults to three for every ten customers. ``progress(stage, done,
     total)`` is called once per inserted chunk (and with ``done=0`` as a stage starts).
+    ``thread`` > 0 adds one more ticket whose conversation has that many mails
+    (``long_thread``, the first customer's; ``deskapp seed large`` asks for ``LONG_THREAD``).
     """
     if now.tzinfo is None or now.utcoffset() is None:
         raise ValueError("now must be timezone-aware")
@@ -483,6 +520,11 @@ def build_large(
             counters.bump_to_at_least(session, "customer", last_customer)
         if tickets:
             counters.bump_to_at_least(session, "ticket", last_ticket)
+        thread_number = 0
+        if thread > 0 and customer_rows:
+            thread_number = long_thread(session, roster[agents.SYSTEM_LOGIN], customer_rows[0], thread, now=now,
+                                        seed=seed)
+            t = lap("thread", t)
         summary = {
             "seed": seed,
             "customers": customers,
@@ -491,6 +533,8 @@ def build_large(
             "customer_numbers": f"K-{10000 + first_customer}..K-{10000 + last_customer}" if customers else "",
             "ticket_numbers": f"{first_ticket}..{last_ticket}" if tickets else "",
         }
+        if thread_number:
+            summary["thread_ticket"] = thread_number
         audit.record(
             session, roster[agents.SYSTEM_LOGIN], "seed.large", "database", "large", new=summary, now=now
         )
@@ -509,7 +553,8 @@ def build_large(
         last_customer_number=f"K-{10000 + last_customer}" if customers else "",
         seconds=round(time.perf_counter() - started, 3),
         stage_seconds=stages,
+        thread_ticket_number=thread_number,
     )
 
 
-__all__ = ["LargeSummary", "build_large"]
+__all__ = ["LONG_THREAD", "LargeSummary", "build_large", "long_thread"]

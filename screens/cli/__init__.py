@@ -296,7 +296,7 @@ def _cmd_seed(args) -> int:
 def _seed_large(engine) -> None:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from seed.large import build_large
+    from seed.large import LONG_THREAD, build_large
 
     labels = {"customers": "Kunden", "tickets": "Tickets", "packages": "Stundenpakete"}
     with Progress(
@@ -310,7 +310,7 @@ def _seed_large(engine) -> None:
                 bars[stage] = progress.add_task(labels.get(stage, stage), total=total)
             progress.update(bars[stage], completed=done)
 
-        summary = build_large(engine, now=_now(), progress=report)
+        summary = build_large(engine, now=_now(), thread=LONG_THREAD, progress=report)
     print(
         f"Lastdaten angelegt: {_n(summary.customers)} Kunden, {_n(summary.tickets)} Tickets, "
         f"{_n(summary.packages)} Stundenpakete in {summary.seconds:.1f} s."

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from textual.app import ComposeResult
-from textual.widgets import ListItem, Static
+from textual.content import Content
+from textual.widgets import ListItem
 
 from deskapp.formatting import datetime_de
 from models.enums import EventKind, MailDirection
@@ -107,7 +107,10 @@ def event_lines(e: EventView) -> list[str]:
 
 
 class EntryItem(ListItem):
-    """One entry; ``toggle`` opens or closes a message."""
+    """One entry; ``toggle`` opens or closes a message.
+
+    The item draws its text itself (no ``Static`` inside): one widget per entry, not two,
+    to mount, style and lay out when a ticket opens."""
 
     def __init__(self, entry: MessageView | EventView, *, expanded: bool = False) -> None:
         self.entry = entry
@@ -121,8 +124,8 @@ class EntryItem(ListItem):
             kind = "note" if entry.kind == EventKind.NOTE else "event"
         super().__init__(classes=f"entry {kind}")
 
-    def compose(self) -> ComposeResult:
-        yield Static(self._text(), classes="entry-text")
+    def render(self) -> Content:
+        return Content.from_markup(self._text())
 
     def _text(self) -> str:
         if self.is_message:
@@ -133,7 +136,7 @@ class EntryItem(ListItem):
         if not self.is_message:
             return
         self.expanded = not self.expanded
-        self.query_one(".entry-text", Static).update(self._text())
+        self.refresh(layout=True)
 
     def plain(self) -> str:
         """What the entry shows, without markup (tests, the help line)."""

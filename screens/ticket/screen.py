@@ -1,7 +1,10 @@
 """The ticket, full screen: its head and the whole conversation (docs/rules.md#mail-conversation).
 
-Opened with ``enter`` in the inbox (``app.open_ticket``); ``esc`` goes back to the list,
-where the cursor stands where it stood. The conversation is read page by page
+Opened with ``enter`` in the inbox (``app.open_ticket`` → ``open_ticket``: the ticket and
+the first page of its conversation are read in a thread first, then the screen is pushed
+with them — head, keys and entries are there for its first paint, the footer is built
+once, nothing is laid out twice); ``esc`` goes back to the list, where the cursor stands
+where it stood. The conversation is read page by page
 (``conversation.conversation``) and shown as a list of collapsed entries (``entries``);
 reaching the end of what is shown reads the next page. The inbox's keys work here on this
 one ticket: the mixins of ``screens.inbox`` (triage, held orders, extensions, the customer)
@@ -12,12 +15,12 @@ attachment (``save``).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Callable
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
+from textual.containers import ScrollableContainer, Vertical
 from textual.screen import Screen
 from textual.widgets import Header, ListView, Static
 
@@ -52,6 +55,58 @@ MSG_HAS_CUSTOMER = "#{number} hat schon einen Kunden."
 LOADING = "Lädt …"
 
 
+def read_ticket(app, ticket_id: int, size: int) -> tuple[Any, Any, Any]:
+    """(detail, first ``size`` entries of the conversation, change token) in one read."""
+    from deskapp.services import conversation, ticket_detail
+
+    now, policy, viewer = app.now(), app.policy, app.agent
+
+    def read(session):
+        token = conversation.change_token(session, ticket_id)
+        detail = ticket_detail.detail(session, ticket_id, now=now, policy=policy, viewer=viewer)
+        return detail, conversation.conversation(session, ticket_id, offset=0, limit=size), token
+
+    return app.read(read)
+
+
+def open_ticket(app, row: TicketRow, push: Callable[["TicketScreen"], object]) -> None:
+    """Read the ticket in a thread worker, then ``push`` the screen with it, filled.
+
+    If the read fails the screen is pushed empty and reads itself (its worker says what
+    failed). A newer ``open_ticket`` supersedes an older one still reading; if the agent
+    moved to another screen meanwhile, the ticket is not pushed over it."""
+    from textual.worker import get_current_worker
+
+    below = app.screen
+
+    def read() -> None:
+        try:
+            loaded = read_ticket(app, row.id, app.policy.conversation_page_size)
+        except Exception:  # noqa: BLE001 — the screen reads again and shows the failure
+            loaded = None
+        if get_current_worker().is_cancelled:
+            return
+
+        def show() -> None:
+            if app.screen is below:
+                push(TicketScreen(row, loaded=loaded))
+
+        app.call_from_thread(show)
+
+    app.run_worker(read, thread=True, exclusive=True, group="open-ticket", exit_on_error=False)
+
+
+class ConversationList(ListView, inherit_bindings=False):
+    """The conversation's list: Textual's ``ListView`` without its own ``enter`` (the
+    screen's ``enter``/``space`` open and close the entry under the cursor, as a click
+    does). Its ``enter`` shadowed the screen's when the list got the focus, so the footer's
+    keys changed with the first focus and the footer was built and laid out twice."""
+
+    BINDINGS = [b for b in ScrollableContainer.BINDINGS if b.key not in ("up", "down")] + [
+        b for b in ListView.BINDINGS if b.key != "enter"
+    ]
+
+
 class TicketScreen(WorkerNotices, TriageActions, HeldOrderActions, ExtensionActions, CustomerActions, Screen):
     WRITE_GROUPS = frozenset({"write"})
     DEFAULT_CSS = """
@@ -60,9 +115,8 @@ class TicketScreen(WorkerNotices, TriageActions, HeldOrderActions, ExtensionActi
         padding: 0 1; border-bottom: solid $primary 40%;
     }
     TicketScreen #conversation-title { height: 1; padding: 0 1; background: $primary 20%; }
-    TicketScreen #conversation { height: 1fr; background: $surface; }
+    TicketScreen #conversation { height: 1fr; background: $surface; scrollbar-gutter: stable; }
     TicketScreen .entry { padding: 0 1; height: auto; }
-    TicketScreen .entry-text { height: auto; }
     TicketScreen .entry.out { border-left: thick $success 60%; }
     TicketScreen .entry.in { border-left: thick $accent 60%; }
     TicketScreen .entry.stranger { border-left: thick $warning; }
@@ -98,7 +152,9 @@ class TicketScreen(WorkerNotices, TriageActions, HeldOrderActions, ExtensionActi
         Binding("G,end", "last", "Ende", show=False),
     ]
 
-    def __init__(self, row: TicketRow) -> None:
+    def __init__(self, row: TicketRow, *, loaded: tuple | None = None) -> None:
+        """``loaded``: ``read_ticket``'s (detail, page, token), read before the push
+        (``open_ticket``); without it the screen reads them itself once mounted."""
         super().__init__()
         self.row = row
         self.current: TicketDetail | None = None
@@ -109,6 +165,12 @@ class TicketScreen(WorkerNotices, TriageActions, HeldOrderActions, ExtensionActi
         self._keep = -1
         self._bindings_state = None
         self._token = None  # conversation.change_token of what is shown
+        self._first: tuple[list, int] | None = None  # entries read before the push, and the one to stand on
+        self._resized_once = False
+        if loaded is not None:
+            detail, page, token = loaded
+            self._take(detail, page, token)
+            self._first = self._items(page, -1)
 
     # ------------------------------------------------------------------ layout
 
@@ -117,14 +179,43 @@ class TicketScreen(WorkerNotices, TriageActions, HeldOrderActions, ExtensionActi
         with Vertical():
             yield Static(self._head_text(), id="ticket-head")
             yield Static(LOADING, id="conversation-title")
-            yield ListView(id="conversation")
-        yield DeskFooter()  # the keys that fit, help and palette always (a narrow terminal cut them off)
+            yield ConversationList(id="conversation")
+        # The keys that fit, help and palette always (a narrow terminal cut them off); filled,
+        # the screen knows its keys now and the footer is laid out once.
+        yield DeskFooter(eager=self.current is not None)
+
+    def _on_resize(self, event: events.Resize) -> None:
+        """Textual answers the first layout of a pushed screen with a Resize to the size it
+        was just laid out for, and ``Screen._on_resize`` lays the screen and the inbox below
+        out again for it: a good part of an open's CPU time, for nothing. That echo is not
+        passed on (``prevent_default`` ends Textual's walk through the base classes'
+        handlers); a real resize (the terminal's) comes while the screen still has its old
+        size, and later ones all go through."""
+        if not self._resized_once and event.size == self.size and self.is_current:
+            event.prevent_default()
+        self._resized_once = True
 
     def on_mount(self) -> None:
         self.query_one("#conversation", ListView).focus()
-        self._load()
+        if self._first is None:
+            self._load()
         if getattr(self.app, "poll", True):
             self.set_interval(self.app.policy.inbox_poll_seconds, self.check_for_changes)
+
+    async def _fill(self) -> None:
+        """The entries read before the push, mounted once the screen is up: Textual styles a
+        pushed screen's whole tree once more as it resumes, so entries composed with the
+        screen would be styled twice; mounted now, once — before the first paint."""
+        items, target = self._first
+        self._first = None
+        view = self.query_one("#conversation", ListView)
+        await view.extend(items)
+        if items:
+            view.index = target
+            if target > 0:
+                self.call_after_refresh(view.scroll_to_widget, items[target], animate=False)
+        self._update_conversation_title()
+        self._bindings_state = self._binding_state()
 
     # ------------------------------------------------------------------ kept current
 
@@ -135,6 +226,9 @@ class TicketScreen(WorkerNotices, TriageActions, HeldOrderActions, ExtensionActi
             self._poll()
 
     def on_screen_resume(self) -> None:
+        if self._first is not None:  # just read: nothing to look for yet
+            self.call_later(self._fill)
+            return
         self.check_for_changes()
 
     @work(thread=True, exclusive=True, group="poll", exit_on_error=False)
@@ -170,19 +264,7 @@ class TicketScreen(WorkerNotices, TriageActions, HeldOrderActions, ExtensionActi
 
     @work(thread=True, exclusive=True, group="ticket", exit_on_error=False)
     def _load(self, limit: int | None = None, keep: int = -1) -> None:
-        from deskapp.services import conversation, ticket_detail
-
-        app = self.app
-        now, policy, viewer = app.now(), app.policy, app.agent
-        ticket_id = self.row.id
-        size = limit or self._page_size()
-
-        def read(session):
-            token = conversation.change_token(session, ticket_id)
-            detail = ticket_detail.detail(session, ticket_id, now=now, policy=policy, viewer=viewer)
-            return detail, conversation.conversation(session, ticket_id, offset=0, limit=size), token
-
-        detail, page, token = app.read(read)
+        detail, page, token = read_ticket(self.app, self.row.id, limit or self._page_size())
         self.post_message(TicketLoaded(detail, page, keep, token))
 
     @work(thread=True, exclusive=True, group="conversation", exit_on_error=False)
@@ -193,34 +275,41 @@ class TicketScreen(WorkerNotices, TriageActions, HeldOrderActions, ExtensionActi
         page = self.app.read(lambda s: conversation.conversation(s, ticket_id, offset=offset, limit=size))
         self.post_message(ConversationPageLoaded(page))
 
-    @on(TicketLoaded)
-    async def _show(self, event: TicketLoaded) -> None:
-        self._token = event.token
-        self.current = event.detail
-        self.row = event.detail.row
-        page = event.page
+    def _take(self, detail, page, token) -> None:
+        self._token = token
+        self.current = detail
+        self.row = detail.row
         self.total = page.total
         self._loaded = len(page.entries)
         self._paging = False
+
+    def _items(self, page, keep: int) -> tuple[list[EntryItem], int]:
+        """The entries of a first page, and the one the cursor stands on: ``keep``, else the
+        newest message when the page holds everything, else the first entry."""
+        everything = self._loaded >= self.total
+        messages = [i for i, e in enumerate(page.entries) if hasattr(e, "direction")]
+        first_message = messages[0] if messages else None
+        last_message = messages[-1] if messages else None
+        items = [EntryItem(entry, expanded=i == first_message or (everything and i == last_message))
+                 for i, entry in enumerate(page.entries)]
+        if keep >= 0:
+            target = min(keep, len(items) - 1)
+        elif everything and last_message is not None:
+            target = last_message
+        else:
+            target = 0
+        return items, max(target, 0)
+
+    @on(TicketLoaded)
+    async def _show(self, event: TicketLoaded) -> None:
+        self._take(event.detail, event.page, event.token)
         self.query_one("#ticket-head", Static).update(self._head_text())
         view = self.query_one("#conversation", ListView)
         if view.children:  # a reload; the first load has nothing to remove (and no round trip to wait for)
             await view.clear()
-        everything = self._loaded >= self.total
-        items = []
-        first_message = next((i for i, e in enumerate(page.entries) if hasattr(e, "direction")), None)
-        last_message = max((i for i, e in enumerate(page.entries) if hasattr(e, "direction")), default=None)
-        for i, entry in enumerate(page.entries):
-            expanded = i == first_message or (everything and i == last_message)
-            items.append(EntryItem(entry, expanded=expanded))
+        items, target = self._items(event.page, event.keep)
         await view.extend(items)
         if items:
-            if event.keep >= 0:
-                target = min(event.keep, len(items) - 1)
-            elif everything and last_message is not None:
-                target = last_message
-            else:
-                target = 0
             view.index = target
             self.call_after_refresh(view.scroll_to_widget, items[target], animate=False)
         self._update_conversation_title()
@@ -238,11 +327,12 @@ class TicketScreen(WorkerNotices, TriageActions, HeldOrderActions, ExtensionActi
         self._update_conversation_title()
 
     def _update_conversation_title(self) -> None:
+        self.query_one("#conversation-title", Static).update(self._title_text())
+
+    def _title_text(self) -> str:
         shown = f"{self._loaded} von {self.total}" if self._loaded < self.total else f"{self.total}"
         more = " · weiter unten wird nachgeladen" if self._loaded < self.total else ""
-        self.query_one("#conversation-title", Static).update(
-            f"[b]Verlauf[/] · {shown} Einträge{more} · [dim]Enter öffnet/schließt eine Nachricht[/]"
-        )
+        return f"[b]Verlauf[/] · {shown} Einträge{more} · [dim]Enter öffnet/schließt eine Nachricht[/]"
 
     def _head_text(self) -> str:
         row = self.row
@@ -296,12 +386,20 @@ class TicketScreen(WorkerNotices, TriageActions, HeldOrderActions, ExtensionActi
     @on(ListView.Selected, "#conversation")
     def _selected_entry(self, event: ListView.Selected) -> None:
         if isinstance(event.item, EntryItem):
-            event.item.toggle()
+            self._toggle(event.item)
 
     def action_toggle(self) -> None:
         item = self._selected()
         if item is not None:
-            item.toggle()
+            self._toggle(item)
+
+    def _toggle(self, item: EntryItem) -> None:
+        """Open or close the entry; an opened message is scrolled into view (its body may
+        reach below the bottom of the list)."""
+        item.toggle()
+        if item.expanded:
+            view = self.query_one("#conversation", ListView)
+            self.call_after_refresh(view.scroll_to_widget, item, animate=False)
 
     def action_back(self) -> None:
         self.dismiss(self.row.id)
@@ -421,8 +519,11 @@ class TicketScreen(WorkerNotices, TriageActions, HeldOrderActions, ExtensionActi
 
     # ------------------------------------------------------------------ keys
 
+    def _binding_state(self) -> tuple:
+        return tuple(self.check_action(action, ()) for action in DYNAMIC_ACTIONS)
+
     def _refresh_bindings_if_changed(self) -> None:
-        state = tuple(self.check_action(action, ()) for action in DYNAMIC_ACTIONS)
+        state = self._binding_state()
         if state != self._bindings_state:
             self._bindings_state = state
             self.refresh_bindings()
@@ -442,4 +543,4 @@ class TicketScreen(WorkerNotices, TriageActions, HeldOrderActions, ExtensionActi
         return True
 
 
-__all__ = ["TicketScreen"]
+__all__ = ["TicketScreen", "open_ticket", "read_ticket"]

@@ -192,3 +192,22 @@ def test_same_seed_same_data(tmp_path, now):
 def test_naive_now_is_refused(engine):
     with pytest.raises(ValueError):
         build_large(engine, now=dt.datetime(2026, 3, 10, 8, 30), customers=1, tickets=1)
+
+
+def test_the_long_thread_is_one_ticket_of_the_first_customer_with_every_mail(engine, now):
+    """``deskapp seed large`` adds a ticket whose conversation is a long mail thread (the
+    benchmark opens it): received like real mail, every answer in the same ticket."""
+    from deskapp.services import conversation
+
+    summary = build_large(engine, now=now, seed=5, customers=5, tickets=20, thread=12)
+    assert summary.thread_ticket_number == 21  # after the bulk tickets, from the counter
+    with read_session(engine) as s:
+        row = tickets.find_by_number(s, summary.thread_ticket_number)
+        first_customer = s.execute(select(Customer.id).order_by(Customer.number).limit(1)).scalar_one()
+        page = conversation.conversation(s, row.id, limit=100)
+    assert row.customer_id == first_customer and row.status in tickets.ACTIVE_STATUSES
+    mails = [e for e in page.entries if hasattr(e, "direction")]
+    assert len(mails) == 12 and all(m.sender_is_customer for m in mails)
+    assert mails[0].subject == "Mailversand aus dem Shop bricht ab"
+    assert mails[-1].subject.startswith(f"Re: [#{row.number}]")
+    assert "Nachricht 12 von 12" in mails[-1].text

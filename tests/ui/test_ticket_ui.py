@@ -293,3 +293,50 @@ async def test_a_mail_that_arrives_shows_in_the_open_ticket_without_a_key(desk):
         await settle(pilot)
         assert any("Geht wieder nicht!" in e for e in entries(screen))
         assert "wartend" not in str(screen.query_one("#ticket-head").render())
+
+
+async def test_the_open_ticket_follows_a_terminal_resize(desk):
+    """The screen drops Textual's echo of its first layout, never a real resize: made
+    narrower, the list and the footer fit the new width at once."""
+    engine, data = desk
+    with_address(engine)
+    got = receive(engine, data["people"], mail())
+    app = make_app(engine, data["people"]["tom"])
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_full(pilot, "1", got.ticket_number)
+        footer = lambda: " ".join(str(k.render()) for k in screen.query("FooterKey"))  # noqa: E731
+        assert "Anhang speichern" in footer() and screen.query_one("#conversation").size.width > 100
+        await pilot.resize_terminal(100, 30)
+        await settle(pilot)
+        assert screen.query_one("#conversation").size.width <= 100
+        assert "Anhang speichern" not in footer() and "Hilfe" in footer()
+
+
+async def test_an_opened_message_comes_into_view(desk):
+    """Enter on a collapsed message near the bottom opens it; the list scrolls so that it
+    shows (a long body would otherwise open below the edge)."""
+    engine, data = desk
+    with_address(engine)
+    body = "\n".join(f"Zeile {i} der Beschreibung." for i in range(30))
+    got = receive(engine, data["people"], mail(body=body))
+    for i in range(12):
+        receive(engine, data["people"], mail(msgid=f"<r{i}@moring.example>", body=body,
+                                             subject=f"Re: [#{got.ticket_number}] Drucker streikt",
+                                             headers="In-Reply-To: <c1@moring.example>\r\n"))
+    app = make_app(engine, data["people"]["tom"])
+    async with app.run_test(size=(120, 30)) as pilot:
+        screen = await open_full(pilot, "1", got.ticket_number)
+        view = screen.query_one("#conversation", ListView)
+        await pilot.press(*["k"] * len(view.children))  # the cursor starts on the newest message
+        await settle(pilot)
+        for _ in range(len(view.children)):  # down to a collapsed message at the bottom edge
+            await pilot.press("j")
+            await settle(pilot)
+            item = view.highlighted_child
+            if item.region.bottom >= view.region.bottom - 1 and not item.expanded:
+                break
+        assert not item.expanded and item.region.bottom >= view.region.bottom - 1
+        await pilot.press("enter")
+        await settle(pilot)
+        assert item.expanded
+        assert view.region.contains_region(item.region) or item.region.y == view.region.y
