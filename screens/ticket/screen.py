@@ -100,9 +100,11 @@ class ConversationList(ListView, inherit_bindings=False):
     """The conversation's list: Textual's ``ListView`` without its own ``enter`` (the
     screen's ``enter``/``space`` open and close the entry under the cursor, as a click
     does). Its ``enter`` shadowed the screen's when the list got the focus, so the footer's
-    keys changed with the first focus and the footer was built and laid out twice."""
+    keys changed with the first focus and the footer was built and laid out twice. Nor its
+    scroll-only ``home``/``end``: the screen's move the cursor to the first / last entry
+    (and ``end`` loads the next entries, as ``G`` does)."""
 
-    BINDINGS = [b for b in ScrollableContainer.BINDINGS if b.key not in ("up", "down")] + [
+    BINDINGS = [b for b in ScrollableContainer.BINDINGS if b.key not in ("up", "down", "home", "end")] + [
         b for b in ListView.BINDINGS if b.key != "enter"
     ]
 
@@ -149,6 +151,7 @@ class TicketScreen(WorkerNotices, TriageActions, HeldOrderActions, ExtensionActi
         Binding("d", "save_attachment", "Anhang speichern", id="ticket.attachment"),
         Binding("t", "log_time", "Zeit erfassen", id="log_time"),
         Binding("e", "extension", "Verlängerung beantragen", id="extension.request", show=False),
+        Binding("g,home", "first", "Anfang", show=False),
         Binding("G,end", "last", "Ende", show=False),
     ]
 
@@ -369,6 +372,11 @@ class TicketScreen(WorkerNotices, TriageActions, HeldOrderActions, ExtensionActi
             view.action_cursor_down()
         else:
             view.action_cursor_up()
+
+    def action_first(self) -> None:
+        view = self.query_one("#conversation", ListView)
+        if len(view.children):
+            view.index = 0
 
     def action_last(self) -> None:
         view = self.query_one("#conversation", ListView)

@@ -230,6 +230,13 @@ async def test_a_long_thread_opens_with_one_page_and_loads_more_at_the_end(desk)
             await pilot.press("j")
         await settle(pilot)
         assert len(view.children) == 40
+        # End (as G) goes to the last entry and so loads the next page; Home back to the first.
+        await pilot.press("end")
+        await settle(pilot)
+        assert len(view.children) == 60 and view.index == 39
+        await pilot.press("home")
+        await settle(pilot)
+        assert view.index == 0
         await pilot.press("escape")
         await settle(pilot)
         assert isinstance(app.screen, InboxScreen)
