@@ -108,6 +108,10 @@ class DeskApp(WorkerNotices, App):
         self._engine = engine
         self._engine_factory = engine_factory
         self._engine_lock = threading.Lock()
+        # Held by the warm-up for each module it imports, and by a database worker for its
+        # whole run while the warm-up is still importing (see ``_imports_settled``).
+        self._import_lock = threading.RLock()
+        self._warmed = threading.Event()
         self._writes = 0  # write transactions in flight (the exit waits for these only)
         self._writes_done = threading.Condition()
         # The inbox's first page, read by deskapp.quickstart before the ORM was imported.
@@ -130,23 +134,39 @@ class DeskApp(WorkerNotices, App):
                     self._engine = self._engine_factory()
         return self._engine
 
-    def read(self, fn: Callable[..., T]) -> T:
-        from models.engine import read
+    def _imports_settled(self):
+        """A context for a worker's run: while the warm-up still imports, the run waits for
+        the module being imported and keeps the warm-up out until it is done.
 
-        return read(self.engine, fn)  # run once more if the database connection was lost under it
+        Two threads importing into the same circle of modules (SQLAlchemy's packages import
+        each other) can be handed a partly initialised module by CPython's import-deadlock
+        avoidance: a search typed right after the start failed with "cannot import name
+        'AdaptedConnection' from partially initialized module 'sqlalchemy.engine'". Once the
+        warm-up is done, workers run without the lock.
+        """
+        import contextlib
+
+        return contextlib.nullcontext() if self._warmed.is_set() else self._import_lock
+
+    def read(self, fn: Callable[..., T]) -> T:
+        with self._imports_settled():
+            from models.engine import read
+
+            return read(self.engine, fn)  # run once more if the database connection was lost under it
 
     def write(self, fn: Callable[..., T]) -> T:
-        from models.engine import write_session
+        with self._imports_settled():
+            from models.engine import write_session
 
-        with self._writes_done:
-            self._writes += 1
-        try:
-            with write_session(self.engine) as session:
-                return fn(session)
-        finally:
             with self._writes_done:
-                self._writes -= 1
-                self._writes_done.notify_all()
+                self._writes += 1
+            try:
+                with write_session(self.engine) as session:
+                    return fn(session)
+            finally:
+                with self._writes_done:
+                    self._writes -= 1
+                    self._writes_done.notify_all()
 
     def run_and_leave(self) -> None:
         """``run()`` for the console script, whose process ends right after (``os._exit``).
@@ -252,10 +272,12 @@ class DeskApp(WorkerNotices, App):
         sys.setswitchinterval(WARM_UP_SWITCH_INTERVAL)
         try:
             for name in WARM_UP:
-                importlib.import_module(name)
+                with self._import_lock:
+                    importlib.import_module(name)
                 time.sleep(0)
             _freeze_imports_once()
         finally:
+            self._warmed.set()
             sys.setswitchinterval(interval)
 
     # -- German in Textual's own places (screens.german) ------------------------------
@@ -455,7 +477,8 @@ class DeskApp(WorkerNotices, App):
         """The job; a failure raises and becomes the notice (screens.workers.WorkerNotices)."""
         from deskapp.services.reminders import count_label, per_stage_label, run_reminders
 
-        report = run_reminders(self.engine, policy=self.policy, now=self.now())
+        with self._imports_settled():
+            report = run_reminders(self.engine, policy=self.policy, now=self.now())
         if report.sent:
             text = (f"{count_label(report.sent)} erstellt ({per_stage_label(report)}); "
                     "sie liegen im Postausgang (Taste O) und gehen mit dem nächsten Mailversand raus.")
