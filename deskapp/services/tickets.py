@@ -142,6 +142,7 @@ _KEY_PRIORITY = bindparam("key_priority", type_=Integer())
 _KEY_CREATED = bindparam("key_created", type_=UTCDateTime())
 _KEY_ID = bindparam("key_id", type_=Integer())
 _PAGE_LIMIT = bindparam("page_limit", type_=Integer())
+_COUNT_LIMIT = bindparam("count_limit", type_=Integer())
 _OVERDUE_CUTOFF = bindparam("overdue_cutoff", type_=UTCDateTime())
 
 
@@ -274,13 +275,23 @@ def search_notes(session: Session, actor: AgentRef, filt: TicketFilter) -> tuple
 
 
 def count_and_notes(session: Session, actor: AgentRef, filt: TicketFilter, *, now: dt.datetime | None = None,
-                    policy: Policy | None = None) -> tuple[int, tuple[str, ...]]:
+                    policy: Policy | None = None, cap: int | None = None) -> tuple[int, tuple[str, ...]]:
     """``count`` and ``search_notes`` together, for the inbox's header: the exact count is
-    read once and decides whether the typo-repaired one is read."""
+    read once and decides whether the typo-repaired one is read.
+
+    ``cap``: a search is counted up to ``cap + 1`` matches only (``search_count_cap``); a
+    total above ``cap`` then means "more than ``cap``" (docs/rules.md#ticket-search).
+    """
     params = _clock_params(session, filt, now, policy)
-    exact = _count(session, actor, filt, params)
+    if cap is not None and search_order(filt):
+        def counted(fuzzy: bool = False) -> int:
+            return _capped_count(session, actor, filt, {**params, _COUNT_LIMIT.key: cap + 1}, fuzzy=fuzzy)
+    else:
+        def counted(fuzzy: bool = False) -> int:
+            return _count(session, actor, filt, params, fuzzy=fuzzy)
+    exact = counted()
     fuzzy = exact == 0 and _fuzzy_may_help(filt)
-    total = _count(session, actor, filt, params, fuzzy=True) if fuzzy else exact
+    total = counted(fuzzy=True) if fuzzy else exact
     if not filt.search.strip():
         return total, ()
     query = filterlang.parse(filt.search)
@@ -490,6 +501,27 @@ def _count(session: Session, actor: AgentRef, filt: TicketFilter, params: dict, 
     stmt = _statement(session, actor, filt, "count", fuzzy,
                       lambda: select(func.count()).select_from(Ticket).where(*_where(session, actor, filt, fuzzy=fuzzy)))
     return int(session.execute(stmt, params).scalar_one())
+
+
+def _capped_count(session: Session, actor: AgentRef, filt: TicketFilter, params: dict, *,
+                  fuzzy: bool = False) -> int:
+    """How many tickets ``filt`` lists, counted up to ``_COUNT_LIMIT`` (then: at least that many)."""
+    stmt = _statement(session, actor, filt, "count-capped", fuzzy,
+                      lambda: _build_capped_count(session, actor, filt, fuzzy=fuzzy))
+    return int(session.execute(stmt, params).scalar_one())
+
+
+def _build_capped_count(session, actor, filt, *, fuzzy: bool):
+    # Each source read with every other condition, at most the cap's worth (as the page reads
+    # them, without the order): when none of them reaches it, their union is complete.
+    where, sources = _where_parts(session, actor, filt, fuzzy=fuzzy)
+    if not sources:
+        ids = select(Ticket.id).where(*where).limit(_COUNT_LIMIT).subquery()
+    else:
+        branches = [select(src.where(*where).limit(_COUNT_LIMIT).subquery().c.id) for src in sources]
+        found = union(*branches).subquery()
+        ids = select(found.c.id).limit(_COUNT_LIMIT).subquery()
+    return select(func.count()).select_from(ids)
 
 
 # Grouped by (status, queue), the order of ix_ticket_status_queue: an index-only scan of the

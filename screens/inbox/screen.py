@@ -227,11 +227,12 @@ class InboxScreen(WorkerNotices, Navigation, TriageActions, HeldOrderActions, Ex
     def _load_counts(self, sidebar: bool = True) -> None:
         app = self.app
         actor, filt, clock = app.agent, self.filter, {"now": app.now(), "policy": app.policy}
+        cap = app.policy.search_count_cap  # a search is counted this far (the title: "mehr als …")
 
         def fetch(session):
             from deskapp.services import tickets
             counts = tickets.sidebar_counts(session, actor) if sidebar else None
-            return (counts, *tickets.count_and_notes(session, actor, filt, **clock))
+            return (counts, *tickets.count_and_notes(session, actor, filt, cap=cap, **clock))
 
         counts, total, notes = app.read(fetch)
         self.post_message(CountsLoaded(counts, total, notes))
@@ -289,7 +290,8 @@ class InboxScreen(WorkerNotices, Navigation, TriageActions, HeldOrderActions, Ex
             self.current = None
             self.query_one(TicketDetailPane).show_text(self._empty_text())
         self._update_title()
-        self.release_frames()  # the list's first page is here: one frame (views.hold_frames)
+        if self.total is not None:  # the list's first page and its count are here: one frame
+            self.release_frames()  # (views.hold_frames)
 
     def _empty_text(self) -> str:
         if self.filter.search:
@@ -303,6 +305,8 @@ class InboxScreen(WorkerNotices, Navigation, TriageActions, HeldOrderActions, Ex
         counts = event.counts
         if counts is None:
             self._update_title()
+            if not self._list_pending:  # the title lands in the page's frame (views.hold_frames)
+                self.release_frames()
             return
         options = self.query_one("#sources", OptionList)
         highlighted = options.highlighted
@@ -325,6 +329,9 @@ class InboxScreen(WorkerNotices, Navigation, TriageActions, HeldOrderActions, Ex
         elif self.page is not None:
             n = len(self.page.rows)
             total = "…" if self.total is None else count_de(self.total)
+            cap = self.app.policy.search_count_cap
+            if self.total is not None and self.filter.search and self.total > cap:
+                total = f"mehr als {count_de(cap)}"  # counted only this far (tickets.count_and_notes)
             span = f"{self.row_offset + 1}–{self.row_offset + n}" if n else "0"
             parts.append(f"{span} von {total}")
         if self.marked:
@@ -344,6 +351,8 @@ class InboxScreen(WorkerNotices, Navigation, TriageActions, HeldOrderActions, Ex
             if self._list_pending:
                 self._list_pending = False
                 self._update_title()
+        if event.group == "counts" and not self._list_pending:
+            self.release_frames()  # the page is shown; no count comes for its title
         if event.refused:  # someone else was first: show the tickets as they are now
             self._reload_with_detail()
 
