@@ -147,6 +147,7 @@ class InboxScreen(WorkerNotices, Navigation, TriageActions, HeldOrderActions, Ex
         self._requests: dict[int, ExtensionRow] = {}  # ticket number -> own request (view "requests")
         self.saved: dict[str, str] = {}  # the agent's saved views: name -> query
         self.search_notes: tuple[str, ...] = ()  # what the / line read differently
+        self._counting = False  # the list's count was asked for and is not here yet
 
     # ------------------------------------------------------------------ layout
 
@@ -221,6 +222,7 @@ class InboxScreen(WorkerNotices, Navigation, TriageActions, HeldOrderActions, Ex
             self.total = None  # the title says "…" until the new list is counted
             self._list_pending = True  # and shows no span of the rows of the list before
         self._load_page(start=start, mode="around")
+        self._counting = True  # the list's count is on its way (for the title)
         self._load_counts(sidebar)
 
     @work(thread=True, exclusive=True, group="counts", exit_on_error=False)
@@ -289,9 +291,11 @@ class InboxScreen(WorkerNotices, Navigation, TriageActions, HeldOrderActions, Ex
         if not page.rows:
             self.current = None
             self.query_one(TicketDetailPane).show_text(self._empty_text())
-        self._update_title()
-        if self.total is not None:  # the list's first page and its count are here: one frame
-            self.release_frames()  # (views.hold_frames)
+        if not self._counting or self._frames_held is None:  # the first page and its count
+            self._update_title()  # are here: one frame (views.hold_frames)
+            self.release_frames()
+        # else: the count comes into the held frame and writes the title once (a second
+        # update of the title was a frame of its own, ~50 ms after the page's).
 
     def _empty_text(self) -> str:
         if self.filter.search:
@@ -302,11 +306,11 @@ class InboxScreen(WorkerNotices, Navigation, TriageActions, HeldOrderActions, Ex
     def _show_counts(self, event: CountsLoaded) -> None:
         self.total = event.total
         self.search_notes = event.notes
+        self._counting = False
         counts = event.counts
         if counts is None:
             self._update_title()
-            if not self._list_pending:  # the title lands in the page's frame (views.hold_frames)
-                self.release_frames()
+            self._release_if_shown()
             return
         options = self.query_one("#sources", OptionList)
         highlighted = options.highlighted
@@ -318,6 +322,11 @@ class InboxScreen(WorkerNotices, Navigation, TriageActions, HeldOrderActions, Ex
             options.highlighted = highlighted
         self.load_saved_views()
         self._update_title()
+        self._release_if_shown()
+
+    def _release_if_shown(self) -> None:
+        if not self._list_pending:  # the title lands in the page's frame (views.hold_frames)
+            self.release_frames()
 
     def _update_title(self) -> None:
         parts = [f"[b]{escape(self.source_label())}[/]"]
@@ -341,7 +350,12 @@ class InboxScreen(WorkerNotices, Navigation, TriageActions, HeldOrderActions, Ex
         if self.filter.search and self.search_notes:
             parts.append("[yellow]" + escape(" · ".join(self.search_notes)) + "[/]")
         # One line high whatever it says (.pane-title): a repaint, no layout of the screen.
-        self.query_one("#list-title", Static).update(" · ".join(parts), layout=False)
+        title = self.query_one("#list-title", Static)
+        title.update(" · ".join(parts), layout=False)
+        if self._frames_held is not None:
+            # Textual asks the screen for the repaint on the title's next idle, after the held
+            # frame is out: that was a frame of its own ~40 ms later (views.hold_frames).
+            title._check_refresh()
 
     @on(WorkerFailed)
     def _worker_failed(self, event: WorkerFailed) -> None:
@@ -351,8 +365,11 @@ class InboxScreen(WorkerNotices, Navigation, TriageActions, HeldOrderActions, Ex
             if self._list_pending:
                 self._list_pending = False
                 self._update_title()
-        if event.group == "counts" and not self._list_pending:
-            self.release_frames()  # the page is shown; no count comes for its title
+        if event.group == "counts":
+            self._counting = False
+            if not self._list_pending:  # the page is shown; no count comes for its title
+                self._update_title()
+                self.release_frames()
         if event.refused:  # someone else was first: show the tickets as they are now
             self._reload_with_detail()
 
