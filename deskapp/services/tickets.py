@@ -204,7 +204,8 @@ def _overdue_clause():
     return Ticket.id.in_(held.union(marked))
 
 
-def _where_parts(session: Session, actor: AgentRef, filt: TicketFilter, *, fuzzy: bool = False) -> tuple[list, tuple]:
+def _where_parts(session: Session, actor: AgentRef, filt: TicketFilter, *, fuzzy: bool = False,
+                 id_sets: bool = False) -> tuple:
     """The list's WHERE, and the search's sources of ticket ids (any one finds a ticket;
     kept apart so that each is read newest first through its own index). The overdue
     filter's cutoff is a parameter (``_clock_params``).
@@ -213,7 +214,7 @@ def _where_parts(session: Session, actor: AgentRef, filt: TicketFilter, *, fuzzy
     query = filterlang.parse(filt.search) if filt.search.strip() else None
     if query is not None and query.only_numbers:
         # "#N" is exactly that ticket, in any queue, view and status (docs/rules.md#ticket-jump).
-        return [Ticket.number.in_(query.numbers)], ()
+        return ([Ticket.number.in_(query.numbers)], (), ()) if id_sets else ([Ticket.number.in_(query.numbers)], ())
     where = []
     if filt.view == "mine":
         where.append(Ticket.assignee_id == actor.id)
@@ -259,7 +260,11 @@ def _where_parts(session: Session, actor: AgentRef, filt: TicketFilter, *, fuzzy
             where.append(~cond if query.flag.negated else cond)
         compiled = ticket_search.compile_query(session, query, actor.login, fuzzy=fuzzy)
         where.extend(compiled.clauses)
+        if id_sets:  # (where, the sources, the same as bare id sets)
+            return where, compiled.sources, compiled.id_sets
         return where, compiled.sources
+    if id_sets:
+        return where, (), ()
     return where, ()
 
 
@@ -512,16 +517,25 @@ def _capped_count(session: Session, actor: AgentRef, filt: TicketFilter, params:
 
 
 def _build_capped_count(session, actor, filt, *, fuzzy: bool):
-    # Each source read with every other condition, at most the cap's worth (as the page reads
-    # them, without the order): when none of them reaches it, their union is complete.
-    where, sources = _where_parts(session, actor, filt, fuzzy=fuzzy)
+    # Each source read with every other condition, at most the cap's worth: when none of them
+    # reaches it, their union is complete.
+    where, sources, id_sets = _where_parts(session, actor, filt, fuzzy=fuzzy, id_sets=True)
     if not sources:
         ids = select(Ticket.id).where(*where).limit(_COUNT_LIMIT).subquery()
-    else:
-        branches = [select(src.where(*where).limit(_COUNT_LIMIT).subquery().c.id) for src in sources]
-        found = union(*branches).subquery()
-        ids = select(found.c.id).limit(_COUNT_LIMIT).subquery()
-    return select(func.count()).select_from(ids)
+        return select(func.count()).select_from(ids)
+    branches = []
+    for src, id_set in zip(sources, id_sets):
+        if where and id_set is not src and _is_sqlite(session):
+            # SQLite, the text source: the list's conditions read from their index, each
+            # ticket checked against the text index's ids (``+ 0``, as in ``_where``), beats
+            # looking up the ticket of every match ("passwort", 384 active tickets of 4,114
+            # matches: 7.3 → 3.0 ms). A customer's tickets are few: read as they are.
+            branch = select(Ticket.id).where(*where, (Ticket.id + literal_column("0")).in_(id_set))
+        else:
+            branch = src.where(*where)
+        branches.append(select(branch.limit(_COUNT_LIMIT).subquery().c.id))
+    found = union(*branches).subquery()
+    return select(func.count()).select_from(select(found.c.id).limit(_COUNT_LIMIT).subquery())
 
 
 # Grouped by (status, queue), the order of ix_ticket_status_queue: an index-only scan of the
