@@ -51,6 +51,8 @@ class Policy:
     inbox_page_size: int = 100
     conversation_page_size: int = 20  # entries of a ticket's conversation read and shown at a time
     inbox_poll_seconds: float = 2.0
+    # A search's matches are counted up to this many; more: "von mehr als 1.000" in the title
+    search_count_cap: int = 1000
     radar_horizons_days: str = "30 90 180"
     budget_trend_months: int = 12  # the card's sparkline of the budget reaches this far back
     expiry_soon_days: int = 90  # the card shows a package expiring within this many days in yellow

@@ -56,6 +56,7 @@ DESCRIPTIONS: dict[str, str] = {
     "inbox_page_size": "Tickets je Seite im Posteingang",
     "conversation_page_size": "Einträge je Seite im Verlauf eines Tickets",
     "inbox_poll_seconds": "Posteingang prüft so oft auf Änderungen (Sekunden)",
+    "search_count_cap": "Suche zählt höchstens so viele Treffer",
     "radar_horizons_days": "Ablauf-Radar: Horizonte in Tagen (durch Leerzeichen getrennt)",
     "budget_trend_months": "Budgetverlauf auf der Kundenkarte (Monate)",
     "expiry_soon_days": "Kundenkarte: Paket läuft bald ab (Tage, gelb)",
@@ -100,7 +101,7 @@ MAX_VALUE = 255  # policy_setting.value
 AT_LEAST_ONE = frozenset({
     "package_validity_months", "repeat_case_min_count", "repeat_case_window_months",
     "extension_min_months", "extension_max_months", "inbox_page_size", "conversation_page_size", "budget_trend_months",
-    "conspicuous_orders_count", "conspicuous_orders_window_minutes", "held_order_overdue_working_hours",
+    "search_count_cap", "conspicuous_orders_count", "conspicuous_orders_window_minutes", "held_order_overdue_working_hours",
     "rebooking_recent_days", "workaround_window_days", "mail_sending_stale_minutes",
     "mail_attachment_max_mb", "mail_recipients_kept",
     "order_pending_stale_minutes",

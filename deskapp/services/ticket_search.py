@@ -34,6 +34,9 @@ class Compiled:
     # own (the text index, a customer's tickets, a number); a ticket is found by any of
     # them. Empty when the words are part of ``clauses`` instead.
     sources: tuple = ()
+    # The same sources as bare sets of ids (the text index without the ticket table), for
+    # "is this ticket among them" (counts).
+    id_sets: tuple = ()
 
     def where(self) -> list:
         """Everything as WHERE clauses (for counts and lists not read newest first)."""
@@ -173,15 +176,14 @@ def _word_sources(session: Session, words: list[str], notes: list[str], extra: t
     """Every word in subject/text — or every word in the customer's name; typos repaired.
 
     Selects of ticket ids, any of which finds a ticket; ``extra``: more of them (a customer
-    number, a ticket number). Kept apart, never ORed: each one can use its index.
+    number, a ticket number). Kept apart, never ORed: each one can use its index. Returned
+    twice: as the list reads them (newest first) and as bare id sets (``Compiled.id_sets``).
     """
     folded = [fold(w) for w in words]
     if not fuzzy or _exists(session, folded) or _customer_exists(session, folded):
-        return (
-            _doc_source(session, folded),
-            select(Ticket.id.label("id")).where(Ticket.customer_id.in_(_customer_ids(session, folded))),
-            *extra,
-        )
+        by_customer = select(Ticket.id.label("id")).where(Ticket.customer_id.in_(_customer_ids(session, folded)))
+        sources = (_doc_source(session, folded), by_customer, *extra)
+        return sources, (_doc_ids(session, folded), *sources[1:])
     # Nothing has them all: each word nothing contains is replaced by its nearest words.
     alternatives: list[list[str]] = []
     for word in folded:
@@ -197,7 +199,8 @@ def _word_sources(session: Session, words: list[str], notes: list[str], extra: t
     clauses = []
     for options in alternatives:
         clauses.append(or_(*(Ticket.id.in_(_doc_ids(session, [o])) for o in options)))
-    return (select(Ticket.id.label("id")).where(*clauses), *extra)
+    sources = (select(Ticket.id.label("id")).where(*clauses), *extra)
+    return sources, sources
 
 
 def _regex_clause(session: Session, pattern: str):
@@ -222,6 +225,7 @@ def compile_query(session: Session, query: FilterQuery, actor_login: str, *, fuz
     notes: list[str] = list(query.errors)
     clauses: list = []
     sources: tuple = ()
+    id_sets: tuple = ()
     if query.numbers:
         clauses.append(Ticket.number.in_(query.numbers))
     words = list(query.words)
@@ -239,7 +243,7 @@ def compile_query(session: Session, query: FilterQuery, actor_login: str, *, fuz
             Ticket.customer_id.in_(select(Customer.id).where(Customer.number == joined)))]
         if joined.isascii() and joined.isdigit() and len(joined) <= 9:
             extra.append(select(Ticket.id.label("id")).where(Ticket.number == int(joined)))  # a bare number
-        sources = _word_sources(session, words, notes, tuple(extra), fuzzy=fuzzy)
+        sources, id_sets = _word_sources(session, words, notes, tuple(extra), fuzzy=fuzzy)
     for word in query.not_words:
         clauses.append(not_(Ticket.id.in_(_doc_ids(session, [fold(word)]))))
     if query.customer:
@@ -259,4 +263,4 @@ def compile_query(session: Session, query: FilterQuery, actor_login: str, *, fuz
         if query.agent.negated:
             cond = or_(not_(cond), Ticket.assignee_id.is_(None)) if "-" not in query.agent.values else not_(cond)
         clauses.append(cond)
-    return Compiled(tuple(clauses), tuple(notes), sources)
+    return Compiled(tuple(clauses), tuple(notes), sources, id_sets)

@@ -142,6 +142,7 @@ _KEY_PRIORITY = bindparam("key_priority", type_=Integer())
 _KEY_CREATED = bindparam("key_created", type_=UTCDateTime())
 _KEY_ID = bindparam("key_id", type_=Integer())
 _PAGE_LIMIT = bindparam("page_limit", type_=Integer())
+_COUNT_LIMIT = bindparam("count_limit", type_=Integer())
 _OVERDUE_CUTOFF = bindparam("overdue_cutoff", type_=UTCDateTime())
 
 
@@ -203,7 +204,8 @@ def _overdue_clause():
     return Ticket.id.in_(held.union(marked))
 
 
-def _where_parts(session: Session, actor: AgentRef, filt: TicketFilter, *, fuzzy: bool = False) -> tuple[list, tuple]:
+def _where_parts(session: Session, actor: AgentRef, filt: TicketFilter, *, fuzzy: bool = False,
+                 id_sets: bool = False) -> tuple:
     """The list's WHERE, and the search's sources of ticket ids (any one finds a ticket;
     kept apart so that each is read newest first through its own index). The overdue
     filter's cutoff is a parameter (``_clock_params``).
@@ -212,7 +214,7 @@ def _where_parts(session: Session, actor: AgentRef, filt: TicketFilter, *, fuzzy
     query = filterlang.parse(filt.search) if filt.search.strip() else None
     if query is not None and query.only_numbers:
         # "#N" is exactly that ticket, in any queue, view and status (docs/rules.md#ticket-jump).
-        return [Ticket.number.in_(query.numbers)], ()
+        return ([Ticket.number.in_(query.numbers)], (), ()) if id_sets else ([Ticket.number.in_(query.numbers)], ())
     where = []
     if filt.view == "mine":
         where.append(Ticket.assignee_id == actor.id)
@@ -258,7 +260,11 @@ def _where_parts(session: Session, actor: AgentRef, filt: TicketFilter, *, fuzzy
             where.append(~cond if query.flag.negated else cond)
         compiled = ticket_search.compile_query(session, query, actor.login, fuzzy=fuzzy)
         where.extend(compiled.clauses)
+        if id_sets:  # (where, the sources, the same as bare id sets)
+            return where, compiled.sources, compiled.id_sets
         return where, compiled.sources
+    if id_sets:
+        return where, (), ()
     return where, ()
 
 
@@ -274,13 +280,23 @@ def search_notes(session: Session, actor: AgentRef, filt: TicketFilter) -> tuple
 
 
 def count_and_notes(session: Session, actor: AgentRef, filt: TicketFilter, *, now: dt.datetime | None = None,
-                    policy: Policy | None = None) -> tuple[int, tuple[str, ...]]:
+                    policy: Policy | None = None, cap: int | None = None) -> tuple[int, tuple[str, ...]]:
     """``count`` and ``search_notes`` together, for the inbox's header: the exact count is
-    read once and decides whether the typo-repaired one is read."""
+    read once and decides whether the typo-repaired one is read.
+
+    ``cap``: a search is counted up to ``cap + 1`` matches only (``search_count_cap``); a
+    total above ``cap`` then means "more than ``cap``" (docs/rules.md#ticket-search).
+    """
     params = _clock_params(session, filt, now, policy)
-    exact = _count(session, actor, filt, params)
+    if cap is not None and search_order(filt):
+        def counted(fuzzy: bool = False) -> int:
+            return _capped_count(session, actor, filt, {**params, _COUNT_LIMIT.key: cap + 1}, fuzzy=fuzzy)
+    else:
+        def counted(fuzzy: bool = False) -> int:
+            return _count(session, actor, filt, params, fuzzy=fuzzy)
+    exact = counted()
     fuzzy = exact == 0 and _fuzzy_may_help(filt)
-    total = _count(session, actor, filt, params, fuzzy=True) if fuzzy else exact
+    total = counted(fuzzy=True) if fuzzy else exact
     if not filt.search.strip():
         return total, ()
     query = filterlang.parse(filt.search)
@@ -490,6 +506,36 @@ def _count(session: Session, actor: AgentRef, filt: TicketFilter, params: dict, 
     stmt = _statement(session, actor, filt, "count", fuzzy,
                       lambda: select(func.count()).select_from(Ticket).where(*_where(session, actor, filt, fuzzy=fuzzy)))
     return int(session.execute(stmt, params).scalar_one())
+
+
+def _capped_count(session: Session, actor: AgentRef, filt: TicketFilter, params: dict, *,
+                  fuzzy: bool = False) -> int:
+    """How many tickets ``filt`` lists, counted up to ``_COUNT_LIMIT`` (then: at least that many)."""
+    stmt = _statement(session, actor, filt, "count-capped", fuzzy,
+                      lambda: _build_capped_count(session, actor, filt, fuzzy=fuzzy))
+    return int(session.execute(stmt, params).scalar_one())
+
+
+def _build_capped_count(session, actor, filt, *, fuzzy: bool):
+    # Each source read with every other condition, at most the cap's worth: when none of them
+    # reaches it, their union is complete.
+    where, sources, id_sets = _where_parts(session, actor, filt, fuzzy=fuzzy, id_sets=True)
+    if not sources:
+        ids = select(Ticket.id).where(*where).limit(_COUNT_LIMIT).subquery()
+        return select(func.count()).select_from(ids)
+    branches = []
+    for src, id_set in zip(sources, id_sets):
+        if where and id_set is not src and _is_sqlite(session):
+            # SQLite, the text source: the list's conditions read from their index, each
+            # ticket checked against the text index's ids (``+ 0``, as in ``_where``), beats
+            # looking up the ticket of every match ("passwort", 384 active tickets of 4,114
+            # matches: 7.3 → 3.0 ms). A customer's tickets are few: read as they are.
+            branch = select(Ticket.id).where(*where, (Ticket.id + literal_column("0")).in_(id_set))
+        else:
+            branch = src.where(*where)
+        branches.append(select(branch.limit(_COUNT_LIMIT).subquery().c.id))
+    found = union(*branches).subquery()
+    return select(func.count()).select_from(select(found.c.id).limit(_COUNT_LIMIT).subquery())
 
 
 # Grouped by (status, queue), the order of ix_ticket_status_queue: an index-only scan of the

@@ -148,6 +148,7 @@ class InboxScreen(WorkerNotices, Navigation, TriageActions, HeldOrderActions, Ex
         self.saved: dict[str, str] = {}  # the agent's saved views: name -> query
         self.search_notes: tuple[str, ...] = ()  # what the / line read differently
         self._title_text: str | None = None  # the list's title as shown
+        self._counting = False  # the list's count was asked for and is not here yet
 
     # ------------------------------------------------------------------ layout
 
@@ -223,17 +224,19 @@ class InboxScreen(WorkerNotices, Navigation, TriageActions, HeldOrderActions, Ex
             self._list_pending = True  # and shows no span of the rows of the list before
             self._update_title()  # at once, in the key's repaint (not one more when the count comes)
         self._load_page(start=start, mode="around")
+        self._counting = True  # the list's count is on its way (for the title)
         self._load_counts(sidebar)
 
     @work(thread=True, exclusive=True, group="counts", exit_on_error=False)
     def _load_counts(self, sidebar: bool = True) -> None:
         app = self.app
         actor, filt, clock = app.agent, self.filter, {"now": app.now(), "policy": app.policy}
+        cap = app.policy.search_count_cap  # a search is counted this far (the title: "mehr als …")
 
         def fetch(session):
             from deskapp.services import tickets
             counts = tickets.sidebar_counts(session, actor) if sidebar else None
-            return (counts, *tickets.count_and_notes(session, actor, filt, **clock))
+            return (counts, *tickets.count_and_notes(session, actor, filt, cap=cap, **clock))
 
         counts, total, notes = app.read(fetch)
         self.post_message(CountsLoaded(counts, total, notes))
@@ -290,8 +293,11 @@ class InboxScreen(WorkerNotices, Navigation, TriageActions, HeldOrderActions, Ex
         if not page.rows:
             self.current = None
             self.query_one(TicketDetailPane).show_text(self._empty_text())
-        self._update_title()
-        self.release_frames()  # the list's first page is here: one frame (views.hold_frames)
+        if not self._counting or self._frames_held is None:  # the first page and its count
+            self._update_title()  # are here: one frame (views.hold_frames)
+            self.release_frames()
+        # else: the count comes into the held frame and writes the title once (a second
+        # update of the title was a frame of its own, ~50 ms after the page's).
 
     def _empty_text(self) -> str:
         if self.filter.search:
@@ -302,9 +308,11 @@ class InboxScreen(WorkerNotices, Navigation, TriageActions, HeldOrderActions, Ex
     def _show_counts(self, event: CountsLoaded) -> None:
         self.total = event.total
         self.search_notes = event.notes
+        self._counting = False
         counts = event.counts
         if counts is None:
             self._update_title()
+            self._release_if_shown()
             return
         options = self.query_one("#sources", OptionList)
         highlighted = options.highlighted
@@ -316,6 +324,11 @@ class InboxScreen(WorkerNotices, Navigation, TriageActions, HeldOrderActions, Ex
             options.highlighted = highlighted
         self.load_saved_views()
         self._update_title()
+        self._release_if_shown()
+
+    def _release_if_shown(self) -> None:
+        if not self._list_pending:  # the title lands in the page's frame (views.hold_frames)
+            self.release_frames()
 
     def _update_title(self) -> None:
         parts = [f"[b]{escape(self.source_label())}[/]"]
@@ -327,6 +340,9 @@ class InboxScreen(WorkerNotices, Navigation, TriageActions, HeldOrderActions, Ex
         elif self.page is not None:
             n = len(self.page.rows)
             total = "…" if self.total is None else count_de(self.total)
+            cap = self.app.policy.search_count_cap
+            if self.total is not None and self.filter.search and self.total > cap:
+                total = f"mehr als {count_de(cap)}"  # counted only this far (tickets.count_and_notes)
             span = f"{self.row_offset + 1}–{self.row_offset + n}" if n else "0"
             parts.append(f"{span} von {total}")
         if self.marked:
@@ -340,7 +356,12 @@ class InboxScreen(WorkerNotices, Navigation, TriageActions, HeldOrderActions, Ex
             return  # nothing to repaint (a count that came before its list's page)
         self._title_text = text
         # One line high whatever it says (.pane-title): a repaint, no layout of the screen.
-        self.query_one("#list-title", Static).update(text, layout=False)
+        title = self.query_one("#list-title", Static)
+        title.update(text, layout=False)
+        if self._frames_held is not None:
+            # Textual asks the screen for the repaint on the title's next idle, after the held
+            # frame is out: that was a frame of its own ~40 ms later (views.hold_frames).
+            title._check_refresh()
 
     @on(WorkerFailed)
     def _worker_failed(self, event: WorkerFailed) -> None:
@@ -350,6 +371,11 @@ class InboxScreen(WorkerNotices, Navigation, TriageActions, HeldOrderActions, Ex
             if self._list_pending:
                 self._list_pending = False
                 self._update_title()
+        if event.group == "counts":
+            self._counting = False
+            if not self._list_pending:  # the page is shown; no count comes for its title
+                self._update_title()
+                self.release_frames()
         if event.refused:  # someone else was first: show the tickets as they are now
             self._reload_with_detail()
 

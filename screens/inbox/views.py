@@ -72,7 +72,11 @@ class SavedViews(Screen):
         else:
             batch = self.app.batch_update()
             batch.__enter__()
-        self._frames_held = (batch, self.set_timer(HOLD_FRAMES_SECONDS, self.release_frames))
+        self._frames_held = (batch, self.set_timer(HOLD_FRAMES_SECONDS, self._frames_held_too_long))
+
+    def _frames_held_too_long(self) -> None:
+        self._update_title()  # the page may be here without its count
+        self.release_frames()
 
     def release_frames(self) -> None:
         held, self._frames_held = self._frames_held, None

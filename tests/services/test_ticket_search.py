@@ -40,6 +40,10 @@ def found(engine, actor, search, **kw):
         page = tickets.list_page(s, actor, TicketFilter(search=search, **kw), limit=1000)
         assert tickets.count(s, actor, TicketFilter(search=search, **kw)) == len(page.rows)
         assert tickets.count_and_notes(s, actor, TicketFilter(search=search, **kw))[0] == len(page.rows)
+        # Counted up to a cap (search_count_cap): exact below it, cap + 1 ("more than") above.
+        for cap in (1, 1000):
+            capped = tickets.count_and_notes(s, actor, TicketFilter(search=search, **kw), cap=cap)[0]
+            assert capped == min(len(page.rows), cap + 1)
         return {r.number for r in page.rows}
 
 
@@ -67,6 +71,21 @@ def test_search_is_global_umlaut_free_and_tolerates_typos(engine, people, desk):
     assert found(engine, tom, "moring") == {desk["mail"].number, desk["ssl"].number}  # customer name, folded
     assert found(engine, tom, "Postfach") == {desk["mail"].number}  # the closed one stays out
     assert found(engine, tom, "Postfach status:alle") == {desk["mail"].number, desk["closed"].number}
+
+
+def test_a_capped_count_counts_a_ticket_found_twice_once(engine, people, desk):
+    """„moring“ is the customer's name of two tickets, one of them also says it in its text:
+    the text and the name find it both, the title counts it once."""
+    tom = people["tom"]
+    with write_session(engine) as s:
+        tickets.open_ticket(s, tom, queue=Queue.SUPPORT, subject="Rückruf Möring", body="",
+                            customer_id=desk["mail"].customer_id, now=desk["mail"].created_at)
+    with read_session(engine) as s:
+        for cap in (2, 3, 1000):
+            total, _ = tickets.count_and_notes(s, tom, TicketFilter(search="moring"), cap=cap)
+            assert total == min(3, cap + 1)
+        # Without a search the list is counted in full, whatever the cap.
+        assert tickets.count_and_notes(s, tom, TicketFilter(), cap=1)[0] == tickets.count(s, tom, TicketFilter())
 
 
 def test_fields_negation_and_regex(engine, people, desk):

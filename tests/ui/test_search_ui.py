@@ -94,6 +94,46 @@ async def test_search_is_global_shown_in_the_title_and_reset_with_one_key(desk):
         assert "Suche" not in title(app) and "Technik" in title(app)
 
 
+async def test_a_search_that_finds_many_is_counted_up_to_the_cap(desk):
+    """docs/rules.md#ticket-search: beyond ``search_count_cap`` the title says "mehr als";
+    below it, and for a list that is no search, it gives the number."""
+    engine, data = desk
+    app = make_app(engine, data["people"]["tom"], search_count_cap=3)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("slash", *"Vorgang", "enter")
+        await settle(pilot)
+        assert len(numbers(app)) > 3
+        assert f"1–{len(numbers(app))} von mehr als 3" in title(app)
+        await pilot.press("slash", "ctrl+u", *"Vorgang in technical", "enter")
+        await settle(pilot)
+        assert "1–1 von 1" in title(app)
+        await pilot.press("escape")
+        await settle(pilot)
+        assert "von 45" in title(app)  # the queue itself: counted in full
+
+
+async def test_a_search_whose_count_fails_shows_its_rows_and_title(desk, monkeypatch):
+    """The list's frame waits for the count of its title; a count that fails does not leave
+    the title of the list before above the new rows."""
+    engine, data = desk
+    count_and_notes = tickets.count_and_notes
+
+    def failing(session, actor, filt, **kw):
+        if filt.search:
+            raise RuntimeError("Zählung kaputt")
+        return count_and_notes(session, actor, filt, **kw)
+
+    monkeypatch.setattr(tickets, "count_and_notes", failing)
+    app = make_app(engine, data["people"]["tom"])
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("slash", *"Vorgang in technical", "enter")
+        await settle(pilot)
+        assert len(numbers(app)) == 1
+        assert "Suche: „Vorgang in technical“" in title(app) and "1–1 von …" in title(app)
+
+
 async def test_command_line_with_completion_changes_priority_queue_and_assignee(desk):
     engine, data = desk
     app = make_app(engine, data["people"]["tom"])
