@@ -61,7 +61,7 @@ from .styles import inert_cell
 from .card_orders import CardOrderActions
 from .card_reasons import CardReasons
 from .footer import DeskFooter
-from .workers import WorkerNotices
+from .workers import WorkerNotices, read_then_push
 
 if TYPE_CHECKING:  # annotations only: the first frame comes before SQLAlchemy is imported
     from collections.abc import Callable
@@ -87,29 +87,11 @@ def read_card(app: App, customer_id: uuid.UUID) -> CardLoaded:
 
 
 def open_card(app: App, customer_id: uuid.UUID, push: Callable[[CardScreen], object]) -> None:
-    """Read the card in a thread worker, then ``push`` the screen with it, filled.
-
-    If the read fails the screen is pushed empty and reads itself (and says what failed in
-    place). A newer ``open_card`` supersedes an older one still reading; if the agent moved
-    to another screen meanwhile, the card is not pushed over it.
-    """
-    below = app.screen
-
-    def read() -> None:
-        try:
-            loaded = read_card(app, customer_id)
-        except Exception:  # noqa: BLE001 — the screen reads again and shows the failure
-            loaded = None
-        if get_current_worker().is_cancelled:
-            return
-
-        def show() -> None:
-            if app.screen is below:
-                push(CardScreen(customer_id, loaded=loaded))
-
-        app.call_from_thread(show)
-
-    app.run_worker(read, thread=True, exclusive=True, group="open-card", exit_on_error=False)
+    """Read the card in a thread worker, then ``push`` the screen with it, filled
+    (``screens.workers.read_then_push``: a failed read pushes it empty to read itself and
+    say what failed in place)."""
+    read_then_push(app, lambda: read_card(app, customer_id),
+                   lambda loaded: CardScreen(customer_id, loaded=loaded), push, group="open-card")
 
 
 class CardScreen(WorkerNotices, CardReasons, CardOrderActions, Screen[int | None]):

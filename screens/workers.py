@@ -14,7 +14,7 @@ refusal, show the error in place, let the next page be asked for).
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Callable, ClassVar
 
 from textual.worker import Worker, WorkerState
 
@@ -59,3 +59,32 @@ class WorkerNotices:
             else:
                 self.notify(text, severity="error", timeout=self.NOTICE_TIMEOUT)  # type: ignore[attr-defined]
         self.post_message(WorkerFailed(group=group, text=text, refused=refused))  # type: ignore[attr-defined]
+
+
+def read_then_push(app, read: Callable[[], object], build: Callable[[object], object],
+                   push: Callable[[object], object], *, group: str) -> None:
+    """Read a screen's data in a thread worker, then ``push(build(data))``: the screen is
+    built and painted once, filled (the card, the ticket).
+
+    If the read fails the screen is built with ``None`` and reads itself (its worker says
+    what failed, in place). A newer call in the same ``group`` supersedes an older one still
+    reading; if the agent moved to another screen meanwhile, nothing is pushed over it."""
+    from textual.worker import get_current_worker
+
+    below = app.screen
+
+    def work() -> None:
+        try:
+            loaded = read()
+        except Exception:  # noqa: BLE001 — the screen reads again and shows the failure
+            loaded = None
+        if get_current_worker().is_cancelled:
+            return
+
+        def show() -> None:
+            if app.screen is below:
+                push(build(loaded))
+
+        app.call_from_thread(show)
+
+    app.run_worker(work, thread=True, exclusive=True, group=group, exit_on_error=False)

@@ -37,7 +37,7 @@ from ..footer import DeskFooter
 from ..messages import (
     ChangedElsewhere, ConversationPageLoaded, ReplyFormLoaded, TicketLoaded, TicketsChanged, WorkerFailed,
 )
-from ..workers import WorkerNotices
+from ..workers import WorkerNotices, read_then_push
 from .entries import EntryItem
 
 if TYPE_CHECKING:  # annotations only
@@ -70,30 +70,10 @@ def read_ticket(app, ticket_id: int, size: int) -> tuple[Any, Any, Any]:
 
 
 def open_ticket(app, row: TicketRow, push: Callable[["TicketScreen"], object]) -> None:
-    """Read the ticket in a thread worker, then ``push`` the screen with it, filled.
-
-    If the read fails the screen is pushed empty and reads itself (its worker says what
-    failed). A newer ``open_ticket`` supersedes an older one still reading; if the agent
-    moved to another screen meanwhile, the ticket is not pushed over it."""
-    from textual.worker import get_current_worker
-
-    below = app.screen
-
-    def read() -> None:
-        try:
-            loaded = read_ticket(app, row.id, app.policy.conversation_page_size)
-        except Exception:  # noqa: BLE001 — the screen reads again and shows the failure
-            loaded = None
-        if get_current_worker().is_cancelled:
-            return
-
-        def show() -> None:
-            if app.screen is below:
-                push(TicketScreen(row, loaded=loaded))
-
-        app.call_from_thread(show)
-
-    app.run_worker(read, thread=True, exclusive=True, group="open-ticket", exit_on_error=False)
+    """Read the ticket in a thread worker, then ``push`` the screen with it, filled
+    (``screens.workers.read_then_push``: a failed read pushes it empty to read itself)."""
+    read_then_push(app, lambda: read_ticket(app, row.id, app.policy.conversation_page_size),
+                   lambda loaded: TicketScreen(row, loaded=loaded), push, group="open-ticket")
 
 
 class ConversationList(ListView, inherit_bindings=False):
