@@ -50,6 +50,8 @@ WARM_UP = (
 # The interpreter's switch interval while the warm-up imports (Python's default: 5 ms): a
 # thread that wants the GIL waits this long before the holder is asked to let go.
 WARM_UP_SWITCH_INTERVAL = 0.001
+# A closed screen is collected this long after its removal (DeskApp._replace_screen).
+COLLECT_AFTER_CLOSE_SECONDS = 0.1
 KEEP_KEYS_SECONDS = 3.0  # the longest a dialog's read may keep the keys typed for it
 
 
@@ -221,6 +223,24 @@ class DeskApp(WorkerNotices, App):
                 screen.refresh()
 
     # -- screens ------------------------------------------------------------------
+
+    async def _replace_screen(self, screen):
+        """A closed screen (a dialog, the card) is a web of cycles — parent and children,
+        message queues, styles — so reference counting frees none of it: it waits for a full
+        collection of the garbage collector, which after the warm-up's ``gc.freeze`` comes
+        rarely, and the next screen grew the heap beside it (issue 16, peak RSS: the filter
+        dialog, the card and its form). So shortly after a screen is removed — once the
+        screen below has repainted and the key that closed it (``typed_on``) is gone — a
+        full collection runs; it walks only what was made since the freeze (5–50 ms)."""
+        replaced = await super()._replace_screen(screen)
+        if not screen.is_attached:
+            self.set_timer(COLLECT_AFTER_CLOSE_SECONDS, self._collect_closed_screens)
+        return replaced
+
+    def _collect_closed_screens(self) -> None:
+        import gc
+
+        gc.collect()
 
     def on_mount(self) -> None:
         from screens.inbox import InboxScreen
