@@ -262,8 +262,8 @@ class DeskApp(WorkerNotices, App):
 
         busy = any(w.state in (WorkerState.PENDING, WorkerState.RUNNING) for w in self.workers)
         if busy and waited < COLLECT_WAIT_MAX_SECONDS:
-            waited += COLLECT_AFTER_CLOSE_SECONDS
-            self._collect_timer = self.set_timer(COLLECT_AFTER_CLOSE_SECONDS, lambda: self._collect_garbage(waited))
+            step = COLLECT_AFTER_CLOSE_SECONDS
+            self._collect_timer = self.set_timer(step, lambda: self._collect_garbage(waited + step))
             return
         self._collect_timer = None
         gc.collect()
