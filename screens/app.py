@@ -50,6 +50,11 @@ WARM_UP = (
 # The interpreter's switch interval while the warm-up imports (Python's default: 5 ms): a
 # thread that wants the GIL waits this long before the holder is asked to let go.
 WARM_UP_SWITCH_INTERVAL = 0.001
+# The garbage collector runs this long after a screen is removed / pushed (DeskApp's
+# _collect_garbage_soon): the screen below or the new one has painted by then.
+COLLECT_AFTER_CLOSE_SECONDS = 0.1
+COLLECT_AFTER_PUSH_SECONDS = 0.3
+COLLECT_WAIT_MAX_SECONDS = 2.0  # ... later while workers run, but at the latest this much later
 KEEP_KEYS_SECONDS = 3.0  # the longest a dialog's read may keep the keys typed for it
 
 
@@ -241,6 +246,47 @@ class DeskApp(WorkerNotices, App):
                 screen.refresh()
 
     # -- screens ------------------------------------------------------------------
+
+    # Garbage of the screens: a closed screen (a dialog, the card) is a web of cycles —
+    # parent and children, message queues, styles — and so is much of what a screen's read
+    # left behind; reference counting frees none of it. It waits for a full collection of
+    # the garbage collector, which after the warm-up's ``gc.freeze`` comes rarely, and the
+    # next screens grew the heap beside it (issue 16, peak RSS: the filter dialog, the card
+    # and its form). So a full collection runs shortly after a screen is removed and after
+    # one is shown — once it has painted and the key that changed it (``typed_on``) is gone,
+    # and not while a worker still reads for it. It walks only what was made since the
+    # freeze (5–50 ms), between keys.
+    _collect_timer = None
+
+    async def _replace_screen(self, screen):
+        replaced = await super()._replace_screen(screen)
+        if not screen.is_attached:
+            self._collect_garbage_soon(COLLECT_AFTER_CLOSE_SECONDS)
+        return replaced
+
+    def push_screen(self, *args, **kwargs):
+        pushed = super().push_screen(*args, **kwargs)
+        self._collect_garbage_soon(COLLECT_AFTER_PUSH_SECONDS)
+        return pushed
+
+    def _collect_garbage_soon(self, delay: float) -> None:
+        """One collection, ``delay`` after the last screen change asked for it."""
+        if self._collect_timer is not None:
+            self._collect_timer.stop()
+        self._collect_timer = self.set_timer(delay, self._collect_garbage)
+
+    def _collect_garbage(self, waited: float = 0.0) -> None:
+        import gc
+
+        from textual.worker import WorkerState
+
+        busy = any(w.state in (WorkerState.PENDING, WorkerState.RUNNING) for w in self.workers)
+        if busy and waited < COLLECT_WAIT_MAX_SECONDS:
+            step = COLLECT_AFTER_CLOSE_SECONDS
+            self._collect_timer = self.set_timer(step, lambda: self._collect_garbage(waited + step))
+            return
+        self._collect_timer = None
+        gc.collect()
 
     def on_mount(self) -> None:
         from screens.inbox import InboxScreen

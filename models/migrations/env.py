@@ -5,7 +5,9 @@ from __future__ import annotations
 from alembic import context
 from sqlmodel import SQLModel
 
-import models.tables  # noqa: F401  (registers the tables on SQLModel.metadata)
+import models.tables  # registers the tables on SQLModel.metadata
+
+models.tables.with_postgresql_options()
 
 target_metadata = SQLModel.metadata
 
