@@ -41,6 +41,7 @@ class HelpScreen(ModalScreen[None]):
             if below.__class__.__name__ == "InboxScreen":
                 lines.append(f"  {'↑↓ j k':<14} Zeile wechseln; am Seitenende die nächste Seite")
                 lines.append(f"  {'Bild↑ Bild↓':<14} seitenweise blättern")
+                lines.append(f"  {'Pos1 Ende g G':<14} erste / letzte Zeile der Seite")
             lines.append("")
         lines.append("[b $accent]Überall[/]")
         lines.extend(self._rows(self.app.BINDINGS))

@@ -106,6 +106,10 @@ class TicketTable(DataTable):
         Binding("enter", "select_cursor", "Öffnen"),
         Binding("j", "cursor_down", "Runter", show=False),
         Binding("k", "cursor_up", "Hoch", show=False),
+        # Home/End (g/G as in less, mutt, k9s) move the cursor to the page's first / last row,
+        # as Strg+Pos1/Strg+Ende do; DataTable's own only scrolled the view.
+        Binding("home,g", "scroll_top", "Anfang", show=False),
+        Binding("end,G", "scroll_bottom", "Ende", show=False),
     ]
 
     class PageEdge(Message):

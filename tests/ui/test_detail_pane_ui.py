@@ -10,6 +10,7 @@ import threading
 from deskapp.services import tickets
 from screens.inbox import InboxScreen
 from screens.inbox.detail import MORE_BELOW, TicketDetailPane
+from screens.inbox.table import TicketTable
 from tests.support.ui import make_app, settle
 
 PAGE = 20  # tests.support.ui.TEST_PAGE_SIZE
@@ -220,3 +221,24 @@ async def test_the_unfocused_pane_shows_the_first_lines_of_the_whole_text(desk):
         whole = pane.text.splitlines()
         assert len(whole) > rows and pane.border_subtitle == MORE_BELOW
         assert shown == [line.rstrip()[: body.size.width] for line in whole[:rows]]
+
+
+async def test_end_and_home_move_the_cursor_to_the_last_and_first_row_of_the_page(desk):
+    """Found on a walk: End only scrolled the table, so page down after it stayed on the page."""
+    engine, data = desk
+    app = make_app(engine, data["people"]["tom"])
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        screen = inbox(app)
+        table = screen.query_one(TicketTable)
+        for last, first in (("end", "home"), ("G", "g")):
+            await pilot.press(last)
+            await settle(pilot)
+            assert table.cursor_row == table.row_count - 1
+            await pilot.press(first)
+            await settle(pilot)
+            assert table.cursor_row == 0
+        await pilot.press("end", "pagedown")  # the last row, then the next page
+        await settle(pilot)
+        assert "21–40 von 45" in title(app)
+
