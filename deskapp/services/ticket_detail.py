@@ -19,21 +19,12 @@ from models.tables import ExtensionRequest, Order, Task
 from ..formatting import date_de, hhmm, money, utcnow
 from ..settings import Policy
 from . import convrows
+from .convrows import EventView
 from .corerows import conn_of
 from .extensions import ExtensionView, extension_view
 from .orders import HeldOrderView, held_order_view
 from .readmodels import AgentRef, TicketRow
 from .settings_store import load_policy
-
-
-@dataclass(frozen=True)
-class TicketEventView:
-    kind: str
-    agent_login: str
-    text: str
-    old: str
-    new: str
-    created_at: dt.datetime
 
 
 @dataclass(frozen=True)
@@ -50,7 +41,7 @@ class TicketDetail:
     body: str
     customer_number: str
     links: tuple[TicketLink, ...]
-    events: tuple[TicketEventView, ...]
+    events: tuple[EventView, ...]  # the history, oldest first (convrows.EventView)
     # The order the ticket carries (held order, registry failure), as it stands now.
     order: HeldOrderView | None = None
     # The extension request an admin-channel ticket carries, as it stands now.
@@ -117,10 +108,10 @@ def detail(
         body=head.body,
         customer_number=head.customer_number,
         links=tuple(links),
-        events=tuple(TicketEventView(e.kind, e.login, e.text, e.old, e.new, e.created_at) for e in events),
+        events=tuple(EventView(e.id, e.kind, e.login, e.text, e.old, e.new, e.created_at) for e in events),
         order=carried_order,
         extension=carried_extension,
     )
 
 
-__all__ = ["TicketDetail", "TicketEventView", "TicketLink", "detail"]
+__all__ = ["TicketDetail", "TicketLink", "detail"]
