@@ -24,7 +24,7 @@ from email.header import decode_header
 from email.message import Message
 from html.parser import HTMLParser
 
-from .mailheaders import _MSGID, MAX_MESSAGE_ID, clean, message_id_key  # noqa: F401 (also for importers)
+from .mailheaders import _MSGID, MAX_MESSAGE_ID, Attachment, clean, message_id_key  # noqa: F401 (also for importers)
 
 MAX_HEADER_TEXT = 10_000  # subject and other header text kept for display
 MAX_NAME = 255
@@ -49,13 +49,6 @@ _TAGS_BLOCK = {
     "blockquote", "pre", "hr", "section", "article", "header", "footer", "dt", "dd",
 }
 _TAGS_SKIP = {"script", "style", "head", "title"}
-
-
-@dataclass(frozen=True)
-class Attachment:
-    filename: str
-    content_type: str
-    data: bytes
 
 
 @dataclass(frozen=True)

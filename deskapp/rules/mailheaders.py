@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 import uuid
+from dataclasses import dataclass
 
 FALLBACK_DOMAIN = "deskapp.invalid"  # RFC 2606: never a real domain
 MAX_REFERENCES = 10  # Message-IDs kept in References (the first and the latest ones)
@@ -17,6 +18,18 @@ MAX_MESSAGE_ID = 255  # the column; a longer id is stored as its hash (still uni
 _DOMAIN = re.compile(r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*$")
 _MESSAGE_ID = re.compile(r"<[^<>\s]+@[^<>\s]+>")
 _MSGID = re.compile(r"<([^<>\s]+)>")
+
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """An attachment: its file name, content type and bytes — as the parser finds it in a
+    message and as ``ticket attachment`` / the ticket screen read it back."""
+
+    filename: str
+    content_type: str
+    data: bytes
+
 
 # User-facing text (German).
 MSG_LINE_BREAK = "{what} darf keinen Zeilenumbruch enthalten (Schutz vor eingeschleusten Kopfzeilen)."

@@ -21,10 +21,10 @@ from models.enums import MailDirection
 from models.tables import MailMessage, Ticket, TicketEvent
 
 from . import convrows
+from ..rules.mailheaders import Attachment
 from .convrows import (  # noqa: F401  (re-exported: callers use conversation.MessageView & co.)
     MSG_NO_ATTACHMENT,
     MSG_NOT_KEPT,
-    AttachmentData,
     AttachmentView,
     ConversationPage,
     EventView,
@@ -89,14 +89,14 @@ def conversation(session: Session, ticket_id: int, *, offset: int = 0, limit: in
     return convrows.conversation(conn_of(session), ticket_id, offset=offset, limit=limit)
 
 
-def attachment(session: Session, ticket_id: int, index: int) -> AttachmentData:
+def attachment(session: Session, ticket_id: int, index: int) -> Attachment:
     """Attachment number ``index`` (1-based, over the whole ticket) with its bytes;
     ``NotFound`` when there is none or it was not kept."""
     return convrows.attachment(conn_of(session), ticket_id, index)
 
 
 __all__ = [
-    "AttachmentData", "AttachmentView", "ConversationPage", "EventView", "MessageView", "add_system_event",
+    "Attachment", "AttachmentView", "ConversationPage", "EventView", "MessageView", "add_system_event",
     "attachment", "conversation", "incoming_senders", "record_message", "record_outgoing", "reopen",
     "resolved_since", "ticket_of_any", "ticket_of_message", "touch",
 ]

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from sqlalchemy import Integer, LargeBinary, bindparam, func, literal, select, union_all
 from sqlalchemy.sql import column, table
 
+from ..rules.mailheaders import Attachment
 from .corerows import agent, customer, mail_message, ticket, ticket_event
 from .errors import NotFound
 from .readmodels import TICKET_ROW_FIELDS, TicketRow, ticket_row
@@ -79,13 +80,6 @@ class ConversationPage:
     total: int
     offset: int
     entries: tuple[MessageView | EventView, ...]
-
-
-@dataclass(frozen=True)
-class AttachmentData:
-    filename: str
-    content_type: str
-    data: bytes
 
 
 @dataclass(frozen=True)
@@ -256,7 +250,7 @@ _ATTACHMENT = select(
 ).where(mail_attachment.c.id == bindparam("aid"))
 
 
-def attachment(conn, ticket_id: int, index: int) -> AttachmentData:
+def attachment(conn, ticket_id: int, index: int) -> Attachment:
     """Attachment number ``index`` (1-based, over the whole ticket) with its bytes;
     ``NotFound`` when there is none or it was not kept."""
     number = _number(conn, ticket_id)
@@ -266,10 +260,10 @@ def attachment(conn, ticket_id: int, index: int) -> AttachmentData:
     found = conn.execute(_ATTACHMENT, {"aid": ids[index - 1]}).one()
     if found.data is None:
         raise NotFound(MSG_NOT_KEPT.format(name=found.filename))
-    return AttachmentData(found.filename, found.content_type, bytes(found.data))
+    return Attachment(found.filename, found.content_type, bytes(found.data))
 
 
 __all__ = [
-    "AttachmentData", "AttachmentView", "ConversationPage", "EventView", "MessageView", "TicketHead",
+    "AttachmentView", "ConversationPage", "EventView", "MessageView", "TicketHead",
     "attachment", "conversation", "ticket_events", "ticket_head", "ticket_head_by_number",
 ]
