@@ -6,6 +6,7 @@ build the app with their own database and a frozen clock.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import threading
 import uuid
@@ -149,8 +150,6 @@ class DeskApp(WorkerNotices, App):
         'AdaptedConnection' from partially initialized module 'sqlalchemy.engine'". Once the
         warm-up is done, workers run without the lock.
         """
-        import contextlib
-
         return contextlib.nullcontext() if self._warmed.is_set() else self._import_lock
 
     def read(self, fn: Callable[..., T]) -> T:
